@@ -1,0 +1,54 @@
+"""Admission plumbing: mutating and validating hooks per kind, called by the store on every write.
+
+Webhooks of later areas (network, image, settings, longhorn, capi) register here; they refuse by
+raising an ApiError with the message the real webhook gives. They read other objects through the
+store's public operations, the way real webhooks read through the API.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Request:
+    operation: str  # CREATE | UPDATE | DELETE
+    group: str
+    kind: str
+    name: str
+    namespace: str
+    obj: dict | None  # the new object (None on DELETE)
+    old: dict | None  # the live object (None on CREATE)
+    dry_run: bool = False
+    subresource: str = ""
+    store: Any = None
+
+
+Hook = Callable[[Request], Any]
+
+
+@dataclass
+class Chain:
+    mutators: dict[tuple[str, str], list[Hook]] = field(default_factory=dict)
+    validators: dict[tuple[str, str], list[Hook]] = field(default_factory=dict)
+
+    def mutate_with(self, group: str, kind: str, hook: Hook) -> None:
+        """hook(req) may change req.obj in place."""
+        self.mutators.setdefault((group, kind), []).append(hook)
+
+    def validate_with(self, group: str, kind: str, hook: Hook) -> None:
+        """hook(req) raises ApiError to refuse."""
+        self.validators.setdefault((group, kind), []).append(hook)
+
+    def mutate(self, req: Request) -> None:
+        for hook in self.mutators.get((req.group, req.kind), ()):
+            hook(req)
+
+    def validate(self, req: Request) -> None:
+        for hook in self.validators.get((req.group, req.kind), ()):
+            hook(req)
+
+    def clear(self) -> None:
+        self.mutators.clear()
+        self.validators.clear()

@@ -1,0 +1,208 @@
+"""The twin's HTTP application: routing, authentication, the request log, fault injection and
+Status errors. Resource verbs live in resources.py, discovery in discovery.py.
+"""
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import traceback
+from pathlib import Path
+
+from aiohttp import web
+
+from . import discovery, errors
+from .admission import Chain
+from .clock import Clock
+from .hooks import Fault, Faults, RequestLog
+from .registry import Registry
+from .resources import Resources, Target, json_response
+from .store import Store
+
+log = logging.getLogger("twin")
+
+UNAUTHENTICATED = {"/healthz", "/readyz", "/livez"}
+BASE_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+
+
+class Twin:
+    """Everything one running twin holds."""
+
+    def __init__(self, token: str, crd_dirs: list[Path] = (), speed: float = 1.0):
+        self.token = token
+        self.registry = Registry.default(list(crd_dirs))
+        self.admission = Chain()
+        self.store = Store(self.registry, self.admission)
+        self.clock = Clock(speed)
+        self.requests = RequestLog()
+        self.faults = Faults()
+        self.resources = Resources(self.store)
+        self.seed()
+
+    def seed(self) -> None:
+        ns = self.registry.by_plural("", "namespaces")
+        for name in BASE_NAMESPACES:
+            self.store.create(ns, "v1", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+
+    def reset(self) -> None:
+        self.store.reset()
+        self.faults.clear()
+        self.requests.clear()
+        self.seed()
+
+    # ------------------------------------------------------------------ routing
+    def target(self, path: str) -> Target | None:
+        """Parse /api/v1/... and /apis/G/V/... resource paths."""
+        parts = [p for p in path.split("/") if p]
+        if parts[:1] == ["api"] and len(parts) >= 3:
+            group, version, rest = "", parts[1], parts[2:]
+        elif parts[:1] == ["apis"] and len(parts) >= 4:
+            group, version, rest = parts[1], parts[2], parts[3:]
+        else:
+            return None
+        namespace = ""
+        if rest[0] == "namespaces" and len(rest) >= 3:
+            inner = self.registry.by_plural(group, rest[2])
+            if inner is not None and inner.namespaced:
+                namespace, rest = rest[1], rest[2:]
+        if len(rest) > 3:
+            return None
+        kind = self.registry.by_plural(group, rest[0])
+        if kind is None or kind.served(version) is None:
+            return None
+        name = rest[1] if len(rest) > 1 else ""
+        sub = rest[2] if len(rest) > 2 else ""
+        if name and kind.namespaced and not namespace:
+            return None  # a namespaced object needs its namespace in the path
+        return Target(kind, version, namespace, name, sub)
+
+    async def api(self, request: web.Request) -> web.StreamResponse:
+        path = request.path.rstrip("/") or "/"
+        if request.method == "GET":
+            doc = self._discovery(path)
+            if doc is not None:
+                return json_response(doc)
+        t = self.target(path)
+        if t is None:
+            raise errors.ApiError(404, "NotFound", "the server could not find the requested resource")
+        return await self.resources.handle(request, t)
+
+    def _discovery(self, path: str):
+        parts = [p for p in path.split("/") if p]
+        if path == "/version":
+            return discovery.VERSION
+        if path == "/api":
+            return discovery.api_versions()
+        if path == "/apis":
+            return discovery.api_group_list(self.registry)
+        if path == "/openapi/v3":
+            return discovery.openapi_root(self.registry)
+        if parts[:2] == ["openapi", "v3"] and len(parts) in (4, 5):
+            group, version = ("", parts[3]) if parts[2] == "api" else (parts[3], parts[4] if len(parts) == 5 else "")
+            return discovery.openapi_group_version(self.registry, group, version) or _raise_not_found()
+        if parts[:1] == ["api"] and len(parts) == 2:
+            return discovery.api_resource_list(self.registry, "", parts[1]) or _raise_not_found()
+        if parts[:1] == ["apis"] and len(parts) == 2:
+            return discovery.api_group(self.registry, parts[1]) or _raise_not_found()
+        if parts[:1] == ["apis"] and len(parts) == 3:
+            return discovery.api_resource_list(self.registry, parts[1], parts[2]) or _raise_not_found()
+        return None
+
+    # ------------------------------------------------------------------ test hooks
+    async def hook(self, request: web.Request) -> web.Response:
+        path, method = request.path.rstrip("/"), request.method
+        if path == "/_twin/requests" and method == "GET":
+            return web.json_response(self.requests.since(int(request.query.get("since", 0))))
+        if path == "/_twin/requests" and method == "DELETE":
+            self.requests.clear()
+            return web.json_response({"cleared": True})
+        if path == "/_twin/faults" and method == "GET":
+            return web.json_response([f.to_json() for f in self.faults.armed])
+        if path == "/_twin/faults" and method == "POST":
+            try:
+                body = json.loads(await request.read() or b"null")
+                fault = Fault.from_json(body)
+            except (ValueError, TypeError) as e:
+                return web.json_response({"error": str(e)}, status=400)
+            self.faults.add(fault)
+            return web.json_response(fault.to_json(), status=201)
+        if path == "/_twin/faults" and method == "DELETE":
+            self.faults.clear()
+            return web.json_response({"cleared": True})
+        if path == "/_twin/reset" and method == "POST":
+            self.reset()
+            return web.json_response({"reset": True})
+        return web.json_response({"error": "no such hook"}, status=404)
+
+    # ------------------------------------------------------------------ middlewares
+    @web.middleware
+    async def middleware(self, request: web.Request, handler) -> web.StreamResponse:
+        path = request.path
+        if path in UNAUTHENTICATED:
+            return web.Response(text="ok")
+        if not self._authorized(request):
+            return self._logged(request, _status_response(errors.unauthorized()))
+        if path.startswith("/_twin/"):
+            return await self.hook(request)
+        fault = self.faults.pick(request.method, path)
+        if fault is not None:
+            if fault.delay:
+                await asyncio.sleep(fault.delay)
+            elif fault.reset:
+                self.requests.add(request.method, path, request.query_string, 0)
+                if request.transport is not None:
+                    request.transport.abort()
+                raise asyncio.CancelledError()
+            else:
+                err = errors.ApiError(fault.status, _reason_for(fault.status),
+                                      fault.message or f"injected fault ({fault.status})")
+                if fault.retry_after is not None:
+                    err.headers["Retry-After"] = str(fault.retry_after)
+                return self._logged(request, _status_response(err))
+        try:
+            response = await handler(request)
+        except errors.ApiError as e:
+            response = _status_response(e)
+        except web.HTTPException:
+            raise
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:  # a bug in the twin must look like an apiserver 500, and be visible
+            log.error("internal error on %s %s\n%s", request.method, path, traceback.format_exc())
+            response = _status_response(errors.internal(str(e)))
+        return self._logged(request, response)
+
+    def _logged(self, request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
+        self.requests.add(request.method, request.path, request.query_string, response.status)
+        return response
+
+    def _authorized(self, request: web.Request) -> bool:
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), self.token.encode())
+
+    def app(self) -> web.Application:
+        app = web.Application(middlewares=[self.middleware], client_max_size=8 * 1024 * 1024)
+        app.router.add_route("*", "/{tail:.*}", self.api)
+        return app
+
+
+def _raise_not_found():
+    raise errors.ApiError(404, "NotFound", "the server could not find the requested resource")
+
+
+_REASONS = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 405: "MethodNotAllowed",
+            409: "Conflict", 410: "Expired", 415: "UnsupportedMediaType", 422: "Invalid",
+            429: "TooManyRequests", 500: "InternalError", 503: "ServiceUnavailable", 504: "Timeout"}
+
+
+def _reason_for(code: int) -> str:
+    return _REASONS.get(code, "Unknown")
+
+
+def _status_response(err: errors.ApiError) -> web.Response:
+    resp = json_response(err.status(), err.code)
+    for k, v in err.headers.items():
+        resp.headers[k] = v
+    return resp
