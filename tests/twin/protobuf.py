@@ -101,7 +101,9 @@ def decode(message: str, buf: bytes) -> dict:
         elif type_ in MESSAGES:
             out[name] = decode(type_, value)
         else:
-            out[name] = _scalar(type_, value)
+            scalar = _scalar(type_, value)
+            if scalar not in ("", 0, False):  # Go's zero values, which its JSON form omits
+                out[name] = scalar
     return out
 
 

@@ -5,6 +5,7 @@ printer columns use (`.a.b`, `.a[0]`, `.a[?(@.type=="Ready")].status`, `\\.` in 
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 
@@ -56,9 +57,43 @@ def _dig(value, keys):
     return value
 
 
+def human_duration(seconds: float) -> str:
+    """How the apiserver prints a `date` column: 45s, 3m20s, 5h, 12d (apimachinery HumanDuration)."""
+    if seconds < -1:
+        return "<invalid>"
+    s = int(max(seconds, 0))
+    m, h, d = s // 60, s // 3600, s // 86400
+    if s < 120:
+        return f"{s}s"
+    if m < 10:
+        return f"{m}m{s % 60}s" if s % 60 else f"{m}m"
+    if m < 180:
+        return f"{m}m"
+    if h < 8:
+        return f"{h}h{m % 60}m" if m % 60 else f"{h}h"
+    if h < 48:
+        return f"{h}h"
+    if h < 24 * 8:
+        return f"{d}d{h % 24}h" if h % 24 else f"{d}d"
+    if d < 365 * 2:
+        return f"{d}d"
+    years = d // 365
+    return f"{years}y{d % 365}d" if years < 8 and d % 365 else f"{years}y"
+
+
+def _age(value) -> str:
+    try:
+        when = dt.datetime.strptime(str(value), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+    except ValueError:
+        return str(value)
+    return human_duration((dt.datetime.now(dt.UTC) - when).total_seconds())
+
+
 def _cell(values: list, type_: str):
     if not values:
         return None
+    if type_ == "date" and len(values) == 1:
+        return _age(values[0])
     if len(values) > 1:
         return ",".join(v if isinstance(v, str) else json.dumps(v) for v in values)
     v = values[0]

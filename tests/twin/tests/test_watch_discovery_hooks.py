@@ -181,3 +181,23 @@ def test_reset_restores_the_start_state(twin):
     assert s.get(twin.url(NAD_PATH + "/r")).status_code == 404
     assert s.get(twin.url("/_twin/faults")).json() == []
     assert s.get(twin.url("/api/v1/namespaces/default")).status_code == 200
+
+
+# ---------------------------------------------------------------------------------------- tables
+def test_table_rows_use_printer_columns_and_human_ages(twin):
+    s = twin.session()
+    accept = {"Accept": "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"}
+    doc = s.get(twin.url("/api/v1/namespaces"), headers=accept).json()
+    assert doc["kind"] == "Table"
+    assert [c["name"] for c in doc["columnDefinitions"]] == ["Name", "Age"]
+    row = next(r for r in doc["rows"] if r["cells"][0] == "default")
+    assert row["cells"][1].endswith("s") or row["cells"][1].endswith("m")
+    assert row["object"]["kind"] == "PartialObjectMetadata"
+
+
+@pytest.mark.parametrize("seconds,text", [(5, "5s"), (119, "119s"), (150, "2m30s"), (600, "10m"), (3 * 3600, "3h"),
+                                          (7 * 3600 + 60, "7h1m"), (30 * 3600, "30h"), (3 * 86400, "3d"),
+                                          (400 * 86400, "400d"), (3 * 365 * 86400, "3y")])
+def test_human_duration_matches_apimachinery(seconds, text):
+    from tests.twin.table import human_duration
+    assert human_duration(seconds) == text
