@@ -1,0 +1,162 @@
+# homelab.harvester -- developer entry points.
+#
+#   make demo   start the API twin, run playbooks/site.yml against it, stop the twin
+#   make test   every test layer and linter, stopping at the first failure
+#
+# Both work on a fresh Debian 12 clone with python3.11 (+ python3-venv) and make: the venv and
+# the project-local collection path are created on first use.
+#
+# Helpers: venv collection build lint ruff pytest sanity units changelog bench clean distclean
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+# --- environment -------------------------------------------------------------------------
+
+# python3.11 if there is one, else python3 (checked to be 3.11 below).
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3 2>/dev/null)
+VENV := .venv
+PY := $(CURDIR)/$(VENV)/bin/python
+BIN := $(CURDIR)/$(VENV)/bin
+# pip runs again only when a requirements file is newer than this stamp.
+STAMP := $(VENV)/.requirements.stamp
+
+# Project-local collections path. We SYMLINK the checkout into it instead of building and
+# installing a tarball: an edit is visible at once to ansible-playbook, pytest
+# (import ansible_collections.homelab.harvester...) and the demo, with no stale installed copy
+# to forget to refresh, and nothing lands in ~/.ansible/collections. ansible-lint makes its own
+# link under .ansible/ anyway. The one tool that refuses symlinks, ansible-test, gets a real
+# copy (see sanity/units), and `make build` checks the tarball that would ship.
+COLLECTIONS := .collections
+COLLECTION_LINK := $(COLLECTIONS)/ansible_collections/homelab/harvester
+
+# ansible-test insists on a real (not symlinked) .../ansible_collections/<ns>/<name> cwd, so it
+# runs in a copy of the working tree, rebuilt on every run (never stale). The copy lives OUTSIDE
+# this repository: ansible-test walks up to the nearest .git and lists files with git, and a copy
+# under the (gitignored) build/ would contain no files at all ("All targets skipped").
+# One directory per checkout (keyed by its path), reused between runs.
+ANSIBLE_TEST_ROOT := $(or $(TMPDIR),/tmp)/homelab-harvester-ansible-test-$(shell printf %s '$(CURDIR)' | cksum | cut -d' ' -f1)
+ANSIBLE_TEST_COPY := $(ANSIBLE_TEST_ROOT)/ansible_collections/homelab/harvester
+ANSIBLE_TEST_FLAGS := --local --python 3.11 --color no
+# Left out of the copy: local state, and the dev tooling that is neither collection content nor
+# run by ansible-test -- tests/twin (an aiohttp server plus multi-document Kubernetes YAML),
+# bench/ and tools/. Those are checked by ruff and pytest; ansible-test's pylint/yamllint
+# profiles are written for collection content (e.g. pylint's disallowed-name "_", yamllint's
+# single-document rule would flag standard k8s manifests). None of them ships (build_ignore).
+# Everything ansible-test owns stays: plugins/, meta/, playbooks/, roles/, changelogs/,
+# tests/unit, tests/sanity, tests/integration, tests/config.yml.
+COPY_EXCLUDES := --exclude=./.git --exclude=./.venv --exclude=./.collections --exclude=./.twin \
+	--exclude=./build --exclude=./tests/output --exclude=./.ansible --exclude=./.pytest_cache \
+	--exclude=./.ruff_cache --exclude=__pycache__ --exclude='*.tar.gz' \
+	--exclude=./changelogs/.plugin-cache.yaml \
+	--exclude=./tests/twin --exclude=./bench --exclude=./tools
+
+# The pip version ansible-test pins for its venvs; its get-pip download is blocked here, so a
+# stand-in (tools/get_pip_standin.py) goes where ansible-test looks first.
+PIP_VERSION_PY := import ansible_test._internal.python_requirements as r, inspect, re; \
+	print(re.search(r"pip=.([0-9.]+).", inspect.getsource(r.get_venv_packages)).group(1))
+
+PYTEST_ARGS ?= -n auto
+TWIN_ARGS ?=
+export TWIN_ARGS
+
+.PHONY: help demo test venv collection build lint ruff pytest sanity units changelog bench \
+	clean distclean ansible-test-copy
+
+help:
+	@sed -n 's/^#   //p' $(firstword $(MAKEFILE_LIST))
+	@echo "helpers: venv collection build lint ruff pytest sanity units changelog bench clean distclean"
+
+# --- the two user commands ---------------------------------------------------------------
+
+demo: venv collection
+	ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/$(COLLECTIONS) PATH=$(BIN):$$PATH \
+		tools/with_twin.sh $(BIN)/ansible-playbook -i inventory/lab playbooks/site.yml
+
+# Sequential sub-makes (not prerequisites) so the order holds even under `make -j`, and the
+# first failure stops the run. Each step reports its wall time.
+TEST_STEPS := ruff lint pytest sanity units changelog build
+test: venv collection
+	@for step in $(TEST_STEPS); do \
+		echo "==> make $$step"; start=$$(date +%s); \
+		$(MAKE) $$step || { echo "==> make $$step FAILED"; exit 1; }; \
+		echo "==> make $$step ok ($$(( $$(date +%s) - start )) s)"; \
+	done; echo "==> make test: all steps passed"
+
+# --- environment targets -----------------------------------------------------------------
+
+venv: $(STAMP)
+
+$(VENV)/bin/python:
+	@test -n "$(PYTHON)" || { echo "no python3.11/python3 on PATH" >&2; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || \
+		{ echo "$(PYTHON) is not Python 3.11 (ansible-core 2.19 + this toolchain are pinned for 3.11); \
+		set PYTHON=/path/to/python3.11" >&2; exit 1; }
+	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || \
+		{ echo "$(PYTHON) has no venv/ensurepip: on Debian run 'apt-get install python3-venv'" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
+		echo "'$(PYTHON) -m venv' failed: on Debian run 'apt-get install python3-venv'" >&2; exit 1; }
+
+$(STAMP): requirements.txt requirements-dev.txt | $(VENV)/bin/python
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+collection:
+	@mkdir -p $(dir $(COLLECTION_LINK))
+	@if [ ! -L $(COLLECTION_LINK) ]; then rm -rf $(COLLECTION_LINK); ln -sfn ../../.. $(COLLECTION_LINK); fi
+
+# The tarball that would be published (galaxy.yml build_ignore applies). Also a test step: it
+# fails on galaxy.yml errors.
+build: venv
+	@mkdir -p build
+	$(BIN)/ansible-galaxy collection build --force --output-path build .
+
+# --- test layers ---------------------------------------------------------------------------
+
+ruff: venv
+	$(BIN)/ruff check .
+
+lint: venv
+	PATH=$(BIN):$$PATH $(BIN)/ansible-lint --offline --profile production
+
+# tests/unit, tests/twin, tests/inventory, tests/integration ... (pyproject.toml: testpaths,
+# pythonpath). Exit 5 = "no tests collected", which is not a failure while layers are empty.
+pytest: venv collection
+	@rc=0; ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/$(COLLECTIONS) PATH=$(BIN):$$PATH \
+		$(PY) -m pytest $(PYTEST_ARGS) || rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; rc=0; fi; exit $$rc
+
+ansible-test-copy: venv
+	@ver=$$($(PY) -c '$(PIP_VERSION_PY)'); mkdir -p $(HOME)/.ansible/test/cache; \
+		cp tools/get_pip_standin.py $(HOME)/.ansible/test/cache/get_pip_$${ver//./_}.py
+	@rm -rf $(ANSIBLE_TEST_COPY) && mkdir -p $(ANSIBLE_TEST_COPY)
+	@tar $(COPY_EXCLUDES) -cf - . | tar -C $(ANSIBLE_TEST_COPY) -xf -
+
+sanity: ansible-test-copy
+	cd $(ANSIBLE_TEST_COPY) && PATH=$(BIN):$$PATH $(BIN)/ansible-test sanity $(ANSIBLE_TEST_FLAGS)
+
+units: ansible-test-copy
+	@if [ ! -d tests/unit ]; then echo "units: no tests/unit yet"; exit 0; fi; \
+	cd $(ANSIBLE_TEST_COPY) && PATH=$(BIN):$$PATH $(BIN)/ansible-test units $(ANSIBLE_TEST_FLAGS)
+
+changelog: venv
+	$(BIN)/antsibull-changelog lint
+
+# bench/*.py with the venv python, repo root and collection path importable.
+bench: venv collection
+	@shopt -s nullglob; files=(bench/*.py); \
+	if [ $${#files[@]} -eq 0 ]; then echo "bench: no bench/*.py yet"; exit 0; fi; \
+	for f in "$${files[@]}"; do echo "==> $$f"; \
+		PYTHONPATH=$(CURDIR):$(CURDIR)/$(COLLECTIONS) ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/$(COLLECTIONS) \
+		PATH=$(BIN):$$PATH $(PY) $$f; done
+
+clean:
+	rm -rf $(COLLECTIONS) .twin build tests/output .ansible .pytest_cache .ruff_cache \
+		changelogs/.plugin-cache.yaml $(ANSIBLE_TEST_ROOT)
+	find . -path ./.venv -prune -o -name __pycache__ -type d -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV)
