@@ -12,9 +12,10 @@ from pathlib import Path
 
 from aiohttp import web
 
-from . import discovery, errors
+from . import areas, discovery, errors, lab
 from .admission import Chain
 from .clock import Clock
+from .controllers import Manager
 from .hooks import Fault, Faults, RequestLog
 from .registry import Registry
 from .resources import Resources, Target, json_response
@@ -23,7 +24,6 @@ from .store import Store
 log = logging.getLogger("twin")
 
 UNAUTHENTICATED = {"/healthz", "/readyz", "/livez"}
-BASE_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 
 
 class Twin:
@@ -33,23 +33,30 @@ class Twin:
         self.token = token
         self.registry = Registry.default(list(crd_dirs))
         self.admission = Chain()
+        for register in areas.ADMISSION:
+            register(self.admission)
         self.store = Store(self.registry, self.admission)
         self.clock = Clock(speed)
         self.requests = RequestLog()
         self.faults = Faults()
         self.resources = Resources(self.store)
-        self.seed()
-
-    def seed(self) -> None:
-        ns = self.registry.by_plural("", "namespaces")
-        for name in BASE_NAMESPACES:
-            self.store.create(ns, "v1", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+        self.controllers = Manager(self, areas.CONTROLLERS)
+        lab.seed(self.store)
 
     def reset(self) -> None:
+        """Back to the start state: seeded lab, no faults, empty request log."""
+        self.controllers.stop()
         self.store.reset()
         self.faults.clear()
         self.requests.clear()
-        self.seed()
+        lab.seed(self.store)
+        self.controllers.start()
+
+    async def _start_controllers(self, _app) -> None:
+        self.controllers.start()
+
+    async def _stop_controllers(self, _app) -> None:
+        self.controllers.stop()
 
     # ------------------------------------------------------------------ routing
     def target(self, path: str) -> Target | None:
@@ -185,6 +192,8 @@ class Twin:
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self.middleware], client_max_size=8 * 1024 * 1024)
         app.router.add_route("*", "/{tail:.*}", self.api)
+        app.on_startup.append(self._start_controllers)
+        app.on_cleanup.append(self._stop_controllers)
         return app
 
 

@@ -183,7 +183,7 @@ class Store:
                 f"no kind \"{k}\" is registered for version \"{api_version}\"")
 
     def _admit(self, kind: Kind, version: str, obj: dict, old: dict | None, operation: str, *,
-               strict: bool, dry_run: bool, subresource: str = "") -> list[str]:
+               strict: bool, dry_run: bool, subresource: str = "", actor: str = "user") -> list[str]:
         """Prune and default, mutate, validate. Changes obj in place; returns warnings."""
         warnings: list[str] = []
         v = kind.versions[version]
@@ -199,7 +199,7 @@ class Store:
                 obj["metadata"] = meta
         name = obj["metadata"].get("name") or obj["metadata"].get("generateName", "")
         req = Request(operation, kind.group, kind.kind, name, obj["metadata"].get("namespace", ""),
-                      obj, old, dry_run, subresource, self)
+                      obj, old, dry_run, subresource, self, actor)
         self.admission.mutate(req)
         causes = validate_object_meta(obj["metadata"], group=kind.group, kind=kind.kind,
                                       namespaced=kind.namespaced)
@@ -225,7 +225,7 @@ class Store:
                 details={"kind": kind.plural, "group": kind.group})
 
     def create(self, kind: Kind, version: str, obj: dict, *, namespace: str = "", dry_run: bool = False,
-               strict: bool = False) -> WriteResult:
+               strict: bool = False, actor: str = "user") -> WriteResult:
         obj = clone(obj)
         self._check_type(kind, version, obj)
         meta = obj.setdefault("metadata", {})
@@ -242,7 +242,7 @@ class Store:
         if v.status:
             obj.pop("status", None)  # status is set through the status subresource only
         self._prepare_core(kind, obj, None)
-        warnings = self._admit(kind, version, obj, None, "CREATE", strict=strict, dry_run=dry_run)
+        warnings = self._admit(kind, version, obj, None, "CREATE", strict=strict, dry_run=dry_run, actor=actor)
         self._check_namespace(kind, meta.get("namespace", ""))
         key = (meta.get("namespace", ""), meta["name"])
         if key in self._bucket(kind):
@@ -259,7 +259,8 @@ class Store:
         return WriteResult(clone(obj), warnings, created=True)
 
     def update(self, kind: Kind, version: str, obj: dict, *, namespace: str = "", name: str = "",
-               subresource: str = "", dry_run: bool = False, strict: bool = False) -> WriteResult:
+               subresource: str = "", dry_run: bool = False, strict: bool = False,
+               actor: str = "user") -> WriteResult:
         """PUT semantics: the whole object, optimistic concurrency by resourceVersion."""
         obj = clone(obj)
         self._check_type(kind, version, obj)
@@ -284,7 +285,7 @@ class Store:
         obj = self._carry_over(kind, version, obj, live, subresource)
         self._prepare_core(kind, obj, live)
         warnings = self._admit(kind, version, obj, clone(live), "UPDATE", strict=strict, dry_run=dry_run,
-                               subresource=subresource)
+                               subresource=subresource, actor=actor)
         self._check_finalizers(kind, obj, live)
         if _same(obj, live):
             return WriteResult(clone(live), warnings)  # a no-op write keeps resourceVersion, no event
@@ -345,7 +346,7 @@ class Store:
     # ------------------------------------------------------------------ delete
     def delete(self, kind: Kind, namespace: str, name: str, *, dry_run: bool = False,
                propagation: str | None = None, precondition_uid: str | None = None,
-               precondition_rv: str | None = None) -> WriteResult:
+               precondition_rv: str | None = None, actor: str = "user") -> WriteResult:
         live = self.peek(kind, namespace, name)
         if live is None:
             raise errors.not_found(kind.group, kind.plural, name)
@@ -361,7 +362,7 @@ class Store:
             raise errors.invalid("DeleteOptions", "", "", [
                 ("FieldValueNotSupported", "propagationPolicy",
                  f'Unsupported value: "{propagation}": supported values: "Foreground", "Background", "Orphan"')])
-        req = Request("DELETE", kind.group, kind.kind, name, namespace, None, clone(live), dry_run, "", self)
+        req = Request("DELETE", kind.group, kind.kind, name, namespace, None, clone(live), dry_run, "", self, actor)
         self.admission.validate(req)
         obj = clone(live)
         meta = obj["metadata"]
@@ -450,7 +451,8 @@ class Store:
                       if r.get("uid") != owner_uid and self._exists_uid(r.get("uid"))]
             if others or dep["metadata"].get("deletionTimestamp"):
                 continue
-            self.delete(dkind, dep["metadata"].get("namespace", ""), dep["metadata"]["name"])
+            self.delete(dkind, dep["metadata"].get("namespace", ""), dep["metadata"]["name"],
+                        actor="system:garbage-collector")
         if owner_alive:
             self._release_foreground_owner(owner_uid)
 
@@ -488,7 +490,7 @@ class Store:
         """The namespace controller: delete everything inside, then let the namespace go."""
         for kind, obj in list(self._all()):
             if kind.namespaced and obj["metadata"].get("namespace") == name and not obj["metadata"].get("deletionTimestamp"):
-                self.delete(kind, name, obj["metadata"]["name"])
+                self.delete(kind, name, obj["metadata"]["name"], actor="system:namespace-controller")
         self._finish_namespace(name)
 
     def _finish_namespace(self, name: str) -> None:

@@ -1,8 +1,10 @@
-"""Admission plumbing: mutating and validating hooks per kind, called by the store on every write.
+"""Admission: mutating and validating hooks per kind, called by the store on every write.
 
-Webhooks of later areas (network, image, settings, longhorn, capi) register here; they refuse by
-raising an ApiError with the message the real webhook gives. They read other objects through the
-store's public operations, the way real webhooks read through the API.
+One module per area (network, image, settings, longhorn, ...) holds that area's webhooks and a
+`register(chain)` function. Webhooks refuse by raising an ApiError with the message the real
+webhook gives, and read other objects through the store's public operations, the way real
+webhooks read through the API. `req.actor` tells users ("user") from the twin's own controllers
+and seeding ("system:<name>"), for the few rules real webhooks apply to users only.
 """
 from __future__ import annotations
 
@@ -23,6 +25,11 @@ class Request:
     dry_run: bool = False
     subresource: str = ""
     store: Any = None
+    actor: str = "user"
+
+    @property
+    def by_system(self) -> bool:
+        return self.actor.startswith("system:")
 
 
 Hook = Callable[[Request], Any]
