@@ -18,6 +18,8 @@ import requests
 import yaml
 
 ROOT = Path(__file__).resolve().parents[3]
+# Controllers' delays are scaled by --speed: tests run the twin ten times faster than real time.
+TEST_SPEED = "10"
 UPSTREAM_CRDS = ROOT.parent / "shared" / "reference" / "crds"
 KUBECTL = shutil.which("kubectl") or "/usr/bin/kubectl"
 
@@ -76,7 +78,7 @@ class RunningTwin:
 def start_twin(workdir: Path, crd_dirs: list[Path] = (), extra: list[str] = ()) -> RunningTwin:
     workdir.mkdir(parents=True, exist_ok=True)
     kc = workdir / "kubeconfig"
-    args = [sys.executable, "-m", "tests.twin", "--port", "0", "--kubeconfig", str(kc), *extra]
+    args = [sys.executable, "-m", "tests.twin", "--port", "0", "--kubeconfig", str(kc), "--speed", TEST_SPEED, *extra]
     for d in crd_dirs:
         args += ["--crds", str(d)]
     log = open(workdir / "twin.log", "w")  # noqa: SIM115 - lives as long as the process
