@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import ApiError
+
 
 @dataclass
 class Request:
@@ -59,3 +61,14 @@ class Chain:
     def clear(self) -> None:
         self.mutators.clear()
         self.validators.clear()
+
+
+def denied(webhook: str, message: str, *, code: int = 400, reason: str = "BadRequest",
+           field: str | None = None) -> ApiError:
+    """A webhook's refusal as the apiserver relays it: the webhook's own code and reason, the
+    message prefixed with `admission webhook "<name>" denied the request: `, and for 422s a cause
+    naming the field."""
+    details = {}
+    if field is not None:
+        details["causes"] = [{"reason": "FieldValueInvalid", "message": message, "field": field}]
+    return ApiError(code, reason, f'admission webhook "{webhook}" denied the request: {message}', details=details)

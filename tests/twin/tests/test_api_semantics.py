@@ -10,7 +10,8 @@ from kubernetes.dynamic.exceptions import ConflictError, NotFoundError, Unproces
 
 from .conftest import status_of
 
-NAD_PATH = "/apis/k8s.cni.cncf.io/v1/namespaces/default/network-attachment-definitions"
+TEST_NS = "semantics"  # its own namespace: the seeded lab has NADs in default
+NAD_PATH = f"/apis/k8s.cni.cncf.io/v1/namespaces/{TEST_NS}/network-attachment-definitions"
 CN_PATH = "/apis/network.harvesterhci.io/v1beta1/clusternetworks"
 VC_PATH = "/apis/network.harvesterhci.io/v1beta1/vlanconfigs"
 SETTING_PATH = "/apis/harvesterhci.io/v1beta1/settings"
@@ -20,7 +21,7 @@ def nad(name, vlan=30, **meta):
     config = {"cniVersion": "0.3.1", "name": name, "type": "bridge", "bridge": "mgmt-br", "promiscMode": True,
               "vlan": vlan, "ipam": {}}
     return {"apiVersion": "k8s.cni.cncf.io/v1", "kind": "NetworkAttachmentDefinition",
-            "metadata": dict({"name": name, "namespace": "default"}, **meta),
+            "metadata": dict({"name": name, "namespace": TEST_NS}, **meta),
             "spec": {"config": json.dumps(config)}}
 
 
@@ -28,6 +29,12 @@ def vlanconfig(name, cn="cn1", mode="802.3ad", **spec):
     return {"apiVersion": "network.harvesterhci.io/v1beta1", "kind": "VlanConfig", "metadata": {"name": name},
             "spec": dict({"clusterNetwork": cn, "uplink": {"nics": ["enp2s0f0np0", "enp2s0f1np1"],
                                                            "bondOptions": {"mode": mode}}}, **spec)}
+
+
+@pytest.fixture(autouse=True)
+def test_namespace(twin):
+    twin.session().post(twin.url("/api/v1/namespaces"), json={
+        "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": TEST_NS}}).raise_for_status()
 
 
 def nads(client):
@@ -38,12 +45,12 @@ def nads(client):
 def test_create_get_list_with_dynamic_client(twin):
     client = twin.dynamic()
     api = nads(client)
-    created = api.create(body=nad("platform"), namespace="default")
+    created = api.create(body=nad("platform"), namespace=TEST_NS)
     assert created.metadata.uid and created.metadata.resourceVersion and created.metadata.creationTimestamp
     assert created.metadata.generation == 1
-    got = api.get(name="platform", namespace="default")
+    got = api.get(name="platform", namespace=TEST_NS)
     assert got.spec.config == nad("platform")["spec"]["config"]
-    names = [i.metadata.name for i in api.get(namespace="default").items]
+    names = [i.metadata.name for i in api.get(namespace=TEST_NS).items]
     assert names == ["platform"]
 
 
@@ -52,25 +59,25 @@ def test_generate_name(twin):
     body = nad("x")
     del body["metadata"]["name"]
     body["metadata"]["generateName"] = "vm-net-"
-    created = api.create(body=body, namespace="default")
+    created = api.create(body=body, namespace=TEST_NS)
     assert created.metadata.name.startswith("vm-net-") and len(created.metadata.name) == len("vm-net-") + 5
 
 
 def test_label_and_field_selectors(twin):
     api = nads(twin.dynamic())
-    api.create(body=nad("a", labels={"tier": "platform"}), namespace="default")
-    api.create(body=nad("b", labels={"tier": "cluster"}), namespace="default")
-    api.create(body=nad("c"), namespace="default")
+    api.create(body=nad("a", labels={"tier": "platform"}), namespace=TEST_NS)
+    api.create(body=nad("b", labels={"tier": "cluster"}), namespace=TEST_NS)
+    api.create(body=nad("c"), namespace=TEST_NS)
 
     def names(**kw):
-        return sorted(i.metadata.name for i in api.get(namespace="default", **kw).items)
+        return sorted(i.metadata.name for i in api.get(namespace=TEST_NS, **kw).items)
 
     assert names(label_selector="tier=platform") == ["a"]
     assert names(label_selector="tier") == ["a", "b"]
     assert names(label_selector="!tier") == ["c"]
     assert names(label_selector="tier in (platform,cluster),tier!=cluster") == ["a"]
     assert names(field_selector="metadata.name=b") == ["b"]
-    assert names(field_selector="metadata.namespace=default,metadata.name!=b") == ["a", "c"]
+    assert names(field_selector=f"metadata.namespace={TEST_NS},metadata.name!=b") == ["a", "c"]
 
 
 def test_unknown_field_selector_is_400(twin):
@@ -111,12 +118,12 @@ def test_url_and_body_namespace_must_agree(twin):
 
 def test_stale_resource_version_is_409_conflict(twin):
     api = nads(twin.dynamic())
-    first = api.create(body=nad("platform"), namespace="default").to_dict()
+    first = api.create(body=nad("platform"), namespace=TEST_NS).to_dict()
     second = dict(first, spec={"config": nad("platform", 31)["spec"]["config"]})
-    api.replace(body=second, namespace="default")
+    api.replace(body=second, namespace=TEST_NS)
     stale = dict(first, spec={"config": nad("platform", 32)["spec"]["config"]})
     with pytest.raises(ConflictError) as err:
-        api.replace(body=stale, namespace="default")
+        api.replace(body=stale, namespace=TEST_NS)
     body = json.loads(err.value.body)
     assert body["reason"] == "Conflict" and "the object has been modified" in body["message"]
 
@@ -345,10 +352,10 @@ def test_injected_500_is_a_status_with_the_given_message(twin):
 # ---------------------------------------------------------------------------------------- delete
 def test_delete_without_finalizers_removes(twin):
     api = nads(twin.dynamic())
-    api.create(body=nad("gone"), namespace="default")
-    api.delete(name="gone", namespace="default")
+    api.create(body=nad("gone"), namespace=TEST_NS)
+    api.delete(name="gone", namespace=TEST_NS)
     with pytest.raises(NotFoundError):
-        api.get(name="gone", namespace="default")
+        api.get(name="gone", namespace=TEST_NS)
 
 
 def test_delete_with_finalizers_waits_for_the_last_one(twin):

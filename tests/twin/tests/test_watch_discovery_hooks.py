@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from .conftest import status_of
-from .test_api_semantics import NAD_PATH, nad
+from .test_api_semantics import NAD_PATH, TEST_NS, nad, test_namespace  # noqa: F401 - autouse fixture
 
 
 # ---------------------------------------------------------------------------------------- watch
@@ -71,11 +71,11 @@ def test_watch_ends_at_timeout_seconds(twin):
 def test_watch_with_the_dynamic_client(twin):
     client = twin.dynamic()
     api = client.resources.get(api_version="k8s.cni.cncf.io/v1", kind="NetworkAttachmentDefinition")
-    rv = api.get(namespace="default").metadata.resourceVersion
-    api.create(body=nad("dyn"), namespace="default")
-    api.delete(name="dyn", namespace="default")
+    rv = api.get(namespace=TEST_NS).metadata.resourceVersion
+    api.create(body=nad("dyn"), namespace=TEST_NS)
+    api.delete(name="dyn", namespace=TEST_NS)
     seen = []
-    for event in api.watch(namespace="default", resource_version=rv, timeout=3):
+    for event in api.watch(namespace=TEST_NS, resource_version=rv, timeout=3):
         seen.append((event["type"], event["object"].metadata.name))
         if len(seen) == 2:
             break
