@@ -1,10 +1,20 @@
 """The areas of Harvester, Longhorn and network-controller behaviour the twin reproduces.
 
 Each area brings a `register(chain)` for its webhooks (admission/<area>.py) and controller
-classes (controllers/<area>.py). Order matters where the real cluster has an order: mutating
-webhooks run in registration order.
+classes (controllers/<area>.py). Mutating webhooks run in registration order.
 """
 from __future__ import annotations
 
-ADMISSION: list = []
-CONTROLLERS: list = []
+from .admission import image as image_admission
+from .admission import longhorn as longhorn_admission
+from .admission import network as network_admission
+from .admission import settings as settings_admission
+from .controllers import image as image_controllers
+from .controllers import longhorn as longhorn_controllers
+from .controllers import network as network_controllers
+from .controllers import settings as settings_controllers
+
+ADMISSION = [network_admission.register, image_admission.register, settings_admission.register,
+             longhorn_admission.register]
+CONTROLLERS = [*network_controllers.CONTROLLERS, *image_controllers.CONTROLLERS, *settings_controllers.CONTROLLERS,
+               *longhorn_controllers.CONTROLLERS]
