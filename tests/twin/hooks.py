@@ -6,7 +6,9 @@ POST /_twin/faults              {"method": "PUT", "path": "<regex searched in th
                                  "status": 503 | "reset": true | "delay": 1.5,
                                  "count": N | "ratio": 0.5, "message": "...", "retry_after": 2}
 GET  /_twin/faults              the faults still armed; DELETE clears them
-POST /_twin/reset               faults, log and objects back to the start state
+GET  /_twin/environment         facts about the world outside the API (PATCH merges keys, null
+                                removes one), e.g. {"unreachable": ["nfs://10.10.10.20:/export"]}
+POST /_twin/reset               faults, log, environment and objects back to the start state
 """
 from __future__ import annotations
 

@@ -137,6 +137,21 @@ class Twin:
         if path == "/_twin/faults" and method == "DELETE":
             self.faults.clear()
             return web.json_response({"cleared": True})
+        if path == "/_twin/environment" and method == "GET":
+            return web.json_response(self.store.environment)
+        if path == "/_twin/environment" and method in ("PATCH", "POST"):
+            try:
+                body = json.loads(await request.read() or b"{}")
+            except ValueError as e:
+                return web.json_response({"error": str(e)}, status=400)
+            if not isinstance(body, dict):
+                return web.json_response({"error": "the environment is a JSON object"}, status=400)
+            for key, value in body.items():  # merge-patch semantics: null removes a key
+                if value is None:
+                    self.store.environment.pop(key, None)
+                else:
+                    self.store.environment[key] = value
+            return web.json_response(self.store.environment)
         if path == "/_twin/reset" and method == "POST":
             self.reset()
             return web.json_response({"reset": True})

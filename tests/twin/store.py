@@ -92,6 +92,9 @@ class Store:
         self._rv = 0
         self._events: deque[Event] = deque(maxlen=HISTORY)
         self._watchers: set[Watcher] = set()
+        # Facts about the world outside the API that webhooks and controllers consult, set by
+        # tests through /_twin/environment, e.g. {"unreachable": ["nfs://10.10.10.20:/x"]}.
+        self.environment: dict = {}
 
     # ------------------------------------------------------------------ reads
     @property
@@ -540,6 +543,7 @@ class Store:
         """Forget every object and event (the seeding code loads the lab again after this)."""
         self._objects.clear()
         self._events.clear()
+        self.environment = {}
 
 
 _B64 = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")

@@ -201,3 +201,12 @@ def test_table_rows_use_printer_columns_and_human_ages(twin):
 def test_human_duration_matches_apimachinery(seconds, text):
     from tests.twin.table import human_duration
     assert human_duration(seconds) == text
+
+
+def test_environment_hook_merges_and_resets(twin):
+    s = twin.session()
+    r = s.patch(twin.url("/_twin/environment"), json={"unreachable": ["nfs://10.10.10.20:/x"], "other": 1})
+    assert r.json() == {"unreachable": ["nfs://10.10.10.20:/x"], "other": 1}
+    assert s.patch(twin.url("/_twin/environment"), json={"other": None}).json() == {"unreachable": ["nfs://10.10.10.20:/x"]}
+    twin.reset()
+    assert s.get(twin.url("/_twin/environment")).json() == {}
