@@ -10,11 +10,12 @@ from .admission import longhorn as longhorn_admission
 from .admission import network as network_admission
 from .admission import settings as settings_admission
 from .controllers import image as image_controllers
+from .controllers import kubevirt as kubevirt_controllers
 from .controllers import longhorn as longhorn_controllers
 from .controllers import network as network_controllers
 from .controllers import settings as settings_controllers
 
 ADMISSION = [network_admission.register, image_admission.register, settings_admission.register,
              longhorn_admission.register]
-CONTROLLERS = [*network_controllers.CONTROLLERS, *image_controllers.CONTROLLERS, *settings_controllers.CONTROLLERS,
+CONTROLLERS = [*kubevirt_controllers.CONTROLLERS, *network_controllers.CONTROLLERS, *image_controllers.CONTROLLERS, *settings_controllers.CONTROLLERS,
                *longhorn_controllers.CONTROLLERS]

@@ -109,10 +109,28 @@ def columns(kind: Kind, version: str) -> list[dict]:
                             for c in printer]
 
 
+def _node_status(obj: dict) -> str:
+    conds = {c.get("type"): c.get("status") for c in (obj.get("status") or {}).get("conditions") or []}
+    text = {"True": "Ready", "False": "NotReady"}.get(conds.get("Ready"), "Unknown")
+    return text + (",SchedulingDisabled" if (obj.get("spec") or {}).get("unschedulable") else "")
+
+
+def _node_roles(obj: dict) -> str:
+    prefix = "node-role.kubernetes.io/"
+    roles = sorted(k[len(prefix):] for k in (obj["metadata"].get("labels") or {}) if k.startswith(prefix))
+    return ",".join(roles) or "<none>"
+
+
+# Columns the built-in printers compute rather than read by JSONPath: (group, kind) -> {column: fn}
+COMPUTED = {("", "Node"): {"Status": _node_status, "Roles": _node_roles}}
+
+
 def row(kind: Kind, version: str, obj: dict) -> dict:
     printer = kind.versions[version].printer_columns or [AGE_COLUMN]
-    cells = [obj["metadata"]["name"]] + [_cell(jsonpath(obj, c["jsonPath"]), c.get("type", "string"))
-                                         for c in printer]
+    computed = COMPUTED.get((kind.group, kind.kind), {})
+    cells = [obj["metadata"]["name"]] + [
+        computed[c["name"]](obj) if c["name"] in computed else _cell(jsonpath(obj, c["jsonPath"]), c.get("type", "string"))
+        for c in printer]
     meta = {k: v for k, v in obj["metadata"].items() if k != "managedFields"}
     return {"cells": cells, "object": {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
                                        "metadata": meta}}

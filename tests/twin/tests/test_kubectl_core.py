@@ -34,3 +34,14 @@ def test_protobuf_of_an_unserved_kind_is_415(twin):
     r = twin.session().post(twin.url("/api/v1/namespaces/default/configmaps"), data=body,
                             headers={"Content-Type": "application/vnd.kubernetes.protobuf"})
     assert r.status_code == 415
+
+
+def test_kubectl_get_nodes_prints_status_and_roles(twin):
+    lines = twin.kubectl("get", "nodes").stdout.splitlines()
+    assert lines[0].split() == ["NAME", "STATUS", "ROLES", "AGE", "VERSION"]
+    rows = [line.split() for line in lines[1:]]
+    assert [r[0] for r in rows] == ["ms02-1", "ms02-2", "ms02-3"]
+    assert all(r[1] == "Ready" and r[2] == "control-plane,etcd,master" for r in rows)
+    twin.kubectl("cordon", "ms02-2")
+    cordoned = twin.kubectl("get", "node", "ms02-2").stdout.splitlines()[1].split()
+    assert cordoned[1] == "Ready,SchedulingDisabled"
