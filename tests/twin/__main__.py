@@ -43,7 +43,8 @@ async def serve(args: argparse.Namespace) -> None:
     started = time.monotonic()
     twin = Twin(args.token or secrets.token_urlsafe(32), args.crds, args.speed)
     cert = make_serving_cert()
-    runner = web.AppRunner(twin.app(), access_log=None, handle_signals=False)
+    # open watches must not hold a stop for aiohttp's default 60 s
+    runner = web.AppRunner(twin.app(), access_log=None, handle_signals=False, shutdown_timeout=1.0)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", args.port, ssl_context=cert.ssl_context(), backlog=512)
     await site.start()

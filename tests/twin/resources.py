@@ -189,9 +189,12 @@ class Resources:
                 if remaining <= 0:
                     break
                 try:
-                    type_, obj = await asyncio.wait_for(watcher.queue.get(), remaining)
+                    # wake up now and then to notice a client that went away without a word
+                    type_, obj = await asyncio.wait_for(watcher.queue.get(), min(remaining, 1.0))
                 except TimeoutError:
-                    break
+                    if request.transport is None or request.transport.is_closing():
+                        break
+                    continue
                 await resp.write(frame(type_, obj))
         except (ConnectionResetError, asyncio.CancelledError):
             pass
