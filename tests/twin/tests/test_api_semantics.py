@@ -530,3 +530,10 @@ def test_pagination_with_limit_and_continue(twin):
     assert len(first["items"]) == 2 and first["metadata"]["continue"]
     rest = s.get(twin.url(NAD_PATH), params={"limit": 10, "continue": first["metadata"]["continue"]}).json()
     assert [i["metadata"]["name"] for i in first["items"] + rest["items"]] == [f"p{i}" for i in range(5)]
+
+
+def test_secret_data_may_hold_an_empty_value(twin):
+    body = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "empty", "namespace": "default"},
+            "data": {"token": ""}}
+    r = twin.session().post(twin.url("/api/v1/namespaces/default/secrets"), json=body)
+    assert r.status_code == 201 and r.json()["data"] == {"token": ""}
