@@ -22,6 +22,8 @@ ROOT = Path(__file__).resolve().parents[3]
 TEST_SPEED = "10"
 UPSTREAM_CRDS = ROOT.parent / "shared" / "reference" / "crds"
 KUBECTL = shutil.which("kubectl") or "/usr/bin/kubectl"
+# Widget: a test-only kind with no webhooks or controllers, for plain API semantics
+TEST_CRDS = Path(__file__).resolve().parent / "crds"
 
 
 @dataclass
@@ -106,7 +108,7 @@ def stop_twin(twin: RunningTwin) -> None:
 
 @pytest.fixture(scope="module")
 def twin_process(tmp_path_factory):
-    t = start_twin(tmp_path_factory.mktemp("twin"))
+    t = start_twin(tmp_path_factory.mktemp("twin"), [TEST_CRDS])
     yield t
     stop_twin(t)
 

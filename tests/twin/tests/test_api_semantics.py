@@ -10,8 +10,10 @@ from kubernetes.dynamic.exceptions import ConflictError, NotFoundError, Unproces
 
 from .conftest import status_of
 
-TEST_NS = "semantics"  # its own namespace: the seeded lab has NADs in default
-NAD_PATH = f"/apis/k8s.cni.cncf.io/v1/namespaces/{TEST_NS}/network-attachment-definitions"
+TEST_NS = "semantics"  # its own namespace, away from the seeded lab
+# Plain API semantics are tested on Widget (tests/crds/widget.yaml), a kind with no webhooks or
+# controllers, shaped like a NAD (spec.config holds JSON); the Harvester kinds have area tests.
+NAD_PATH = f"/apis/twin.test.io/v1/namespaces/{TEST_NS}/widgets"
 CN_PATH = "/apis/network.harvesterhci.io/v1beta1/clusternetworks"
 VC_PATH = "/apis/network.harvesterhci.io/v1beta1/vlanconfigs"
 SETTING_PATH = "/apis/harvesterhci.io/v1beta1/settings"
@@ -20,7 +22,7 @@ SETTING_PATH = "/apis/harvesterhci.io/v1beta1/settings"
 def nad(name, vlan=30, **meta):
     config = {"cniVersion": "0.3.1", "name": name, "type": "bridge", "bridge": "mgmt-br", "promiscMode": True,
               "vlan": vlan, "ipam": {}}
-    return {"apiVersion": "k8s.cni.cncf.io/v1", "kind": "NetworkAttachmentDefinition",
+    return {"apiVersion": "twin.test.io/v1", "kind": "Widget",
             "metadata": dict({"name": name, "namespace": TEST_NS}, **meta),
             "spec": {"config": json.dumps(config)}}
 
@@ -33,12 +35,16 @@ def vlanconfig(name, cn="cn1", mode="802.3ad", **spec):
 
 @pytest.fixture(autouse=True)
 def test_namespace(twin):
-    twin.session().post(twin.url("/api/v1/namespaces"), json={
+    s = twin.session()
+    s.post(twin.url("/api/v1/namespaces"), json={
         "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": TEST_NS}}).raise_for_status()
+    # the VlanConfigs below name cluster network cn1: Harvester refuses one whose network is missing
+    s.post(twin.url(CN_PATH), json={"apiVersion": "network.harvesterhci.io/v1beta1", "kind": "ClusterNetwork",
+                                    "metadata": {"name": "cn1"}}).raise_for_status()
 
 
 def nads(client):
-    return client.resources.get(api_version="k8s.cni.cncf.io/v1", kind="NetworkAttachmentDefinition")
+    return client.resources.get(api_version="twin.test.io/v1", kind="Widget")
 
 
 # ---------------------------------------------------------------------------------------- CRUD
@@ -90,8 +96,8 @@ def test_get_missing_is_404_status(twin):
     assert r.status_code == 404
     body = status_of(r)
     assert body["reason"] == "NotFound"
-    assert body["message"] == 'network-attachment-definitions.k8s.cni.cncf.io "nope" not found'
-    assert body["details"] == {"name": "nope", "group": "k8s.cni.cncf.io", "kind": "network-attachment-definitions"}
+    assert body["message"] == 'widgets.twin.test.io "nope" not found'
+    assert body["details"] == {"name": "nope", "group": "twin.test.io", "kind": "widgets"}
 
 
 def test_create_twice_is_409_already_exists(twin):
@@ -104,8 +110,7 @@ def test_create_twice_is_409_already_exists(twin):
 def test_namespaced_object_needs_an_existing_namespace(twin):
     body = nad("x")
     body["metadata"]["namespace"] = "ghost"
-    r = twin.session().post(twin.url("/apis/k8s.cni.cncf.io/v1/namespaces/ghost/network-attachment-definitions"),
-                            json=body)
+    r = twin.session().post(twin.url("/apis/twin.test.io/v1/namespaces/ghost/widgets"), json=body)
     assert r.status_code == 404 and status_of(r)["message"] == 'namespaces "ghost" not found'
 
 
@@ -339,7 +344,7 @@ def test_method_not_allowed_is_405(twin):
 
 
 def test_unknown_resource_is_404(twin):
-    assert twin.session().get(twin.url("/apis/k8s.cni.cncf.io/v1/nothings")).status_code == 404
+    assert twin.session().get(twin.url("/apis/twin.test.io/v1/nothings")).status_code == 404
     assert twin.session().get(twin.url("/apis/nope.io/v1")).status_code == 404
 
 
@@ -386,7 +391,7 @@ def _wait_gone(session, url, seconds=5.0):
 def test_owner_reference_cascade(twin):
     s = twin.session()
     owner = s.post(twin.url(NAD_PATH), json=nad("owner")).json()
-    ref = {"apiVersion": "k8s.cni.cncf.io/v1", "kind": "NetworkAttachmentDefinition", "name": "owner",
+    ref = {"apiVersion": "twin.test.io/v1", "kind": "Widget", "name": "owner",
            "uid": owner["metadata"]["uid"]}
     cm = {"apiVersion": "v1", "kind": "ConfigMap",
           "metadata": {"name": "dependent", "namespace": "default", "ownerReferences": [ref]}, "data": {}}
@@ -398,7 +403,7 @@ def test_owner_reference_cascade(twin):
 def test_foreground_deletion_removes_dependents_first(twin):
     s = twin.session()
     owner = s.post(twin.url(NAD_PATH), json=nad("fg")).json()
-    ref = {"apiVersion": "k8s.cni.cncf.io/v1", "kind": "NetworkAttachmentDefinition", "name": "fg",
+    ref = {"apiVersion": "twin.test.io/v1", "kind": "Widget", "name": "fg",
            "uid": owner["metadata"]["uid"], "blockOwnerDeletion": True}
     dep = nad("fg-dep", ownerReferences=[ref], finalizers=["hold.io/on"])
     s.post(twin.url(NAD_PATH), json=dep).raise_for_status()
@@ -415,7 +420,7 @@ def test_foreground_deletion_removes_dependents_first(twin):
 def test_orphan_deletion_keeps_dependents(twin):
     s = twin.session()
     owner = s.post(twin.url(NAD_PATH), json=nad("or")).json()
-    ref = {"apiVersion": "k8s.cni.cncf.io/v1", "kind": "NetworkAttachmentDefinition", "name": "or",
+    ref = {"apiVersion": "twin.test.io/v1", "kind": "Widget", "name": "or",
            "uid": owner["metadata"]["uid"]}
     s.post(twin.url(NAD_PATH), json=nad("or-dep", ownerReferences=[ref])).raise_for_status()
     s.delete(twin.url(NAD_PATH + "/or"), params={"propagationPolicy": "Orphan"}).raise_for_status()

@@ -70,7 +70,7 @@ def test_watch_ends_at_timeout_seconds(twin):
 
 def test_watch_with_the_dynamic_client(twin):
     client = twin.dynamic()
-    api = client.resources.get(api_version="k8s.cni.cncf.io/v1", kind="NetworkAttachmentDefinition")
+    api = client.resources.get(api_version="twin.test.io/v1", kind="Widget")
     rv = api.get(namespace=TEST_NS).metadata.resourceVersion
     api.create(body=nad("dyn"), namespace=TEST_NS)
     api.delete(name="dyn", namespace=TEST_NS)
