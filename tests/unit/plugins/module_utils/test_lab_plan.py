@@ -1,4 +1,4 @@
-# Copyright: (c) 2025, Homelab platform team
+# Copyright: (c) 2026, Homelab platform team
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Unit tests of the lab plan checks (plugins/module_utils/lab_plan.py).
 

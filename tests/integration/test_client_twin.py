@@ -1,0 +1,191 @@
+# Copyright: (c) 2026, Homelab platform team
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The client (plugins/module_utils/client.py) against a real twin process over HTTPS: TLS with
+the kubeconfig's CA, tokens, dry run, retries on injected faults and timeouts, counted through
+the twin's own request log (/_twin/requests)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from ansible_collections.homelab.harvester.plugins.module_utils import kinds
+from ansible_collections.homelab.harvester.plugins.module_utils.client import Client
+from ansible_collections.homelab.harvester.plugins.module_utils.connection import Connection, resolve
+from ansible_collections.homelab.harvester.plugins.module_utils.errors import (
+    ConnectionFailure,
+    NotFound,
+    RequestTimeout,
+    ServerError,
+    TLSFailure,
+    Unauthorized,
+)
+from ansible_collections.homelab.harvester.plugins.module_utils.retry import RetryPolicy
+from tests.twin.tests.conftest import start_twin, stop_twin
+
+pytestmark = pytest.mark.twin
+
+NODES = "/api/v1/nodes"
+
+
+@pytest.fixture(scope="module")
+def twin_process(tmp_path_factory):
+    t = start_twin(tmp_path_factory.mktemp("client-twin"))
+    yield t
+    stop_twin(t)
+
+
+@pytest.fixture
+def twin(twin_process):
+    twin_process.reset()
+    return twin_process
+
+
+class Sleeper:
+    """Records the waits; really sleeps only when asked (Retry-After checks)."""
+
+    def __init__(self, real=False):
+        self.waits = []
+        self.real = real
+
+    def __call__(self, seconds):
+        self.waits.append(seconds)
+        if self.real:
+            time.sleep(seconds)
+
+
+def client_for(twin, sleeper=None, policy=None, **kwargs):
+    conn = resolve({"kubeconfig": str(twin.kubeconfig)}, environ={})
+    return Client(conn, retry_policy=policy or RetryPolicy(base_delay=0.01, max_delay=0.05),
+                  sleep=sleeper or Sleeper(), debug_log=False, **kwargs)
+
+
+def api_requests(twin, since, path=None):
+    """The API requests the twin logged after ``since``, without its own /_twin hooks."""
+    log = [r for r in twin.requests_log(since) if not r["path"].startswith("/_twin/")]
+    return [r for r in log if path is None or r["path"] == path]
+
+
+def test_tls_with_the_kubeconfigs_ca(twin):
+    client = client_for(twin)
+    assert client.connection.ca_data and client.connection.verify
+    assert client.version()["gitVersion"]
+    names = [n["metadata"]["name"] for n in client.list(kinds.NODE.path())]
+    assert names == ["ms02-1", "ms02-2", "ms02-3"]
+    session = client.transport
+    first = session._conn
+    client.get(NODES)
+    assert session._conn is first                    # one kept-alive connection for the process
+
+
+def test_tls_without_the_ca_fails_clearly(twin):
+    client = Client(Connection(twin.server, token=twin.token), sleep=Sleeper(), debug_log=False)
+    with pytest.raises(TLSFailure) as e:
+        client.get(NODES)
+    text = str(e.value)
+    assert text.startswith(f"GET nodes: TLS verification of {twin.server} failed: ")
+    assert "certificate" in text and "ca_cert" in text and "validate_certs" in text
+    assert twin.token not in text
+    insecure = Client(Connection(twin.server, token=twin.token, verify=False), debug_log=False)
+    assert insecure.get(NODES)["kind"] == "NodeList"
+
+
+def test_wrong_token_is_unauthorized_in_one_line(twin):
+    wrong = "wrong-token-1234567890abcdef"
+    conn = resolve({"kubeconfig": str(twin.kubeconfig), "api_key": wrong}, environ={})
+    client = Client(conn, sleep=Sleeper(), debug_log=False)
+    with pytest.raises(Unauthorized) as e:
+        client.get(NODES)
+    text = str(e.value)
+    assert text.startswith("GET nodes: 401 Unauthorized: ") and "\n" not in text
+    assert wrong not in text and twin.token not in text and wrong not in repr(e.value)
+
+
+def test_dry_run_writes_nothing(twin):
+    client = client_for(twin, dry_run=True)
+    nad = kinds.NAD.new("dry", "default", spec={"config": (
+        '{"cniVersion":"0.3.1","name":"dry","type":"bridge","bridge":"mgmt-br","promiscMode":true,"vlan":30,"ipam":{}}')})
+    existing = client.get(kinds.NODE.path(name="ms02-1"))
+    since = twin.last_seq()
+    predicted = client.create(kinds.NAD.path("default"), nad)
+    assert predicted["metadata"]["name"] == "dry"
+    client.merge_patch(kinds.NODE.path(name="ms02-1"), {"metadata": {"labels": {"dry-run": "yes"}}})
+    client.delete(kinds.NODE.path(name="ms02-3"))
+    writes = [r for r in api_requests(twin, since) if r["method"] != "GET"]
+    assert [r["method"] for r in writes] == ["POST", "PATCH", "DELETE"]
+    assert all("dryRun=All" in r["query"] for r in writes)
+    live = client_for(twin)
+    assert live.get(kinds.NAD.path("default", "dry"), missing_ok=True) is None
+    node = live.get(kinds.NODE.path(name="ms02-1"))
+    assert node["metadata"]["resourceVersion"] == existing["metadata"]["resourceVersion"]
+    assert "dry-run" not in (node["metadata"].get("labels") or {})
+    assert live.get(kinds.NODE.path(name="ms02-3"))["metadata"]["name"] == "ms02-3"
+    assert client.stats.dry_run_writes == 3
+
+
+def test_503_twice_then_success(twin):
+    twin.fault(method="GET", path=f"^{NODES}$", status=503, count=2)
+    sleeper = Sleeper()
+    client = client_for(twin, sleeper)
+    since = twin.last_seq()
+    assert client.get(NODES)["kind"] == "NodeList"
+    logged = api_requests(twin, since, NODES)
+    assert [r["status"] for r in logged] == [503, 503, 200]
+    assert len(sleeper.waits) == 2 and client.stats.retries == 2
+
+
+def test_429_retry_after_is_honoured(twin):
+    twin.fault(method="GET", path=f"^{NODES}$", status=429, retry_after=1, count=1)
+    sleeper = Sleeper(real=True)
+    client = client_for(twin, sleeper)
+    since = twin.last_seq()
+    started = time.monotonic()
+    client.get(NODES)
+    assert time.monotonic() - started >= 1.0
+    assert sleeper.waits == [1.0]
+    assert [r["status"] for r in api_requests(twin, since, NODES)] == [429, 200]
+
+
+def test_connection_reset_on_get_is_retried(twin):
+    twin.fault(method="GET", path=f"^{NODES}$", reset=True, count=1)
+    client = client_for(twin)
+    since = twin.last_seq()
+    assert client.get(NODES)["kind"] == "NodeList"
+    assert [r["status"] for r in api_requests(twin, since, NODES)] == [0, 200]   # 0: the twin cut the connection
+
+
+def test_connection_reset_on_post_is_not_retried(twin):
+    path = kinds.NAMESPACE.path()
+    twin.fault(method="POST", path=f"^{path}$", reset=True, count=1)
+    client = client_for(twin)
+    since = twin.last_seq()
+    with pytest.raises(ConnectionFailure) as e:
+        client.create(path, kinds.NAMESPACE.new("reset-me"))
+    assert e.value.cause == "reset" and str(e.value).startswith("POST namespaces: connection to ")
+    assert len(api_requests(twin, since, path)) == 1
+
+
+def test_post_not_retried_on_injected_500(twin):
+    path = kinds.NAMESPACE.path()
+    twin.fault(method="POST", path=f"^{path}$", status=500, count=3)
+    client = client_for(twin)
+    since = twin.last_seq()
+    with pytest.raises(ServerError) as e:
+        client.create(path, kinds.NAMESPACE.new("once"))
+    assert str(e.value) == "POST namespaces: 500 InternalError: injected fault (500)"
+    assert [r["status"] for r in api_requests(twin, since, path)] == [500]
+    with pytest.raises(NotFound):
+        client.get(kinds.NAMESPACE.path(name="once"))
+
+
+def test_per_call_timeout(twin):
+    twin.fault(method="GET", path=f"^{NODES}$", delay=3, count=1)
+    client = client_for(twin)
+    started = time.monotonic()
+    with pytest.raises(RequestTimeout) as e:
+        client.get(NODES, timeout=0.5)
+    elapsed = time.monotonic() - started
+    assert elapsed < 2.0, elapsed                     # not retried: the timeout is the caller's budget
+    assert str(e.value) == f"GET nodes: no answer from {twin.server} within 0.5 s (request_timeout)"
+    assert client.get(NODES, timeout=5)["kind"] == "NodeList"   # the session recovers
