@@ -1,4 +1,4 @@
-# Copyright: (c) 2025, Homelab platform team
+# Copyright: (c) 2026, Homelab platform team
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The lab inventory (inventory/lab) as Ansible resolves it: layout, plan and secrets.
 
