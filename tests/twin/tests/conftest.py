@@ -142,6 +142,19 @@ def upstream_twin(upstream_twin_process):
     return upstream_twin_process
 
 
+def wait_for(fn, what: str = "the condition", timeout: float = 10.0, interval: float = 0.05):
+    """Poll fn until it returns something truthy (and return that), or fail naming what and the
+    last value seen: controllers act a moment after a write, as on a real cluster."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fn()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}; last seen: {value!r}")
+        time.sleep(interval)
+
+
 def status_of(response: requests.Response) -> dict:
     """The Status body of an error response, checked to be a real Kubernetes Status."""
     body = response.json()

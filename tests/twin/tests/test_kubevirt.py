@@ -2,22 +2,12 @@
 from __future__ import annotations
 
 import json
-import time
+
+from .conftest import wait_for
 
 VMS = "/apis/kubevirt.io/v1/namespaces/default/virtualmachines"
 VMIS = "/apis/kubevirt.io/v1/namespaces/default/virtualmachineinstances"
 MERGE = {"Content-Type": "application/merge-patch+json"}
-
-
-def wait_for(fn, seconds=10.0):
-    deadline = time.monotonic() + seconds
-    last = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(0.05)
-    raise AssertionError(f"condition not met in {seconds}s; last: {last}")
 
 
 def test_halting_a_vm_deletes_its_vmi_and_reports_stopped(twin):

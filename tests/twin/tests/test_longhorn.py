@@ -10,7 +10,7 @@ import time
 import pytest
 
 from ..admission.longhorn import DEFINITIONS
-from .conftest import status_of
+from .conftest import status_of, wait_for
 
 NS = "longhorn-system"
 SETTINGS = f"/apis/longhorn.io/v1beta2/namespaces/{NS}/settings"
@@ -87,17 +87,6 @@ def watch_until(twin, kind, name, pick, want, timeout=20):
 def _subsequence(want, seen) -> bool:
     it = iter(seen)
     return all(any(w == s for s in it) for w in want)
-
-
-def wait_for(fn, timeout=15, interval=0.1):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fn()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(interval)
 
 
 def robustness(obj):

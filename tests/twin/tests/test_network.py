@@ -11,7 +11,7 @@ import zlib
 import pytest
 import yaml
 
-from .conftest import KUBECTL, status_of
+from .conftest import KUBECTL, status_of, wait_for
 
 NET = "network.harvesterhci.io"
 CN_PATH = f"/apis/{NET}/v1beta1/clusternetworks"
@@ -85,17 +85,6 @@ def refused(r, fragment, *, webhook=DENIED):
 def ok(r):
     assert r.status_code < 300, r.text
     return r.json()
-
-
-def wait_for(fn, what, timeout=TIMEOUT):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fn()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def get(twin, path):

@@ -7,7 +7,6 @@ import base64
 import datetime as dt
 import hashlib
 import json
-import time
 
 import pytest
 from cryptography import x509
@@ -15,7 +14,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from .conftest import status_of
+from .conftest import status_of, wait_for
 
 SETTINGS = "/apis/harvesterhci.io/v1beta1/settings"
 NADS = "/apis/k8s.cni.cncf.io/v1/namespaces/harvester-system/network-attachment-definitions"
@@ -47,23 +46,12 @@ def configured(obj: dict) -> dict:
     return next((c for c in (obj.get("status") or {}).get("conditions") or [] if c["type"] == "configured"), {})
 
 
-def wait_for(fn, timeout: float = 10.0, interval: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = fn()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(interval)
-
-
 def wait_setting(t, name: str, pred, timeout: float = 10.0) -> dict:
     """The setting once pred(setting) holds."""
     def probe():
         obj = get(t, name)
         return obj if pred(obj) else None
-    return wait_for(probe, timeout)
+    return wait_for(probe, timeout=timeout)
 
 
 def refused(r, code: int, message: str, field: str | None = None) -> dict:
