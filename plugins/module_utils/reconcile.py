@@ -1,0 +1,214 @@
+# Copyright: (c) 2026, Homelab platform team
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Make one object look like the desired one, touching only the fields we manage.
+
+A module says which fields it manages with ``Field``s: a path into the object, how to
+normalise a value for comparison (JSON carried in strings is parsed, server-injected parts are
+dropped) and, when needed, how to build the value to write from the desired and live values.
+Everything else -- status, labels a controller adds, defaults, finalizers, resourceVersion --
+is the server's and never counts as drift::
+
+    fields = [Field(("spec", "config"), normalise=parse_json), Field(("metadata", "annotations", "x/y"))]
+    changed, before, after, diff = ensure_present(client, kinds.NAD, desired, fields=fields)
+
+Writes: POST when missing; otherwise one merge patch of only the differing fields, carrying the
+live ``resourceVersion`` (a 409 re-reads and re-applies through ``retry.on_conflict``). The
+client adds ``dryRun=All`` in check mode, so the answer is the server's (webhooks run) and
+nothing is stored. ``diff`` is ``{"before": ..., "after": ...}`` of the managed fields only,
+normalised, as nested dicts.
+
+Immutable parts (``immutable={"cluster_network": getter}``): a change is refused with a message
+naming it, or, with ``recreate=True``, the object is deleted (waiting for its finalizers) and
+created again.
+"""
+
+from __future__ import annotations
+
+from .errors import HarvesterError
+from .retry import on_conflict
+from .wait import until
+
+DELETE_TIMEOUT = 120.0
+
+
+class ImmutableFieldError(HarvesterError):
+    """The desired object differs from the live one in a part that cannot change in place."""
+
+    def __init__(self, message, field):
+        super().__init__(message)
+        self.field = field
+
+    def as_dict(self):
+        return {"field": self.field}
+
+
+def _same(value):
+    return value
+
+
+def _keep_desired(desired, live):
+    return desired
+
+
+class Field:
+    """A managed field. ``path``: keys from the object root, e.g. ``("metadata", "annotations",
+    "field.cattle.io/description")``. ``normalise(value)``: the comparable form (``None`` means
+    absent). ``to_write(desired, live)``: what to send (default: the desired value; a field may
+    carry server-owned parts of the live value over, e.g. a webhook-injected MTU). A desired
+    ``None`` removes the field (merge patch ``null``)."""
+
+    __slots__ = ("path", "normalise", "to_write")
+
+    def __init__(self, path, normalise=None, to_write=None):
+        self.path = tuple(path)
+        self.normalise = normalise or _same
+        self.to_write = to_write or _keep_desired
+
+    def __repr__(self):
+        return f"Field({'.'.join(self.path)})"
+
+    def value(self, obj):
+        return get_path(obj, self.path)
+
+    def view(self, obj):
+        return None if obj is None else self.normalise(self.value(obj))
+
+
+def get_path(obj, path):
+    for key in path:
+        if not isinstance(obj, dict):
+            return None
+        obj = obj.get(key)
+    return obj
+
+
+def set_path(obj, path, value):
+    for key in path[:-1]:
+        obj = obj.setdefault(key, {})
+    obj[path[-1]] = value
+
+
+def managed_view(obj, fields):
+    """The managed fields of ``obj`` in their normalised form, as nested dicts (absent ones left
+    out): what ``diff`` shows and what comparison looks at."""
+    view = {}
+    if obj is None:
+        return view
+    for field in fields:
+        value = field.view(obj)
+        if value is not None:
+            set_path(view, field.path, value)
+    return view
+
+
+def differing(desired, live, fields):
+    """The fields whose normalised desired and live values differ."""
+    return [f for f in fields if f.view(desired) != f.view(live)]
+
+
+def merge_patch(desired, live, fields):
+    """A merge patch of only ``fields``, with the live ``resourceVersion`` (safe to retry: a
+    stale patch answers 409 instead of overwriting someone else's change)."""
+    patch = {"metadata": {"resourceVersion": live["metadata"]["resourceVersion"]}}
+    for field in fields:
+        set_path(patch, field.path, field.to_write(field.value(desired), field.value(live)))
+    return patch
+
+
+def immutable_changes(desired, live, immutable):
+    """``[(name, live value, desired value)]`` for immutable parts that differ."""
+    changes = []
+    for label, getter in (immutable or {}).items():
+        want, have = getter(desired), getter(live)
+        if want != have:
+            changes.append((label, have, want))
+    return changes
+
+
+def _ref(kind, obj):
+    meta = obj.get("metadata") or {}
+    return f"{kind.kind} {meta['namespace']}/{meta['name']}" if meta.get("namespace") else f"{kind.kind} {meta.get('name')}"
+
+
+def _object_path(kind, obj):
+    meta = obj["metadata"]
+    return kind.path(meta.get("namespace"), meta["name"])
+
+
+def _wait_gone(client, path, what, timeout, sleep):
+    return until(lambda: client.get(path, missing_ok=True), lambda o: o is None, timeout=timeout,
+                 what=f"{what} to be deleted", describe=_describe_deleting, sleep=sleep)
+
+
+def _describe_deleting(obj):
+    meta = (obj or {}).get("metadata") or {}
+    return f"still there with finalizers {meta.get('finalizers') or []}" if obj else "gone"
+
+
+def ensure_present(client, kind, desired, *, fields, immutable=None, recreate=False, delete_timeout=DELETE_TIMEOUT,
+                   sleep=None):
+    """Create ``desired`` or patch the live object's managed ``fields`` to match it.
+
+    Returns ``(changed, before, after, diff)``: the live object before (``None`` when missing),
+    the server's answer after (the live object when unchanged; in check mode the dry-run
+    answer), and the managed-field diff."""
+    path = _object_path(kind, desired)
+    collection = kind.path(desired["metadata"].get("namespace") if kind.namespaced else None)
+    what = _ref(kind, desired)
+    result = {}
+
+    def attempt():
+        live = client.get(path, missing_ok=True)
+        if live is not None and live["metadata"].get("deletionTimestamp"):
+            if client.dry_run:
+                raise HarvesterError(f"{what} is being deleted; run again once it is gone")
+            _wait_gone(client, path, what, delete_timeout, sleep)
+            live = None
+        result["before"] = live
+        if live is None:
+            result["after"] = client.create(collection, desired)
+            return True
+        changes = immutable_changes(desired, live, immutable)
+        if changes:
+            if not recreate:
+                label, have, want = changes[0]
+                raise ImmutableFieldError(f"{label} of {what} cannot be changed in place ({have} -> {want}); "
+                                          "set recreate=true to delete and create it again", field=label)
+            return _recreate(client, path, collection, desired, what, delete_timeout, sleep, result)
+        todo = differing(desired, live, fields)
+        if not todo:
+            result["after"] = live
+            return False
+        result["after"] = client.merge_patch(path, merge_patch(desired, live, todo))
+        return True
+
+    changed = on_conflict(attempt, sleep=sleep)
+    before, after = result["before"], result["after"]
+    diff = {"before": managed_view(before, fields), "after": managed_view(desired if changed else before, fields)}
+    return changed, before, after, diff
+
+
+def _recreate(client, path, collection, desired, what, delete_timeout, sleep, result):
+    client.delete(path)
+    if client.dry_run:  # the delete was only checked; a create would meet the still-stored object
+        result["after"] = desired
+        return True
+    _wait_gone(client, path, what, delete_timeout, sleep)
+    result["after"] = client.create(collection, desired)
+    return True
+
+
+def ensure_absent(client, kind, namespace, name, *, fields=(), wait=True, delete_timeout=DELETE_TIMEOUT, sleep=None):
+    """Delete the object if it exists (and, with ``wait``, until its finalizers let it go).
+    An object already being deleted counts as unchanged. Returns ``(changed, before, None, diff)``."""
+    path = kind.path(namespace if kind.namespaced else None, name)
+    live = client.get(path, missing_ok=True)
+    diff = {"before": managed_view(live, fields), "after": {}}
+    if live is None:
+        return False, None, None, diff
+    changed = not live["metadata"].get("deletionTimestamp")
+    if changed:
+        client.delete(path, missing_ok=True)
+    if wait and not client.dry_run:
+        _wait_gone(client, path, _ref(kind, live), delete_timeout, sleep)
+    return changed, live, None, diff

@@ -1,0 +1,112 @@
+# Copyright: (c) 2026, Homelab platform team
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Input checks that run before any request. Each raises ``ValidationError`` whose message
+starts with the option it is about (``vlan_id: 5000 is not in 1-4094``), so a bad inventory
+fails with a line the user can act on and nothing is sent to the cluster.
+
+Addresses use the standard library's ``ipaddress``: it is always there (no import guard, no
+missing-library failure) and costs less to import than netaddr, which matters because imports
+are most of what a task costs.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+from .errors import HarvesterError
+
+DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+MAX_LABEL = 63
+MAX_CLUSTER_NETWORK = 12  # the bridge "<name>-br" must fit Linux's 15-character device names
+VLAN_MIN, VLAN_MAX = 1, 4094
+
+
+class ValidationError(HarvesterError):
+    """A module option is wrong; ``option`` names it."""
+
+    def __init__(self, option, message):
+        super().__init__(f"{option}: {message}")
+        self.option = option
+
+    def as_dict(self):
+        return {"option": self.option}
+
+
+def name(value, option="name", max_length=MAX_LABEL, why=""):
+    """A DNS-1123 label: lower-case letters, digits and '-', starting and ending alphanumeric."""
+    text = "" if value is None else str(value)
+    if not text:
+        raise ValidationError(option, "must not be empty")
+    if len(text) > max_length:
+        raise ValidationError(option, f"{text!r} is {len(text)} characters, at most {max_length} are allowed{why}")
+    if not DNS1123_LABEL.match(text):
+        raise ValidationError(option, f"{text!r} is not a valid name (lower-case letters, digits and '-', "
+                                      "starting and ending with a letter or digit)")
+    return text
+
+
+def int_range(value, option, low, high):
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValidationError(option, f"{value} is not in {low}-{high}")
+    return value
+
+
+def vlan_id(value, option="vlan_id"):
+    return int_range(value, option, VLAN_MIN, VLAN_MAX)
+
+
+def positive(value, option):
+    if value is None or value <= 0:
+        raise ValidationError(option, f"{value} must be more than 0")
+    return value
+
+
+def ip(value, option):
+    try:
+        return ipaddress.ip_address(str(value))
+    except ValueError:
+        raise ValidationError(option, f"{value!r} is not an IP address") from None
+
+
+def cidr(value, option):
+    """A network in CIDR notation with a non-zero prefix (host bits allowed, as Harvester's
+    ``net.ParseCIDR`` does); returns the ``ip_network``."""
+    text = str(value)
+    addr, slash, prefix = text.partition("/")
+    try:
+        if not slash or not prefix.isdigit():
+            raise ValueError
+        ipaddress.ip_address(addr)
+        network = ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        raise ValidationError(option, f"{text!r} is not a CIDR such as 10.10.30.0/24") from None
+    if network.prefixlen == 0:
+        raise ValidationError(option, f"{text!r} has a zero-length prefix")
+    return network
+
+
+def gateway_in(value, network, option, network_option):
+    address = ip(value, option)
+    if address not in network:
+        raise ValidationError(option, f"{value} is not inside {network_option} {network}")
+    return address
+
+
+def route(value, option="route"):
+    """A VM network's route (``mode`` auto|manual, ``cidr``, ``gateway``, ``dhcp_server``):
+    manual needs a CIDR and a gateway inside it; auto learns both by DHCP, so they are refused."""
+    mode = value.get("mode")
+    given = {k for k in ("cidr", "gateway") if value.get(k)}
+    if mode == "manual":
+        for key in ("cidr", "gateway"):
+            if key not in given:
+                raise ValidationError(f"{option}.{key}", "is required when route.mode is manual")
+        network = cidr(value["cidr"], f"{option}.cidr")
+        gateway_in(value["gateway"], network, f"{option}.gateway", f"{option}.cidr")
+    elif given:
+        key = sorted(given)[0]
+        raise ValidationError(f"{option}.{key}", f"only with route.mode manual (mode {mode} learns it by DHCP)")
+    if value.get("dhcp_server"):
+        ip(value["dhcp_server"], f"{option}.dhcp_server")
+    return value
