@@ -1,0 +1,102 @@
+# Copyright: (c) 2026, Homelab platform team
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Unit tests of plugins/module_utils/vm_network.py: the config the UI writes, the route
+annotation, normalisation and the immutable parts."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ansible_collections.homelab.harvester.plugins.module_utils import vm_network
+from ansible_collections.homelab.harvester.plugins.module_utils.validate import ValidationError
+
+BASE = {"name": "platform", "namespace": "default", "cluster_network": "mgmt", "vlan_id": None, "route": None,
+        "description": None, "wait_timeout": 120}
+
+
+def test_config_as_the_ui_writes_it():
+    assert vm_network.config("platform", "mgmt", 30) == \
+        '{"cniVersion":"0.3.1","name":"platform","type":"bridge","bridge":"mgmt-br","promiscMode":true,"vlan":30,"ipam":{}}'
+    untagged = vm_network.config("flat", "data")
+    assert '"vlan"' not in untagged and '"mtu"' not in untagged and json.loads(untagged)["bridge"] == "data-br"
+
+
+def test_route_annotation():
+    assert vm_network.route_annotation({"mode": "auto", "cidr": None, "gateway": None, "dhcp_server": None}) == '{"mode":"auto"}'
+    manual = {"mode": "manual", "cidr": "10.10.40.0/24", "gateway": "10.10.40.1", "dhcp_server": "10.10.40.2"}
+    assert json.loads(vm_network.route_annotation(manual)) == \
+        {"mode": "manual", "serverIPAddr": "10.10.40.2", "cidr": "10.10.40.0/24", "gateway": "10.10.40.1"}
+    assert vm_network.route_annotation(None) is None
+
+
+def test_desired_object():
+    obj = vm_network.desired(dict(BASE, vlan_id=30, description="VLAN 30"))
+    assert obj["apiVersion"] == "k8s.cni.cncf.io/v1" and obj["kind"] == "NetworkAttachmentDefinition"
+    assert obj["metadata"] == {"name": "platform", "namespace": "default",
+                               "annotations": {"field.cattle.io/description": "VLAN 30"}}
+    assert "labels" not in obj["metadata"]  # the controller's
+
+
+def test_normalise_config_ignores_mtu_vlan0_order_and_spacing():
+    ui = vm_network.config("platform", "mgmt")
+    server = '{ "ipam": {}, "mtu": 9000, "vlan": 0, "promiscMode": true, "bridge": "mgmt-br", "type": "bridge",' \
+             ' "name": "platform", "cniVersion": "0.3.1" }'
+    assert vm_network.normalise_config(ui) == vm_network.normalise_config(server)
+    assert vm_network.normalise_config("not json") == "not json"
+
+
+def test_update_carries_the_live_mtu():
+    desired = vm_network.config("platform", "mgmt", 31)
+    assert json.loads(vm_network.config_to_write(desired, '{"mtu":9000,"vlan":30}'))["mtu"] == 9000
+    assert vm_network.config_to_write(desired, '{"vlan":30}') == desired
+
+
+@pytest.mark.parametrize("live", [
+    '{"mode":"auto","cidr":"10.10.30.0/24","gateway":"10.10.30.1","connectivity":"true"}',
+    '{"mode":"auto","connectivity":"DHCP failed","outdated":true}',
+    '{"mode":"auto","serverIPAddr":""}',
+])
+def test_auto_route_ignores_what_the_controller_learns(live):
+    assert vm_network.normalise_route(live) == vm_network.normalise_route('{"mode":"auto"}') == {"mode": "auto"}
+
+
+def test_manual_route_compares_cidr_and_gateway():
+    a = '{"mode":"manual","cidr":"10.10.40.0/24","gateway":"10.10.40.1","connectivity":"ping failed"}'
+    assert vm_network.normalise_route(a) == {"mode": "manual", "cidr": "10.10.40.0/24", "gateway": "10.10.40.1"}
+    assert vm_network.normalise_route(a) != vm_network.normalise_route('{"mode":"manual","cidr":"10.10.40.0/24","gateway":"10.10.40.254"}')
+
+
+def test_immutable_parts():
+    obj = vm_network.desired(dict(BASE, cluster_network="storage"))
+    assert vm_network.cluster_network_of(obj) == "storage"
+    assert vm_network.cni_type(obj) == "bridge"
+    assert set(vm_network.IMMUTABLE) == {"type", "cluster_network"}
+
+
+def test_fields_follow_the_given_options():
+    assert vm_network.fields(BASE) == [vm_network.CONFIG]
+    assert vm_network.fields(dict(BASE, description="", route={"mode": "auto"})) == \
+        [vm_network.CONFIG, vm_network.ROUTE, vm_network.DESCRIPTION]
+
+
+def test_readiness():
+    assert vm_network.is_ready({"metadata": {"labels": {vm_network.LABEL_READY: "true"}}})
+    assert not vm_network.is_ready({"metadata": {"labels": {vm_network.LABEL_READY: "false"}}})
+    assert vm_network.summary({"metadata": {}}) == \
+        "labels network.harvesterhci.io/ready=<unset>, network.harvesterhci.io/type=<unset>"
+    assert vm_network.gone(None) and vm_network.gone({}) is None
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"vlan_id": 5000}, "vlan_id: 5000 is not in 1-4094"),
+    ({"namespace": "Default"}, "namespace: 'Default' is not a valid name"),
+    ({"cluster_network": "averylongname"}, "cluster_network: 'averylongname' is 13 characters, at most 12 are allowed"),
+    ({"route": {"mode": "auto"}}, "route: needs vlan_id"),
+    ({"wait_timeout": 0}, "wait_timeout: 0 must be more than 0"),
+])
+def test_check(changes, message):
+    with pytest.raises(ValidationError) as e:
+        vm_network.check(dict(BASE, **changes))
+    assert str(e.value).startswith(message)
