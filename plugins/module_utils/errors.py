@@ -122,6 +122,12 @@ class Conflict(ApiError):
     def already_exists(self):
         return self.reason == "AlreadyExists"
 
+    @property
+    def denied_by_webhook(self):
+        """A 409 an admission webhook answered (e.g. Harvester's "A resource with the same name
+        exists"): not a resourceVersion race, so re-applying would only be refused again."""
+        return "admission webhook" in (self.message or "") and "denied the request" in (self.message or "")
+
 
 class AlreadyExists(Conflict):
     """409 with reason ``AlreadyExists``: a create met an object of that name."""

@@ -169,8 +169,8 @@ NO_RETRY = RetryPolicy(max_attempts=1)
 
 
 def on_conflict(attempt_fn, max_attempts=5, sleep=None, policy=DEFAULT_POLICY):
-    """Call ``attempt_fn()`` until it does not raise a 409 ``Conflict`` (``AlreadyExists`` is
-    re-raised at once: re-applying would not help). ``attempt_fn`` must re-read the live object
+    """Call ``attempt_fn()`` until it does not raise a 409 ``Conflict`` (``AlreadyExists`` and a
+    webhook's 409 denial are re-raised at once: re-applying would not help). ``attempt_fn`` must re-read the live object
     and re-apply the desired change each time -- that is what resolves the conflict::
 
         def attempt():
@@ -188,6 +188,6 @@ def on_conflict(attempt_fn, max_attempts=5, sleep=None, policy=DEFAULT_POLICY):
         try:
             return attempt_fn()
         except Conflict as e:
-            if e.already_exists or attempt >= max_attempts:
+            if e.already_exists or e.denied_by_webhook or attempt >= max_attempts:
                 raise
             sleep(policy.backoff(attempt))

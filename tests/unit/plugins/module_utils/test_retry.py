@@ -153,5 +153,18 @@ def test_on_conflict_gives_up_and_never_retries_already_exists():
     assert calls == [1]
 
 
+def test_on_conflict_never_retries_a_webhook_denial():
+    calls = []
+
+    def denied():
+        calls.append(1)
+        raise Conflict(409, "Conflict", 'admission webhook "validator.harvesterhci.io" denied the request: '
+                                        "A resource with the same name exists")
+
+    with pytest.raises(Conflict):
+        on_conflict(denied, sleep=lambda s: None)
+    assert calls == [1]
+
+
 def test_policy_repr_is_readable():
     assert "max_attempts=5" in repr(DEFAULT_POLICY)
