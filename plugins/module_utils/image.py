@@ -1,0 +1,289 @@
+# Copyright: (c) 2026, Homelab platform team
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What a Harvester VM image is: a VirtualMachineImage whose ``spec`` names where its bytes come
+from (``download`` from ``url``, checked against a sha512 ``checksum``, or ``upload``), with a
+display name, a description, labels and the StorageClass its backing image is built on.
+Per-kind knowledge only -- the flow (read, compare, patch, wait) is in ``reconcile`` and ``wait``.
+
+Facts (shared/reference/harvester-api.md §1.2, §11.9; harvester pkg/image, pkg/webhook):
+
+- the mutator fills ``spec.backend``, the ``harvesterhci.io/imageDisplayName`` label (from
+  ``displayName``, on every write), the ``harvesterhci.io/storageClassName`` annotation and
+  ``spec.targetStorageClassName`` (the default StorageClass when none is named) and
+  ``spec.storageClassParameters`` (from that StorageClass): all the server's, never drift;
+- immutable (the validator answers 422): ``displayName``, ``url``, ``sourceType``, the
+  storageClassName annotation / ``targetStorageClassName`` and ``storageClassParameters`` (which
+  the mutator derives from the StorageClass, so they change only with it);
+- the controller downloads, then ``Imported=True`` is "ready"; ``RetryLimitExceeded=True`` (after
+  ``failed > spec.retry``) is terminal, and the failing condition (``Initialized`` or
+  ``Imported``) carries Harvester's message; an upload that failed is ``Imported=False`` with
+  reason ``UploadFailed``; ``status.progress`` is capped at 99 until imported.
+"""
+
+from __future__ import annotations
+
+import re
+
+from . import kinds, validate
+from .reconcile import Field
+from .validate import ValidationError
+
+KIND = kinds.VM_IMAGE
+SOURCE_TYPES = ("download", "upload")
+LABEL_DISPLAY_NAME = "harvesterhci.io/imageDisplayName"
+ANNOTATION_STORAGE_CLASS = "harvesterhci.io/storageClassName"
+URL_SCHEMES = ("http", "https")
+
+SHA512 = re.compile(r"^[0-9a-f]{128}$")
+DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+MAX_SUBDOMAIN = 253
+LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+LABEL_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+MAX_LABEL_VALUE = 63
+
+
+# --- input ------------------------------------------------------------------------------
+def subdomain(value, option):
+    """A DNS-1123 subdomain (an object name: labels separated by dots, at most 253 characters)."""
+    text = "" if value is None else str(value)
+    if not text:
+        raise ValidationError(option, "must not be empty")
+    if len(text) > MAX_SUBDOMAIN:
+        raise ValidationError(option, f"{text!r} is {len(text)} characters, at most {MAX_SUBDOMAIN} are allowed")
+    if not DNS1123_SUBDOMAIN.match(text):
+        raise ValidationError(option, f"{text!r} is not a valid name (lower-case letters, digits, '-' and '.', "
+                                      "starting and ending with a letter or digit)")
+    return text
+
+
+def label_value(value, option):
+    """A Kubernetes label value: at most 63 characters, alphanumerics, '-', '_' and '.', starting
+    and ending alphanumeric (or empty)."""
+    text = str(value)
+    if len(text) > MAX_LABEL_VALUE:
+        raise ValidationError(option, f"{text!r} is {len(text)} characters, a label value has at most {MAX_LABEL_VALUE}")
+    if not LABEL_VALUE.match(text):
+        raise ValidationError(option, f"{text!r} is not a valid label value (letters, digits, '-', '_' and '.', "
+                                      "starting and ending with a letter or digit)")
+    return text
+
+
+def label_key(key, option):
+    """A label key: an optional DNS subdomain prefix and '/', then a name of at most 63 characters."""
+    text = str(key)
+    prefix, slash, name = text.rpartition("/")
+    if slash and (not prefix or len(prefix) > MAX_SUBDOMAIN or not DNS1123_SUBDOMAIN.match(prefix)):
+        raise ValidationError(option, f"{text!r} has an invalid prefix (a DNS subdomain such as example.com)")
+    if not name or len(name) > MAX_LABEL_VALUE or not LABEL_NAME.match(name):
+        raise ValidationError(option, f"{text!r} is not a valid label key (at most 63 letters, digits, '-', '_' "
+                                      "and '.' after the optional prefix, starting and ending with a letter or digit)")
+    return text
+
+
+def url(value, option="url"):
+    """An http(s) URL with a host and no control characters or spaces (what Harvester's HEAD
+    check and Longhorn's downloader can fetch)."""
+    text = str(value)
+    if any(ord(ch) < 0x21 or ord(ch) == 0x7F for ch in text):
+        raise ValidationError(option, f"{text!r} contains spaces or control characters")
+    scheme, sep, rest = text.partition("://")
+    if not sep or scheme.lower() not in URL_SCHEMES:
+        raise ValidationError(option, f"{text!r} is not an http:// or https:// URL")
+    host = rest.split("/", 1)[0].rsplit("@", 1)[-1]
+    if not host or host.startswith(":"):
+        raise ValidationError(option, f"{text!r} has no host")
+    return text
+
+
+def checksum(value, option="checksum"):
+    text = str(value)
+    if not SHA512.match(text):
+        raise ValidationError(option, f"{text!r} is not a sha512 checksum (128 lower-case hexadecimal digits, "
+                                      "as sha512sum prints)")
+    return text
+
+
+def check(params):
+    """Every input check of the module, before any request (raises ``ValidationError``)."""
+    subdomain(params["name"], "name")
+    validate.name(params["namespace"], "namespace")
+    if params.get("wait_timeout") is not None:
+        validate.positive(params["wait_timeout"], "wait_timeout")
+    if params.get("state", "present") == "absent":
+        return
+    display = params.get("display_name")
+    if display is not None:
+        if display == "":
+            raise ValidationError("display_name", "must not be empty (Harvester requires a display name)")
+        label_value(display, "display_name")
+    else:
+        label_value(params["name"], "display_name")  # the default; a subdomain can be too long for a label
+    source = params.get("source_type") or "download"
+    if source == "download":
+        if not params.get("url"):
+            raise ValidationError("url", "is required when source_type is download")
+        url(params["url"])
+    else:
+        if params.get("url"):
+            raise ValidationError("url", f"only with source_type download (an {source} image has no URL)")
+        if params.get("checksum"):
+            raise ValidationError("checksum", f"only with source_type download (an {source} image is not downloaded)")
+    if params.get("checksum"):
+        checksum(params["checksum"])
+    if params.get("storage_class") is not None:
+        subdomain(params["storage_class"], "storage_class")
+    for key, value in (params.get("labels") or {}).items():
+        label_key(key, "labels")
+        if key == LABEL_DISPLAY_NAME:
+            raise ValidationError("labels", f"{key} is set by Harvester from display_name")
+        label_value("" if value is None else value, f"labels.{key}")
+
+
+# --- building -----------------------------------------------------------------------------
+def display_name(params):
+    return params.get("display_name") or params["name"]
+
+
+def desired(params):
+    """The VirtualMachineImage the module's params describe (only the parts we manage)."""
+    source = params.get("source_type") or "download"
+    spec = {"displayName": display_name(params), "sourceType": source}
+    if source == "download":
+        spec["url"] = params["url"]
+        if params.get("checksum"):
+            spec["checksum"] = params["checksum"]
+    if params.get("description"):
+        spec["description"] = params["description"]
+    metadata = {"name": params["name"], "namespace": params["namespace"]}
+    labels = {k: str(v) for k, v in (params.get("labels") or {}).items() if v is not None}
+    if labels:
+        metadata["labels"] = labels
+    if params.get("storage_class"):
+        metadata["annotations"] = {ANNOTATION_STORAGE_CLASS: params["storage_class"]}
+    return {"apiVersion": KIND.api_version, "kind": KIND.kind, "metadata": metadata, "spec": spec}
+
+
+# --- comparison ---------------------------------------------------------------------------
+def _empty_is_none(value):
+    return value or None
+
+
+def _lower(value):
+    return value.lower() if isinstance(value, str) and value else None
+
+
+DISPLAY_NAME = Field(("spec", "displayName"))
+SOURCE_TYPE = Field(("spec", "sourceType"))
+URL = Field(("spec", "url"), normalise=_empty_is_none)
+CHECKSUM = Field(("spec", "checksum"), normalise=_lower)
+DESCRIPTION = Field(("spec", "description"), normalise=_empty_is_none)
+STORAGE_CLASS = Field(("metadata", "annotations", ANNOTATION_STORAGE_CLASS), normalise=_empty_is_none)
+BASE_FIELDS = (DISPLAY_NAME, SOURCE_TYPE, URL)
+
+
+def label_field(key):
+    return Field(("metadata", "labels", key), normalise=lambda v: None if v is None else str(v))
+
+
+def fields(params):
+    """The fields this call manages. Always the source (display name, type, URL); checksum,
+    description and storage class only when given (omitted: the live value stays, ``''``
+    removes a description or checksum); of the labels only the keys given (``null`` removes
+    one). The mutator's defaults (backend, the display name label, the storage class parameters,
+    a default storage class) are never compared."""
+    out = list(BASE_FIELDS)
+    if params.get("checksum") is not None:
+        out.append(CHECKSUM)
+    if params.get("description") is not None:
+        out.append(DESCRIPTION)
+    if params.get("storage_class") is not None:
+        out.append(STORAGE_CLASS)
+    out.extend(label_field(key) for key in sorted(params.get("labels") or {}))
+    return out
+
+
+# The fields shown in the diff of a deletion.
+ALL_FIELDS = (*BASE_FIELDS, CHECKSUM, DESCRIPTION, STORAGE_CLASS)
+
+
+def storage_class_of(obj):
+    """The StorageClass an image is built on: the annotation, else ``targetStorageClassName``."""
+    meta, spec = obj.get("metadata") or {}, obj.get("spec") or {}
+    return (meta.get("annotations") or {}).get(ANNOTATION_STORAGE_CLASS) or spec.get("targetStorageClassName") or None
+
+
+def _spec_value(key):
+    def getter(obj):
+        return ((obj.get("spec") or {}).get(key)) or None
+    return getter
+
+
+def immutable(params):
+    """Parts that cannot change in place (the validator refuses them), by option name. The
+    storage class is compared only when given (otherwise the mutator picked the default)."""
+    out = {"source_type": _spec_value("sourceType"), "url": _spec_value("url"),
+           "display_name": _spec_value("displayName")}
+    if params.get("storage_class"):
+        out["storage_class"] = storage_class_of
+    return out
+
+
+# --- readiness ----------------------------------------------------------------------------
+def condition(obj, type_):
+    for c in ((obj or {}).get("status") or {}).get("conditions") or []:
+        if c.get("type") == type_:
+            return c
+    return None
+
+
+def _is(obj, type_, status="True"):
+    return (condition(obj, type_) or {}).get("status") == status
+
+
+def is_imported(obj):
+    """Harvester's "ready": condition ``Imported`` is True."""
+    return _is(obj, "Imported")
+
+
+def is_initialized(obj):
+    """An upload image is ready to receive its bytes once ``Initialized`` is True."""
+    return _is(obj, "Initialized")
+
+
+def ready_check(params):
+    return is_imported if (params.get("source_type") or "download") == "download" else is_initialized
+
+
+def failure(obj):
+    """Harvester's message when the import can no longer succeed, else ``None``: the image is
+    gone, the retry limit is exceeded (the message of the failed condition, else of
+    ``RetryLimitExceeded``), or an upload failed."""
+    if obj is None:
+        return "the image was deleted"
+    if _is(obj, "RetryLimitExceeded"):
+        for type_ in ("Imported", "Initialized"):
+            c = condition(obj, type_)
+            if c and c.get("status") == "False" and c.get("message"):
+                return c["message"]
+        return (condition(obj, "RetryLimitExceeded") or {}).get("message") or "retry limit exceeded"
+    imported = condition(obj, "Imported") or {}
+    if imported.get("status") == "False" and imported.get("reason") == "UploadFailed":
+        return imported.get("message") or "upload failed"
+    return None
+
+
+def summary(obj):
+    """One line for wait messages: progress, failures and the conditions seen so far."""
+    if obj is None:
+        return "no such image"
+    status = obj.get("status") or {}
+    parts = [f"progress {status.get('progress', 0)}%"]
+    if status.get("failed"):
+        parts.append(f"failed {status['failed']} time(s)")
+    conds = [f"{c.get('type')}={c.get('status')}" + (f" ({c['reason']})" if c.get("reason") else "")
+             for c in status.get("conditions") or []]
+    parts.append("conditions " + (", ".join(conds) if conds else "<none yet>"))
+    last = (condition(obj, "RetryLimitExceeded") or {}).get("message")
+    if last:
+        parts.append(f"last error: {last}")
+    return "; ".join(parts)

@@ -1,0 +1,264 @@
+# Copyright: (c) 2026, Homelab platform team
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""harvester_image end to end: ``ansible-playbook`` runs tiny playbooks against a real twin
+process whose image controller really downloads from an HTTP server started here, and the
+twin's request log (/_twin/requests) says what reached the API: waiting until Imported,
+idempotence with zero writes, check mode with only dryRun=All writes, diff, a failed import
+with Harvester's message, immutable fields and recreate, absent, bad input with no request."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.twin.tests.conftest import start_twin, stop_twin
+
+pytestmark = [pytest.mark.twin, pytest.mark.integration]
+
+ROOT = Path(__file__).resolve().parents[2]
+PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
+MODULE = "homelab.harvester.harvester_image"
+IMAGES = "/apis/harvesterhci.io/v1beta1/namespaces/default/virtualmachineimages"
+WRITES = ("POST", "PUT", "PATCH", "DELETE")
+
+DISK = random.Random(11).randbytes(256 * 1024)
+DISK_SHA512 = hashlib.sha512(DISK).hexdigest()
+OTHER = random.Random(12).randbytes(64 * 1024)
+
+
+class _Files(BaseHTTPRequestHandler):
+    """/disk.img (sent in a few slow chunks, so progress is seen), /other.img; anything else 404."""
+
+    def _found(self):
+        return {"/disk.img": (DISK, 0.02), "/other.img": (OTHER, 0.0)}.get(self.path)
+
+    def _headers(self):
+        found = self._found()
+        if found is None:
+            self.send_error(404)
+            return None
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(len(found[0])))
+        self.end_headers()
+        return found
+
+    def do_HEAD(self):  # noqa: N802 - http.server's naming
+        self._headers()
+
+    def do_GET(self):  # noqa: N802
+        found = self._headers()
+        if found is None:
+            return
+        body, pause = found
+        try:
+            for i in range(0, len(body), 32 * 1024):
+                self.wfile.write(body[i:i + 32 * 1024])
+                self.wfile.flush()
+                if pause:
+                    time.sleep(pause)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def files():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Files)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def twin_process(tmp_path_factory):
+    # 50x: Harvester's 10 s between import retries becomes 0.2 s, so a failed import ends quickly
+    t = start_twin(tmp_path_factory.mktemp("image-twin"), extra=["--speed", "50"])
+    yield t
+    stop_twin(t)
+
+
+@pytest.fixture
+def twin(twin_process):
+    twin_process.reset()
+    return twin_process
+
+
+def play(twin, tmp_path, tasks, *, check=False, diff=False):
+    """Run one harvester_image task per args dict in one playbook; every task is registered and
+    may fail. Returns (results, API requests the run made)."""
+    body = [{"name": f"task {i}", MODULE: args, "register": f"r{i}", "ignore_errors": True} for i, args in enumerate(tasks)]
+    out = tmp_path / "results.json"
+    refs = ", ".join(f"r{i}" for i in range(len(tasks)))
+    body.append({"name": "save results", "check_mode": False,
+                 "ansible.builtin.copy": {"content": "{{ [" + refs + "] | to_json }}", "dest": str(out), "mode": "0600"}})
+    book = tmp_path / "play.yml"
+    book.write_text(yaml.safe_dump([{"hosts": "localhost", "gather_facts": False, "tasks": body}]))
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("K8S_AUTH_", "KUBECONFIG"))}
+    environ.update(ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"), ANSIBLE_LOCALHOST_WARNING="False",
+                   ANSIBLE_INVENTORY_UNPARSED_WARNING="False", HOMELAB_HARVESTER_DEBUG_LOG="",
+                   K8S_AUTH_KUBECONFIG=str(twin.kubeconfig))
+    since = twin.last_seq()
+    args = [str(PLAYBOOK), str(book)] + (["--check"] if check else []) + (["--diff"] if diff else [])
+    proc = subprocess.run(args, capture_output=True, text=True, env=environ, cwd=tmp_path, timeout=300, check=False)
+    assert out.exists(), proc.stdout + proc.stderr
+    requests = [r for r in twin.requests_log(since) if not r["path"].startswith("/_twin/")]
+    return json.loads(out.read_text()), requests
+
+
+def writes(requests):
+    return [r for r in requests if r["method"] in WRITES]
+
+
+def stored_writes(requests):
+    return [r for r in writes(requests) if "dryRun=All" not in (r.get("query") or "")]
+
+
+def get_image(twin, name):
+    r = twin.session().get(twin.url(f"{IMAGES}/{name}"))
+    return r.json() if r.status_code == 200 else None
+
+
+def talos(files, **extra):
+    return {"name": "talos-1.11", "display_name": "talos-v1.11.5", "url": f"{files}/disk.img", "checksum": DISK_SHA512,
+            "description": "Talos nocloud", "labels": {"os": "talos"}, "wait_timeout": 60, **extra}
+
+
+def test_create_waits_until_imported_then_unchanged_with_zero_writes(twin, tmp_path, files):
+    (first,), reqs = play(twin, tmp_path, [talos(files)], diff=True)
+    assert first["changed"] is True and not first.get("failed"), first
+    status = first["image"]["status"]
+    assert any(c["type"] == "Imported" and c["status"] == "True" for c in status["conditions"])
+    assert first["progress"] == 100 and first["size"] == len(DISK) == status["size"]
+    uid = first["image"]["metadata"]["uid"]
+    assert first["storage_class_name"] == f"lh-{uid}" == status["storageClassName"]
+    assert first["diff"]["before"] == {}
+    assert first["diff"]["after"]["spec"] == {"displayName": "talos-v1.11.5", "sourceType": "download",
+                                              "url": f"{files}/disk.img", "checksum": DISK_SHA512,
+                                              "description": "Talos nocloud"}
+    assert [r["method"] for r in writes(reqs)] == ["POST"]
+    live = get_image(twin, "talos-1.11")
+    assert live["metadata"]["labels"] == {"harvesterhci.io/imageDisplayName": "talos-v1.11.5", "os": "talos"}
+    assert live["spec"]["storageClassParameters"]  # the mutator's, not ours
+
+    (second,), reqs = play(twin, tmp_path, [talos(files)])
+    assert second["changed"] is False and not second.get("failed"), second
+    assert writes(reqs) == []
+    assert [r["method"] for r in reqs] == ["GET"]  # one read: already imported
+
+
+def test_check_mode_reports_changes_and_stores_nothing(twin, tmp_path, files):
+    (create,), reqs = play(twin, tmp_path, [talos(files)], check=True, diff=True)
+    assert create["changed"] is True and not create.get("failed"), create
+    assert writes(reqs) and stored_writes(reqs) == []
+    assert get_image(twin, "talos-1.11") is None
+    assert create["diff"]["after"]["spec"]["url"] == f"{files}/disk.img"
+
+    play(twin, tmp_path, [talos(files)])
+    (update, delete), reqs = play(twin, tmp_path, [talos(files, description="v2"),
+                                                   {"name": "talos-1.11", "state": "absent"}], check=True)
+    assert update["changed"] is True and delete["changed"] is True, (update, delete)
+    assert [r["method"] for r in writes(reqs)] == ["PATCH", "DELETE"] and stored_writes(reqs) == []
+    assert get_image(twin, "talos-1.11")["spec"]["description"] == "Talos nocloud"
+
+
+def test_diff_of_an_update_shows_only_managed_fields(twin, tmp_path, files):
+    play(twin, tmp_path, [talos(files)])
+    changed = talos(files, description="", labels={"os": "talos-linux", "tier": "base"})
+    (result,), reqs = play(twin, tmp_path, [changed], diff=True)
+    assert result["changed"] is True and not result.get("failed"), result
+    before, after = result["diff"]["before"], result["diff"]["after"]
+    assert before["spec"]["description"] == "Talos nocloud" and "description" not in after["spec"]
+    assert before["metadata"]["labels"] == {"os": "talos"}  # not the display name label: Harvester's
+    assert after["metadata"]["labels"] == {"os": "talos-linux", "tier": "base"}
+    assert "status" not in before and "storageClassParameters" not in before["spec"]
+    assert [r["method"] for r in writes(reqs)] == ["PATCH"]
+    live = get_image(twin, "talos-1.11")
+    assert "description" not in live["spec"] and live["metadata"]["labels"]["tier"] == "base"
+    (again,), reqs = play(twin, tmp_path, [changed])
+    assert again["changed"] is False and writes(reqs) == []
+
+
+def test_wrong_checksum_fails_with_harvesters_message(twin, tmp_path, files):
+    wrong = "0" * 128
+    (result,), reqs = play(twin, tmp_path, [talos(files, checksum=wrong)])
+    assert result["failed"], result
+    assert result["msg"].startswith("gave up waiting for image default/talos-1.11 to be imported: ")
+    assert f"the expected checksum {wrong} doesn't match the file actual checksum {DISK_SHA512}" in result["msg"]
+    assert "RetryLimitExceeded=True" in result["last_seen"]
+    assert [r["method"] for r in writes(reqs)] == ["POST"]
+
+
+def test_url_change_refused_then_recreated(twin, tmp_path, files):
+    play(twin, tmp_path, [talos(files)])
+    moved = talos(files, url=f"{files}/other.img", checksum=hashlib.sha512(OTHER).hexdigest())
+    (refused, recreated), reqs = play(twin, tmp_path, [moved, dict(moved, recreate=True)])
+    assert refused["failed"] and refused["field"] == "url"
+    assert refused["msg"] == (f"url of VirtualMachineImage default/talos-1.11 cannot be changed in place "
+                              f"({files}/disk.img -> {files}/other.img); set recreate=true to delete and create it again")
+    assert recreated["changed"] is True and not recreated.get("failed"), recreated
+    assert recreated["size"] == len(OTHER)
+    assert [r["method"] for r in writes(reqs)] == ["DELETE", "POST"]
+    assert get_image(twin, "talos-1.11")["spec"]["url"] == f"{files}/other.img"
+
+
+def test_state_absent_waits_for_the_finalizer(twin, tmp_path, files):
+    play(twin, tmp_path, [talos(files)])
+    gone = {"name": "talos-1.11", "state": "absent"}
+    (first, second), reqs = play(twin, tmp_path, [gone, gone], diff=True)
+    assert first["changed"] is True and second["changed"] is False, (first, second)
+    assert first["diff"]["before"]["spec"]["url"] == f"{files}/disk.img" and first["diff"]["after"] == {}
+    assert [r["method"] for r in writes(reqs)] == ["DELETE"]
+    assert get_image(twin, "talos-1.11") is None
+
+
+def test_upload_creates_the_object_only(twin, tmp_path):
+    (result,), reqs = play(twin, tmp_path, [{"name": "windows", "display_name": "Windows-2025", "source_type": "upload",
+                                             "wait_timeout": 30}])
+    assert result["changed"] is True and not result.get("failed"), result
+    assert result["storage_class_name"].startswith("lh-")
+    assert [r["method"] for r in writes(reqs)] == ["POST"]
+
+
+BAD_INPUTS = [
+    ({"name": "talos", "checksum": "abc123"}, "url: is required when source_type is download"),
+    ({"name": "talos", "url": "http://x/disk.img", "checksum": "abc123"}, "checksum: 'abc123' is not a sha512 checksum"),
+    ({"name": "talos", "url": "http://x/disk.img", "checksum": DISK_SHA512.upper()}, "is not a sha512 checksum"),
+    ({"name": "talos"}, "url: is required when source_type is download"),
+    ({"name": "talos", "source_type": "upload", "url": "http://x/disk.img"}, "url: only with source_type download"),
+    ({"name": "talos", "url": "ftp://x/disk.img"}, "url: 'ftp://x/disk.img' is not an http:// or https:// URL"),
+    ({"name": "talos", "url": "http:///disk.img"}, "url: 'http:///disk.img' has no host"),
+    ({"name": "Talos", "url": "http://x/disk.img"}, "name: 'Talos' is not a valid name"),
+    ({"name": "talos", "namespace": "my_ns", "url": "http://x/d"}, "namespace: 'my_ns' is not a valid name"),
+    ({"name": "talos", "display_name": "Talos Linux", "url": "http://x/d"},
+     "display_name: 'Talos Linux' is not a valid label value"),
+    ({"name": "talos", "display_name": "", "url": "http://x/d"}, "display_name: must not be empty"),
+    ({"name": "talos", "url": "http://x/d", "labels": {"harvesterhci.io/imageDisplayName": "x"}},
+     "labels: harvesterhci.io/imageDisplayName is set by Harvester from display_name"),
+    ({"name": "talos", "url": "http://x/d", "labels": {"os": "talos linux"}}, "labels.os: 'talos linux' is not a valid label value"),
+    ({"name": "talos", "url": "http://x/d", "source_type": "clone"}, "value of source_type must be one of: download, upload"),
+    ({"name": "talos", "url": "http://x/d", "wait_timeout": 0}, "wait_timeout: 0 must be more than 0"),
+]
+
+
+def test_bad_inputs_refused_without_any_request(twin, tmp_path):
+    results, reqs = play(twin, tmp_path, [args for args, message in BAD_INPUTS])
+    for (args, message), result in zip(BAD_INPUTS, results, strict=True):
+        assert result.get("failed") and message in result["msg"], (args, result)
+    assert reqs == []
