@@ -1,0 +1,385 @@
+# Copyright: (c) 2026, Homelab platform team
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Settings as API objects, shared by ``harvester_setting`` and ``longhorn_setting``: what both
+kinds have in common once the per-kind knowledge (``harvester_settings``, ``longhorn_settings``)
+has said what a value means.
+
+- The settings requested in one task: ``name`` + ``value`` or ``settings`` (name -> value),
+  checked before any request (``requested``).
+- Settings exist already (Harvester and Longhorn create every one at start): they are never
+  created or deleted; only ``value`` is changed, with one merge patch carrying the live
+  ``resourceVersion`` (a 409 re-reads and re-applies). Check mode is the client's ``dryRun=All``.
+- Waiting per setting until the controller has taken the new value (``Harvester``: the
+  ``configured`` condition and the hash annotation; ``Longhorn``: ``status.applied``).
+
+    wires = harvester_wires(module.params)          # name -> string to store; checked before any request
+    outcomes = apply_all(client, kinds.HARVESTER_SETTING, None, wires, harvester_settings.same)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from .errors import HarvesterError
+from .retry import on_conflict
+from .validate import ValidationError, positive
+
+
+def requested(params, value_required=True):
+    """The name -> value mapping a task asks for: ``name`` + ``value`` or ``settings``. Raises
+    ``ValidationError`` naming the option."""
+    name, settings = params.get("name"), params.get("settings")
+    if name is not None:
+        if not name:
+            raise ValidationError("name", "must not be empty")
+        if value_required and params.get("value") is None:
+            raise ValidationError("value", f"is required with name ({name})")
+        wanted = {name: params.get("value")}
+    else:
+        if not settings:
+            raise ValidationError("settings", "must name at least one setting")
+        wanted = dict(settings)
+        empty = [key for key in wanted if not key]
+        if empty:
+            raise ValidationError("settings", "has an empty setting name")
+        if value_required:
+            missing = sorted(key for key, value in wanted.items() if value is None)
+            if missing:
+                raise ValidationError(f"settings.{missing[0]}", "needs a value (null is not a value here)")
+    positive(params.get("wait_timeout"), "wait_timeout")
+    return wanted
+
+
+class Outcome:
+    """One setting of the task: ``before`` (live object), ``after`` (the server's answer, or the
+    live object when unchanged), ``changed`` and ``wire`` (the value written)."""
+
+    __slots__ = ("name", "before", "after", "changed", "wire")
+
+    def __init__(self, name, before, after, changed, wire):
+        self.name, self.before, self.after, self.changed, self.wire = name, before, after, changed, wire
+
+
+def apply_value(client, kind, namespace, name, wire, same):
+    """Make setting ``name`` hold ``wire`` (a string) unless ``same(stored_value)`` already says so."""
+    path = kind.path(namespace, name)
+    where = f"{namespace}/{name}" if namespace else name
+    state = {}
+
+    def attempt():
+        live = client.get(path, missing_ok=True)
+        if live is None:
+            raise HarvesterError(f"{kind.kind} {where} does not exist on this cluster (settings are created by "
+                                 f"{'Longhorn' if kind.group == 'longhorn.io' else 'Harvester'} itself, never by this module)")
+        state["before"] = live
+        if same(live.get("value")):
+            state["after"] = live
+            return False
+        patch = {"metadata": {"resourceVersion": live["metadata"]["resourceVersion"]}, "value": wire}
+        state["after"] = client.merge_patch(path, patch)
+        return True
+
+    changed = on_conflict(attempt)
+    return Outcome(name, state["before"], state["after"], changed, wire)
+
+
+class PartlyApplied(HarvesterError):
+    """A later setting of the task failed after earlier ones were changed: the failure says which
+    changes were stored (``changed`` true), so a rerun is understood."""
+
+    def __init__(self, error, done):
+        super().__init__(f"{error} (already changed by this task: {', '.join(done)})")
+        self.error, self.done = error, done
+
+    def as_dict(self):
+        return dict(self.error.as_dict(), changed=True, changed_settings=list(self.done))
+
+
+def apply_all(client, kind, namespace, wires, same):
+    """``apply_value`` for every name -> wire string of ``wires``, in order;
+    ``same(name, stored, wire)`` says whether the stored value already is ``wire``.
+    Returns the ``Outcome``s; an error after some changes becomes ``PartlyApplied``."""
+    outcomes = []
+    for name, wire in wires.items():
+        try:
+            outcomes.append(apply_value(client, kind, namespace, name, wire, lambda stored, n=name, w=wire: same(n, stored, w)))
+        except HarvesterError as e:
+            done = [o.name for o in outcomes if o.changed]
+            if done:
+                raise PartlyApplied(e, done) from None
+            raise
+    return outcomes
+
+
+class InvalidSettings(HarvesterError):
+    """Values refused before any request; ``problems`` lists every message."""
+
+    def __init__(self, problems):
+        super().__init__("; ".join(problems))
+        self.problems = list(problems)
+
+    def as_dict(self):
+        return {"problems": self.problems}
+
+
+def json_view(value):
+    """A stored value for diff and output: JSON objects and lists parsed, anything else as it is."""
+    if isinstance(value, str) and value.strip()[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def condition(obj, type_):
+    for cond in ((obj or {}).get("status") or {}).get("conditions") or []:
+        if cond.get("type") == type_:
+            return cond
+    return {}
+
+
+def resource_version(obj):
+    return ((obj or {}).get("metadata") or {}).get("resourceVersion")
+
+
+def sha224(text):
+    return hashlib.sha224(text.encode("utf-8")).hexdigest()
+
+
+def sha1(text):
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()  # noqa: S324 - Harvester's own choice, not security
+
+
+# ------------------------------------------------------------------------------------- Harvester
+# REF harvester-api.md section 1.1 and 3 (H:pkg/controller/master/setting/{register,handler}.go):
+# the settings with a syncer store annotation HASH = sha224(value + UPGRADE_PATCHED annotation) and
+# set `configured` True (False for an empty value, False with the error as message on failure).
+HASH = "harvesterhci.io/hash"
+UPGRADE_PATCHED = "harvesterhci.io/upgrade-patched"
+SYNCED = frozenset((
+    "additional-ca", "cluster-registration-url", "http-proxy", "log-level", "overcommit-config", "vip-pools",
+    "auto-disk-provision-paths", "ssl-certificates", "ssl-parameters", "containerd-registry", "ntp-servers",
+    "longhorn-v2-data-engine-enabled", "auto-rotate-rke2-certs", "additional-guest-memory-overhead-ratio",
+    "support-bundle-image", "kubevirt-migration", "instance-manager-resources",
+    "cluster-pod-security-standard", "max-hotplug-ratio", "upgrade-config"))
+# The storage-network controller records sha1(value) here and walks `configured` False
+# "In Progress" -> True "Completed".
+SN_HASH = "storage-network.settings.harvesterhci.io/hash"
+IN_PROGRESS = "In Progress"
+S3_KEYS = ("accessKeyId", "secretAccessKey")
+WAITED = SYNCED | {"backup-target", "storage-network"}
+
+
+def _collect(node, path, out):
+    if not path:
+        if isinstance(node, str) and node:
+            out.append(node)
+        return
+    if not isinstance(node, dict):
+        return
+    head, rest = path[0], path[1:]
+    for key in (list(node) if head == "*" else [head]):
+        if key in node:
+            _collect(node[key], rest, out)
+
+
+def harvester_secrets(name, value):
+    """The secret strings inside a desired value (S3 keys, registry passwords, a private key, a
+    proxy URL's password), for ``no_log_values``: masked wherever they would appear in output."""
+    from urllib.parse import urlsplit
+
+    from . import harvester_settings as hs
+    paths = hs.SECRET_FIELDS.get(name, ())
+    url_paths = hs.SECRET_URL_FIELDS.get(name, ())
+    if not paths and not url_paths:
+        return []
+    parsed = value if isinstance(value, dict) else json_view(value)
+    if not isinstance(parsed, dict):
+        return []
+    found = []
+    for path in paths:
+        _collect(parsed, path, found)
+    urls = []
+    for path in url_paths:
+        _collect(parsed, path, urls)
+    for url in urls:
+        try:
+            password = urlsplit(url).password
+        except ValueError:
+            password = None
+        if password:
+            found.append(password)
+    return found
+
+
+def harvester_wires(params):
+    """name -> the string to store, for a harvester_setting task; ``InvalidSettings`` / ``ValidationError``
+    before any request."""
+    from . import harvester_settings as hs
+    absent = params.get("state") == "absent"
+    if absent and params.get("value") is not None:
+        raise ValidationError("value", "is not used with state=absent (the value is reset to the setting's default)")
+    wanted = requested(params, value_required=not absent)
+    if absent:
+        wanted = {name: None for name in wanted}
+    problems = hs.validate_all(wanted)
+    if problems:
+        raise InvalidSettings(problems)
+    return {name: hs.serialise(value) for name, value in wanted.items()}
+
+
+def harvester_view(name, value):
+    """A value as the diff and the return values show it: JSON parsed, secrets masked."""
+    from . import harvester_settings as hs
+    setting = hs.SETTINGS.get(name)
+    shown = json_view(value) if setting is not None and setting.json else value
+    return hs.mask(name, shown)
+
+
+def harvester_waits_for(name):
+    """Whether a controller reports on ``name`` (others are only read by Harvester: nothing to wait for)."""
+    return name in WAITED
+
+
+def _annotations(obj):
+    return (obj.get("metadata") or {}).get("annotations") or {}
+
+
+def _s3_keys_stored(value):
+    try:
+        parsed = json.loads(value) if value else {}
+    except ValueError:
+        return False
+    return isinstance(parsed, dict) and any(parsed.get(key) for key in S3_KEYS)
+
+
+def harvester_state(name, obj, written_rv):
+    """``(done, failure message or None)`` of Harvester's controller for the setting object ``obj``
+    after our write answered ``written_rv`` (an error is only believed once the controller has
+    written the object since: a condition left from an earlier value is not about ours)."""
+    value = obj.get("value") or ""
+    ann = _annotations(obj)
+    cond = condition(obj, "configured")
+    status, message = cond.get("status"), cond.get("message") or ""
+    touched = resource_version(obj) != written_rv
+    if name == "backup-target":
+        if value == "":
+            return status != "True", None
+        if _s3_keys_stored(value):
+            return False, None  # the controller has not moved the keys to its Secret yet
+        if status == "True":
+            return True, None
+        return False, (message if status == "False" and message and touched else None)
+    if name == "storage-network":
+        if value == "" and not ann:
+            return True, None
+        if ann.get(SN_HASH) == sha1(value) and status == "True":
+            return True, None
+        failed = status == "False" and message and cond.get("reason") != IN_PROGRESS and touched
+        return False, (message if failed else None)
+    if value == "" and not ann.get(HASH):
+        return True, None  # never configured and reset: the controller has nothing to do
+    if ann.get(HASH) == sha224(value + ann.get(UPGRADE_PATCHED, "")):
+        return True, None
+    return False, (message if status == "False" and message and touched else None)
+
+
+def harvester_summary(obj):
+    if obj is None:
+        return "gone"
+    cond = condition(obj, "configured")
+    text = f"configured={cond.get('status', 'unknown')}"
+    if cond.get("reason"):
+        text += f" ({cond['reason']})"
+    if cond.get("message"):
+        text += f": {cond['message']}"
+    return text
+
+
+def harvester_wait(client, kind, outcome, timeout, sleep=None):
+    """Poll the setting until Harvester has configured the value just written; returns the object.
+    Raises ``WaitFailed`` with the controller's message, or ``WaitTimeout``."""
+    from .wait import until
+    written_rv = resource_version(outcome.after)
+    path = kind.path(None, outcome.name)
+    verdict = {}
+
+    def done(obj):
+        verdict["ok"], verdict["failure"] = harvester_state(outcome.name, obj, written_rv)
+        return verdict["ok"]
+
+    return until(lambda: client.get(path), done, first=outcome.after, timeout=timeout,
+                 what=f"Harvester to configure setting {outcome.name}", failed=lambda obj: verdict.get("failure"),
+                 describe=harvester_summary, sleep=sleep)
+
+
+# -------------------------------------------------------------------------------------- Longhorn
+LONGHORN_NAMESPACE = "longhorn-system"
+
+
+def attached_volumes(client, volume_kind, rwx_only=False):
+    """Names of the Longhorn volumes not detached (of access mode rwx only, with ``rwx_only``)."""
+    names = []
+    for volume in client.list(volume_kind.path(LONGHORN_NAMESPACE)):
+        if rwx_only and (volume.get("spec") or {}).get("accessMode") != "rwx":
+            continue
+        if ((volume.get("status") or {}).get("state") or "detached") != "detached":
+            names.append(volume["metadata"]["name"])
+    return sorted(names)
+
+
+def applied(obj):
+    return bool(((obj or {}).get("status") or {}).get("applied"))
+
+
+def longhorn_summary(obj):
+    return "gone" if obj is None else f"applied={str(applied(obj)).lower()}"
+
+
+def longhorn_wires(params):
+    """name -> the string Longhorn's mutator would store, for a longhorn_setting task;
+    ``InvalidSettings`` / ``ValidationError`` before any request."""
+    from . import longhorn_settings as lhs
+    wanted = requested(params)
+    problems = lhs.validate_all(wanted)
+    if problems:
+        raise InvalidSettings(problems)
+    return {name: lhs.normalise(name, value) for name, value in wanted.items()}
+
+
+def longhorn_view(value):
+    """A stored value for the diff: a per-engine JSON object parsed, anything else as it is."""
+    shown = json_view(value)
+    return shown if isinstance(shown, dict) else value
+
+
+def longhorn_wait(client, setting_kind, volume_kind, outcomes, timeout, sleep=None):
+    """Wait until Longhorn has applied each changed setting. Returns name -> reason for the settings
+    whose change is accepted but pending (danger zone with volumes attached; data-engine switches
+    waiting for idle instance managers), which is not a failure. Other settings not applied within
+    ``timeout`` raise ``WaitTimeout``."""
+    from . import longhorn_settings as lhs
+    from .errors import WaitTimeout
+    from .wait import until
+    pending, attached = {}, {}
+    for outcome in outcomes:
+        name = outcome.name
+        rwx = name in lhs.DANGER_ZONE_RWX
+        if name in lhs.DANGER_ZONE or rwx:
+            if rwx not in attached:
+                attached[rwx] = attached_volumes(client, volume_kind, rwx_only=rwx)
+            if attached[rwx]:
+                shown = ", ".join(attached[rwx][:5]) + (", ..." if len(attached[rwx]) > 5 else "")
+                pending[name] = f"{lhs.pending_reason(name, False)}; attached now: {shown}"
+                continue
+        path = setting_kind.path(LONGHORN_NAMESPACE, name)
+        try:
+            outcome.after = until(lambda p=path: client.get(p), applied, first=outcome.after, timeout=timeout,
+                                  what=f"Longhorn to apply setting {name}", describe=longhorn_summary, sleep=sleep)
+        except WaitTimeout:
+            if not lhs.is_pending_not_failed(name, False):
+                raise
+            pending[name] = lhs.pending_reason(name, False)
+    return pending

@@ -1,0 +1,203 @@
+#!/usr/bin/python
+# Copyright: (c) 2026, Homelab platform team
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: harvester_setting
+short_description: Set one or many Harvester settings
+version_added: 0.1.0
+description:
+  - Sets the C(value) of Harvester settings (C(settings.harvesterhci.io), cluster-scoped), one with O(name) and
+    O(value), or many in one task with O(settings).
+  - Settings are never created or deleted (Harvester creates every one at start); only C(value) is changed, with
+    one merge patch per differing setting. O(state=absent) empties C(value), so Harvester uses the setting's
+    C(default) again.
+  - Values are compared the way Harvester reads them, not as raw strings. JSON settings are compared parsed; for
+    settings Harvester decodes into a structure a missing member equals its zero value; the S3 keys Harvester
+    moves out of C(backup-target) (and the registry credentials of C(containerd-registry)) into a Secret never
+    count as a difference, so a second run is unchanged although the stored value has them blanked.
+  - Secrets (S3 keys, registry passwords, the TLS private key, a proxy password) are masked in the diff, the
+    return values and any message.
+  - Input is checked before any request (names, read-only settings, and the checks of Harvester's setting webhook
+    that need no cluster); nothing is sent when a check fails.
+author:
+  - Homelab platform team (@homelab)
+extends_documentation_fragment:
+  - homelab.harvester.connection
+attributes:
+  check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
+    support: full
+    details: The patches are sent with C(dryRun=All), so Harvester's webhook judges them and nothing is stored.
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: full
+    details: The diff shows the values of the changed settings only, JSON parsed and secrets masked.
+  action_group:
+    description: Use C(group/homelab.harvester.harvester) in C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - homelab.harvester.harvester
+options:
+  name:
+    description:
+      - Name of one setting, for example C(overcommit-config). Use O(settings) for several.
+      - Unknown names are refused with the closest known names; settings Harvester writes itself
+        (C(server-version), C(upgradable-versions), ...) are refused.
+    type: str
+  value:
+    description:
+      - The value of O(name) with O(state=present).
+      - A string is stored as it is. A mapping or a list is stored as JSON with sorted keys and no spaces, so the
+        stored text does not depend on the order of the inventory's keys. A boolean becomes C(true)/C(false), a
+        number its decimal text.
+      - An empty string resets the setting to its default, like O(state=absent).
+    type: raw
+  settings:
+    description:
+      - Several settings at once, name -> value (values as for O(value)); one task, one process, one request per
+        setting read and one per setting changed.
+      - With O(state=absent) only the names are used; give them with null values.
+    type: dict
+  state:
+    description:
+      - V(present) sets the value(s), V(absent) resets them to their default (an empty C(value)).
+    type: str
+    choices: [present, absent]
+    default: present
+  wait:
+    description:
+      - Wait until Harvester has configured each changed setting that a Harvester controller acts on (its
+        C(configured) condition and its hash annotation; for C(backup-target), until the S3 keys are in their
+        Secret; for C(storage-network), until the network change is C(Completed)).
+      - A controller error fails the task with Harvester's message.
+      - Not done in check mode.
+    type: bool
+    default: true
+  wait_timeout:
+    description:
+      - Seconds to wait for each setting with O(wait).
+    type: int
+    default: 120
+notes:
+  - O(name) and O(settings) are mutually exclusive; one of them is required.
+  - Harvester refuses a C(storage-network) change while VMs run; the module fails with the webhook's message.
+  - A change of only the S3 keys of C(backup-target) is not seen (Harvester does not keep them in the setting);
+    change them together with another field, or reset and set the setting again.
+seealso:
+  - name: Harvester settings
+    description: Harvester documentation on its settings.
+    link: https://docs.harvesterhci.io/v1.8/advanced/index
+  - module: homelab.harvester.longhorn_setting
+"""
+
+EXAMPLES = r"""
+- name: Overcommit and the log level in one task
+  homelab.harvester.harvester_setting:
+    settings:
+      overcommit-config:
+        cpu: 1600
+        memory: 150
+        storage: 200
+      log-level: debug
+
+- name: Backups to S3 (the keys end up in a Secret; a second run is unchanged)
+  homelab.harvester.harvester_setting:
+    name: backup-target
+    value:
+      type: s3
+      endpoint: https://s3.lab.example:9000
+      bucketName: harvester-backups
+      bucketRegion: us-east-1
+      accessKeyId: "{{ vault_s3_access_key }}"
+      secretAccessKey: "{{ vault_s3_secret_key }}"
+
+- name: One plain setting
+  homelab.harvester.harvester_setting:
+    name: upgrade-checker-enabled
+    value: "false"
+
+- name: Back to the defaults
+  homelab.harvester.harvester_setting:
+    settings:
+      log-level:
+      overcommit-config:
+    state: absent
+"""
+
+RETURN = r"""
+settings:
+  description:
+    - Per setting named in the task, the setting after the task (in check mode, the server's dry-run answer).
+    - C(value) is the stored string, secrets masked; C(default) Harvester's default; C(configured) the status of
+      the C(configured) condition (null when Harvester reports none); C(changed) whether this task changed it.
+  returned: always
+  type: dict
+  sample:
+    log-level: {value: debug, default: info, configured: "True", changed: true}
+    backup-target:
+      value: '{"accessKeyId":"","bucketName":"harvester-backups","secretAccessKey":"","type":"s3"}'
+      default: ""
+      configured: "True"
+      changed: false
+changed_settings:
+  description: Names of the settings this task changed (or would change, in check mode), in task order.
+  returned: always
+  type: list
+  elements: str
+  sample: [log-level]
+diff:
+  description: The values of the changed settings before and after, JSON parsed, secrets masked. Only in diff mode.
+  returned: when diff mode is on
+  type: dict
+  sample:
+    before: {log-level: info, overcommit-config: {cpu: 1000, memory: 150, storage: 100}}
+    after: {log-level: debug, overcommit-config: {cpu: 1600, memory: 150, storage: 200}}
+"""
+
+from ansible_collections.homelab.harvester.plugins.module_utils import harvester_settings, kinds
+from ansible_collections.homelab.harvester.plugins.module_utils import setting_objects as so
+from ansible_collections.homelab.harvester.plugins.module_utils.module import HarvesterModule
+
+ARGUMENT_SPEC = {
+    "name": {"type": "str"},
+    "value": {"type": "raw"},
+    "settings": {"type": "dict"},
+    "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+    "wait": {"type": "bool", "default": True},
+    "wait_timeout": {"type": "int", "default": 120},
+}
+KIND = kinds.HARVESTER_SETTING
+
+
+def run(module):
+    p = module.params
+    for name, value in (p["settings"] or {p["name"]: p["value"]}).items():
+        module.ansible.no_log_values.update(so.harvester_secrets(name, value))
+    wires = so.harvester_wires(p)
+    outcomes = so.apply_all(module.client, KIND, None, wires, harvester_settings.same)
+    for outcome in outcomes:
+        if outcome.changed and p["wait"] and not module.check_mode and so.harvester_waits_for(outcome.name):
+            outcome.after = so.harvester_wait(module.client, KIND, outcome, p["wait_timeout"])
+    changed = [o for o in outcomes if o.changed]
+    return {
+        "changed": bool(changed),
+        "changed_settings": [o.name for o in changed],
+        "settings": {o.name: {"value": harvester_settings.mask(o.name, o.after.get("value", "")),
+                              "default": o.after.get("default", ""),
+                              "configured": so.condition(o.after, "configured").get("status"),
+                              "changed": o.changed} for o in outcomes},
+        "diff": {"before": {o.name: so.harvester_view(o.name, o.before.get("value") or "") for o in changed},
+                 "after": {o.name: so.harvester_view(o.name, o.wire) for o in changed}},
+    }
+
+
+def main():
+    HarvesterModule(argument_spec=ARGUMENT_SPEC, mutually_exclusive=[("name", "settings"), ("value", "settings")],
+                    required_one_of=[("name", "settings")]).run(run)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,191 @@
+# Copyright: (c) 2026, Homelab platform team
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""harvester_setting end to end: ``ansible-playbook`` runs tiny playbooks against a real twin
+process and the twin's request log (/_twin/requests) says what reached the API: first run
+changed, second run with zero writes, check mode with only dryRun=All writes, diff of values
+with secrets masked, many settings in one task, absent resets to the default, backup-target S3
+keys blanked by the controller and still no phantom change, bad input refused with no request,
+and the storage-network webhook refusal as one clean line."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.twin.tests.conftest import start_twin, stop_twin
+
+pytestmark = [pytest.mark.twin, pytest.mark.integration]
+
+ROOT = Path(__file__).resolve().parents[2]
+PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
+MODULE = "homelab.harvester.harvester_setting"
+SETTINGS = "/apis/harvesterhci.io/v1beta1/settings"
+WRITES = ("POST", "PUT", "PATCH", "DELETE")
+
+
+@pytest.fixture(scope="module")
+def twin_process(tmp_path_factory):
+    t = start_twin(tmp_path_factory.mktemp("hsetting-twin"))
+    yield t
+    stop_twin(t)
+
+
+@pytest.fixture
+def twin(twin_process):
+    twin_process.reset()
+    return twin_process
+
+
+def play(twin, tmp_path, tasks, *, check=False, diff=False, module=MODULE):
+    """Run one ``module`` task per args dict in ``tasks`` (every task registered, may fail); returns
+    (results, API requests the run made, ansible-playbook's stdout)."""
+    body = [{"name": f"task {i}", module: args, "register": f"r{i}", "ignore_errors": True} for i, args in enumerate(tasks)]
+    out = tmp_path / "results.json"
+    refs = ", ".join(f"r{i}" for i in range(len(tasks)))
+    body.append({"name": "save results", "check_mode": False,
+                 "ansible.builtin.copy": {"content": "{{ [" + refs + "] | to_json }}", "dest": str(out), "mode": "0600"}})
+    book = tmp_path / "play.yml"
+    book.write_text(yaml.safe_dump([{"hosts": "localhost", "gather_facts": False, "tasks": body}]))
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("K8S_AUTH_", "KUBECONFIG"))}
+    environ.update(ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"), ANSIBLE_LOCALHOST_WARNING="False",
+                   ANSIBLE_INVENTORY_UNPARSED_WARNING="False", HOMELAB_HARVESTER_DEBUG_LOG="",
+                   K8S_AUTH_KUBECONFIG=str(twin.kubeconfig))
+    since = twin.last_seq()
+    args = [str(PLAYBOOK), str(book)] + (["--check"] if check else []) + (["--diff"] if diff else [])
+    proc = subprocess.run(args, capture_output=True, text=True, env=environ, cwd=tmp_path, timeout=300, check=False)
+    assert out.exists(), proc.stdout + proc.stderr
+    requests = [r for r in twin.requests_log(since) if not r["path"].startswith("/_twin/")]
+    return json.loads(out.read_text()), requests, proc.stdout
+
+
+def writes(requests):
+    return [r for r in requests if r["method"] in WRITES]
+
+
+def stored_writes(requests):
+    return [r for r in writes(requests) if "dryRun=All" not in (r.get("query") or "")]
+
+
+def get_setting(twin, name):
+    r = twin.session().get(twin.url(f"{SETTINGS}/{name}"))
+    r.raise_for_status()
+    return r.json()
+
+
+OVERCOMMIT = {"cpu": 1600, "memory": 150, "storage": 200}
+MANY = {"settings": {"overcommit-config": OVERCOMMIT, "log-level": "debug", "upgrade-checker-enabled": False}}
+
+
+def test_set_then_unchanged_with_zero_writes(twin, tmp_path):
+    (first,), reqs, dummy = play(twin, tmp_path, [{"name": "overcommit-config", "value": OVERCOMMIT}], diff=True)
+    assert first["changed"] is True and not first.get("failed"), first
+    assert first["changed_settings"] == ["overcommit-config"]
+    assert first["settings"]["overcommit-config"]["configured"] == "True"  # waited for the controller
+    assert first["diff"] == {"before": {"overcommit-config": ""}, "after": {"overcommit-config": OVERCOMMIT}}
+    assert [r["method"] for r in writes(reqs)] == ["PATCH"]
+    live = get_setting(twin, "overcommit-config")
+    assert live["value"] == '{"cpu":1600,"memory":150,"storage":200}'  # sorted keys, no spaces
+
+    # the same value in another key order, and as JSON text with spaces: unchanged, one read, no write
+    (second, third), reqs, dummy = play(twin, tmp_path, [
+        {"name": "overcommit-config", "value": {"storage": 200, "memory": 150, "cpu": 1600}},
+        {"name": "overcommit-config", "value": '{"memory": 150, "cpu": 1600, "storage": 200}'}])
+    assert second["changed"] is False and third["changed"] is False, (second, third)
+    assert writes(reqs) == [] and [r["method"] for r in reqs] == ["GET", "GET"]
+
+
+def test_many_settings_in_one_task(twin, tmp_path):
+    (first,), reqs, dummy = play(twin, tmp_path, [MANY], diff=True)
+    assert first["changed"] is True and not first.get("failed"), first
+    assert sorted(first["changed_settings"]) == ["log-level", "overcommit-config", "upgrade-checker-enabled"]
+    assert first["diff"]["after"] == {"overcommit-config": OVERCOMMIT, "log-level": "debug", "upgrade-checker-enabled": "false"}
+    assert len(stored_writes(reqs)) == 3
+    assert get_setting(twin, "upgrade-checker-enabled")["value"] == "false"
+    assert get_setting(twin, "log-level")["value"] == "debug"
+    (again,), reqs, dummy = play(twin, tmp_path, [MANY])
+    assert again["changed"] is False and again["changed_settings"] == [] and writes(reqs) == []
+    assert len(reqs) == 3  # one read per setting
+
+
+def test_check_mode_reports_changes_and_stores_nothing(twin, tmp_path):
+    (result,), reqs, dummy = play(twin, tmp_path, [MANY], check=True, diff=True)
+    assert result["changed"] is True and not result.get("failed"), result
+    assert len(writes(reqs)) == 3 and stored_writes(reqs) == []
+    assert result["diff"]["after"]["log-level"] == "debug"
+    assert get_setting(twin, "log-level").get("value", "") == ""
+
+
+def test_absent_resets_to_the_default(twin, tmp_path):
+    play(twin, tmp_path, [MANY])
+    gone = {"settings": {"log-level": None, "overcommit-config": None}, "state": "absent"}
+    (first, second), reqs, dummy = play(twin, tmp_path, [gone, gone], diff=True)
+    assert first["changed"] is True and second["changed"] is False, (first, second)
+    assert first["diff"]["before"]["log-level"] == "debug" and first["diff"]["after"] == {"log-level": "", "overcommit-config": ""}
+    assert len(stored_writes(reqs)) == 2 and all(r["method"] == "PATCH" for r in writes(reqs))  # never DELETE
+    live = get_setting(twin, "overcommit-config")
+    assert live.get("value", "") == "" and live["default"] == '{"cpu":1000,"memory":150,"storage":100}'
+    assert first["settings"]["log-level"]["default"] == "info"
+
+
+S3 = {"type": "s3", "endpoint": "https://s3.lab.example:9000", "bucketName": "harvester-backups",
+      "bucketRegion": "us-east-1", "accessKeyId": "AKIATWINACCESSKEY01", "secretAccessKey": "tw1n-s3cr3t-k3y-value"}
+
+
+def test_backup_target_s3_keys_no_phantom_diff_and_masked(twin, tmp_path):
+    (first,), reqs, stdout = play(twin, tmp_path, [{"name": "backup-target", "value": S3}], diff=True)
+    assert first["changed"] is True and not first.get("failed"), first
+    text = json.dumps(first) + stdout
+    assert S3["secretAccessKey"] not in text and S3["accessKeyId"] not in text
+    assert first["diff"]["after"]["backup-target"]["secretAccessKey"] == "********"
+    live = get_setting(twin, "backup-target")
+    stored = json.loads(live["value"])
+    assert stored["secretAccessKey"] == "" and stored["accessKeyId"] == ""  # the controller blanked them
+    assert first["settings"]["backup-target"]["configured"] == "True"  # waited for the blanking
+
+    (second,), reqs, dummy = play(twin, tmp_path, [{"name": "backup-target", "value": S3}])
+    assert second["changed"] is False, second
+    assert writes(reqs) == []
+
+
+BAD_INPUTS = [
+    ({"name": "log-levl", "value": "debug"}, "settings.log-levl: unknown Harvester setting; did you mean log-level?"),
+    ({"name": "server-version", "value": "v9"}, "settings.server-version: is written by Harvester itself and cannot be set"),
+    ({"name": "overcommit-config", "value": {"cpu": 50, "memory": 150, "storage": 100}},
+     "settings.overcommit-config.cpu: cannot undercommit; must be greater than or equal to 100, got 50"),
+    ({"name": "log-level", "value": "loud"}, "settings.log-level: 'loud' is not one of panic, fatal, error, warn, info, debug, trace"),
+    ({"settings": {"max-hotplug-ratio": 50}}, "settings.max-hotplug-ratio: 50 is above the maximum 20"),
+    ({"name": "storage-network", "value": {"vlan": 100, "clusterNetwork": "mgmt", "range": "10.0.0.0/8"}},
+     "settings.storage-network.range: prefix /8 is too wide; the minimum prefix length is 16"),
+    ({"name": "backup-target", "value": {"type": "ftp"}}, "settings.backup-target.type: 'ftp' is not a backup target type"),
+    ({"name": "ui-source", "value": {"a": 1}}, "settings.ui-source: takes a plain string, not a dict"),
+    ({"name": "overcommit-config", "value": "{bad json"}, "settings.overcommit-config: is not valid JSON"),
+    ({"name": "log-level"}, "value: is required with name (log-level)"),
+    ({"settings": {"log-level": None}}, "settings.log-level: needs a value"),
+    ({"name": "log-level", "value": "debug", "state": "absent"}, "value: is not used with state=absent"),
+    ({"name": "log-level", "value": "debug", "settings": {"log-level": "info"}}, "parameters are mutually exclusive: name|settings"),
+    ({"value": "debug"}, "one of the following is required: name, settings"),
+    ({"name": "log-level", "value": "debug", "wait_timeout": 0}, "wait_timeout: 0 must be more than 0"),
+]
+
+
+def test_bad_inputs_refused_without_any_request(twin, tmp_path):
+    results, reqs, dummy = play(twin, tmp_path, [args for args, message in BAD_INPUTS])
+    for (args, message), result in zip(BAD_INPUTS, results, strict=True):
+        assert result.get("failed") and message in result["msg"], (args, result)
+    assert reqs == []
+
+
+def test_storage_network_while_vms_run_is_one_clean_line(twin, tmp_path):
+    value = {"vlan": 100, "clusterNetwork": "mgmt", "range": "10.10.100.0/24"}
+    (result,), reqs, dummy = play(twin, tmp_path, [{"name": "storage-network", "value": value}])
+    assert result["failed"] and "\n" not in result["msg"], result
+    assert result["msg"] == (
+        "PATCH settings/storage-network: 422 Invalid: value: Please stop all VMs before configuring the storage-network setting")
+    assert [r["method"] for r in writes(reqs)] == ["PATCH"]
+    assert get_setting(twin, "storage-network").get("value", "") == ""

@@ -1,0 +1,136 @@
+# Copyright: (c) 2026, Homelab platform team
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""longhorn_setting end to end against a real twin process (its request log says what reached
+the API): natural values normalised like Longhorn's mutator (no phantom diff against the stored
+per-engine JSON), first run changed, second run with zero writes, check mode with only dryRun=All
+writes, diff, many settings in one task, waiting for status.applied, a danger-zone change
+reported pending (not failed) while volumes are attached, and bad input refused with no request."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.test_harvester_setting import play as _play
+from tests.integration.test_harvester_setting import stored_writes, writes
+from tests.twin.tests.conftest import start_twin, stop_twin
+
+pytestmark = [pytest.mark.twin, pytest.mark.integration]
+
+MODULE = "homelab.harvester.longhorn_setting"
+SETTINGS = "/apis/longhorn.io/v1beta2/namespaces/longhorn-system/settings"
+
+
+@pytest.fixture(scope="module")
+def twin_process(tmp_path_factory):
+    t = start_twin(tmp_path_factory.mktemp("lhsetting-twin"))
+    yield t
+    stop_twin(t)
+
+
+@pytest.fixture
+def twin(twin_process):
+    twin_process.reset()
+    return twin_process
+
+
+def play(twin, tmp_path, tasks, **kwargs):
+    return _play(twin, tmp_path, tasks, module=MODULE, **kwargs)
+
+
+def get_setting(twin, name):
+    r = twin.session().get(twin.url(f"{SETTINGS}/{name}"))
+    r.raise_for_status()
+    return r.json()
+
+
+def test_natural_value_against_per_engine_json(twin, tmp_path):
+    (first,), reqs, dummy = play(twin, tmp_path, [{"name": "default-replica-count", "value": 2}], diff=True)
+    assert first["changed"] is True and not first.get("failed"), first
+    assert first["diff"] == {"before": {"default-replica-count": {"v1": "3", "v2": "3"}},
+                             "after": {"default-replica-count": {"v1": "2", "v2": "2"}}}
+    assert first["settings"]["default-replica-count"] == {"value": '{"v1":"2","v2":"2"}', "applied": True, "changed": True}
+    assert [r["method"] for r in writes(reqs)] == ["PATCH"]
+    assert get_setting(twin, "default-replica-count")["value"] == '{"v1":"2","v2":"2"}'
+
+    # "2", 2 and {v1: 2, v2: "2"} are the stored {"v1":"2","v2":"2"}: no change, one read each, no write
+    same = [{"name": "default-replica-count", "value": "2"}, {"name": "default-replica-count", "value": 2},
+            {"name": "default-replica-count", "value": {"v1": 2, "v2": "2"}}]
+    (a, b, c), reqs, dummy = play(twin, tmp_path, same)
+    assert [a["changed"], b["changed"], c["changed"]] == [False, False, False], (a, b, c)
+    assert writes(reqs) == [] and [r["method"] for r in reqs] == ["GET"] * 3
+
+
+MANY = {"settings": {"replica-auto-balance": "best-effort", "storage-minimal-available-percentage": 15,
+                     "upgrade-checker": False, "log-level": "Debug"}}
+
+
+def test_many_settings_in_one_task_then_unchanged(twin, tmp_path):
+    (first,), reqs, dummy = play(twin, tmp_path, [MANY], diff=True)
+    assert first["changed"] is True and not first.get("failed"), first
+    assert sorted(first["changed_settings"]) == sorted(MANY["settings"])
+    assert first["diff"]["after"] == {"replica-auto-balance": "best-effort", "storage-minimal-available-percentage": "15",
+                                      "upgrade-checker": "false", "log-level": "Debug"}
+    assert len(stored_writes(reqs)) == 4 and first["pending"] == {}
+    assert all(s["applied"] for s in first["settings"].values())
+    assert get_setting(twin, "upgrade-checker")["value"] == "false"
+    (again,), reqs, dummy = play(twin, tmp_path, [MANY])
+    assert again["changed"] is False and writes(reqs) == [] and len(reqs) == 4
+
+
+def test_check_mode_reports_changes_and_stores_nothing(twin, tmp_path):
+    (result,), reqs, dummy = play(twin, tmp_path, [MANY], check=True, diff=True)
+    assert result["changed"] is True and not result.get("failed"), result
+    assert len(writes(reqs)) == 4 and stored_writes(reqs) == []
+    assert get_setting(twin, "log-level")["value"] == "Info"
+
+
+def test_danger_zone_change_is_reported_pending_not_failed(twin, tmp_path):
+    task = {"name": "taint-toleration", "value": "nodetype=storage:NoSchedule"}
+    (first,), reqs, stdout = play(twin, tmp_path, [task])
+    assert first["changed"] is True and not first.get("failed"), first
+    assert "pending until all Longhorn volumes are detached" in first["pending"]["taint-toleration"]
+    assert any("taint-toleration: changed, pending" in w for w in first.get("warnings", [])), first
+    assert get_setting(twin, "taint-toleration")["value"] == "nodetype=storage:NoSchedule"
+    (second,), reqs, dummy = play(twin, tmp_path, [task])
+    assert second["changed"] is False and writes(reqs) == []
+
+
+BAD_INPUTS = [
+    ({"name": "default-replica-cnt", "value": 2},
+     "settings.default-replica-cnt: unknown Longhorn setting; did you mean default-replica-count"),
+    ({"name": "storage-over-provisioning-percentage", "value": 200},
+     "set the Harvester setting overcommit-config (field storage) instead"),
+    ({"name": "backup-target", "value": "s3://bucket@us-east-1/"}, "set the Harvester setting backup-target instead"),
+    ({"name": "v2-data-engine", "value": True}, "set the Harvester setting longhorn-v2-data-engine-enabled instead"),
+    ({"name": "default-replica-count", "value": 25}, "settings.default-replica-count: 25 is above the maximum 20"),
+    ({"name": "default-replica-count", "value": {"v1": 2}},
+     "settings.default-replica-count: needs a value for every data engine it supports (v1, v2); v2 missing"),
+    ({"name": "log-level", "value": "Loud"}, "settings.log-level: 'Loud' is not one of: Panic, Fatal, Error"),
+    ({"name": "upgrade-checker", "value": "maybe"}, "settings.upgrade-checker: 'maybe' is not a boolean"),
+    ({"name": "current-longhorn-version", "value": "v9"}, "settings.current-longhorn-version: is read-only"),
+    ({"name": "orphan-auto-deletion", "value": "instance"}, "it was replaced by orphan-resource-auto-deletion"),
+    ({"name": "taint-toleration", "value": "node.kubernetes.io/x:NoSchedule"}, "must not use the kubernetes.io prefix"),
+    ({"settings": {"auto-cleanup-system-generated-snapshot": True, "disable-snapshot-purge": True}},
+     "settings.disable-snapshot-purge: cannot be true while auto-cleanup-system-generated-snapshot is true"),
+    ({"name": "default-replica-count"}, "value: is required with name (default-replica-count)"),
+    ({"name": "log-level", "value": "Info", "settings": {"log-level": "Info"}}, "parameters are mutually exclusive: name|settings"),
+    ({"name": "log-level", "value": "Info", "wait_timeout": 0}, "wait_timeout: 0 must be more than 0"),
+]
+
+
+def test_bad_inputs_refused_without_any_request(twin, tmp_path):
+    results, reqs, dummy = play(twin, tmp_path, [args for args, message in BAD_INPUTS])
+    for (args, message), result in zip(BAD_INPUTS, results, strict=True):
+        assert result.get("failed") and message in result["msg"], (args, result)
+    assert reqs == []
+
+
+def test_webhook_refusal_is_one_clean_line_also_in_check_mode(twin, tmp_path):
+    task = {"name": "default-longhorn-static-storage-class", "value": "no-such-class"}
+    for check in (False, True):
+        (result,), reqs, dummy = play(twin, tmp_path, [task], check=check)
+        assert result["failed"] and result["status"] == 422 and "\n" not in result["msg"], result
+        assert result["msg"].startswith("PATCH settings/longhorn-system/default-longhorn-static-storage-class: 422 Invalid"), result
+        assert "cannot use a storage class no-such-class that does not exist" in result["msg"]
+        assert [r["method"] for r in writes(reqs)] == ["PATCH"]  # a webhook denial is not retried
+    assert get_setting(twin, "default-longhorn-static-storage-class")["value"] == "longhorn-static"
