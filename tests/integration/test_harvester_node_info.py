@@ -1,0 +1,109 @@
+# Copyright: (c) 2026, Homelab platform team
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""harvester_node_info end to end: ``ansible-playbook`` against a real twin process. The lab's
+three nodes with the mgmt bond over both 10GbE ports; a port taken down by merge-patching the
+``nic`` LinkMonitor (it has no status subresource) is reported down; a few GETs (one per kind),
+zero writes, the same answer in check mode."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.twin.tests.conftest import start_twin, stop_twin
+
+pytestmark = [pytest.mark.twin, pytest.mark.integration]
+
+ROOT = Path(__file__).resolve().parents[2]
+PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
+MODULE = "homelab.harvester.harvester_node_info"
+LINKMONITORS = "/apis/network.harvesterhci.io/v1beta1/linkmonitors"
+WRITES = ("POST", "PUT", "PATCH", "DELETE")
+
+
+@pytest.fixture(scope="module")
+def twin_process(tmp_path_factory):
+    t = start_twin(tmp_path_factory.mktemp("node-info-twin"))
+    yield t
+    stop_twin(t)
+
+
+@pytest.fixture
+def twin(twin_process):
+    twin_process.reset()
+    return twin_process
+
+
+def play(twin, tmp_path, tasks, *, check=False):
+    """Run one harvester_node_info task per args dict; returns (results, API requests made)."""
+    body = [{"name": f"task {i}", MODULE: args, "register": f"r{i}", "ignore_errors": True} for i, args in enumerate(tasks)]
+    out = tmp_path / "results.json"
+    refs = ", ".join(f"r{i}" for i in range(len(tasks)))
+    body.append({"name": "save results", "check_mode": False,
+                 "ansible.builtin.copy": {"content": "{{ [" + refs + "] | to_json }}", "dest": str(out), "mode": "0600"}})
+    book = tmp_path / "play.yml"
+    book.write_text(yaml.safe_dump([{"hosts": "localhost", "gather_facts": False, "tasks": body}]))
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("K8S_AUTH_", "KUBECONFIG"))}
+    environ.update(ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"), ANSIBLE_LOCALHOST_WARNING="False",
+                   ANSIBLE_INVENTORY_UNPARSED_WARNING="False", HOMELAB_HARVESTER_DEBUG_LOG="",
+                   K8S_AUTH_KUBECONFIG=str(twin.kubeconfig))
+    since = twin.last_seq()
+    args = [str(PLAYBOOK), str(book)] + (["--check"] if check else [])
+    proc = subprocess.run(args, capture_output=True, text=True, env=environ, cwd=tmp_path, timeout=300, check=False)
+    assert out.exists(), proc.stdout + proc.stderr
+    requests = [r for r in twin.requests_log(since) if not r["path"].startswith("/_twin/")]
+    return json.loads(out.read_text()), requests
+
+
+def members(info, cn="mgmt"):
+    return [(m["name"], m["state"]) for m in info["bonds"][cn]["members"]]
+
+
+def test_three_healthy_nodes_with_one_get_per_kind_and_no_writes(twin, tmp_path):
+    (result, checked), reqs = play(twin, tmp_path, [{}, {}])
+    assert result["changed"] is False and not result.get("failed"), result
+    assert checked == result  # deterministic
+    nodes = result["nodes"]
+    assert [n["name"] for n in nodes] == ["ms02-1", "ms02-2", "ms02-3"]
+    assert [n["internal_ip"] for n in nodes] == ["10.10.10.11", "10.10.10.12", "10.10.10.13"]
+    for n in nodes:
+        assert n["ready"] and n["schedulable"] and n["maintenance"] is None, n
+        assert "control-plane" in n["roles"] and "etcd" in n["roles"]
+        assert members(n) == [("enp2s0f0np0", "up"), ("enp2s0f1np1", "up")]
+        assert n["bonds"]["mgmt"]["healthy"] and n["bonds"]["mgmt"]["state"] == "up"
+        assert n["longhorn"]["ready"] and n["longhorn"]["schedulable"] and n["longhorn"]["disks"]
+        assert all(d["ready"] and d["schedulable"] for d in n["longhorn"]["disks"])
+        assert n["problems"] == [] and n["healthy"] is True, n["problems"]
+    assert [r["method"] for r in reqs] == ["GET"] * 8  # 4 kinds, two tasks, never per node
+
+
+def test_a_nic_taken_down_is_reported_down(twin, tmp_path):
+    s = twin.session()
+    lm = s.get(twin.url(f"{LINKMONITORS}/nic")).json()
+    links = lm["status"]["linkStatus"]
+    links["ms02-2"] = [dict(e, state="down") if e["name"] == "enp2s0f1np1" else e for e in links["ms02-2"]]
+    r = s.patch(twin.url(f"{LINKMONITORS}/nic"), data=json.dumps({"status": {"linkStatus": links}}),
+                headers={"Content-Type": "application/merge-patch+json"})
+    r.raise_for_status()
+    (everything, one), reqs = play(twin, tmp_path, [{}, {"name": "ms02-2"}], check=True)
+    by_name = {n["name"]: n for n in everything["nodes"]}
+    assert by_name["ms02-1"]["healthy"] and by_name["ms02-3"]["healthy"]
+    sick = by_name["ms02-2"]
+    assert members(sick) == [("enp2s0f0np0", "up"), ("enp2s0f1np1", "down")]
+    assert sick["bonds"]["mgmt"]["members_up"] == 1 and sick["bonds"]["mgmt"]["healthy"] is False
+    assert sick["problems"] == ["NIC enp2s0f1np1 of bond mgmt-bo is down"] and sick["healthy"] is False
+    assert one["changed"] is False and one["nodes"] == [sick]
+    assert [r for r in reqs if r["method"] in WRITES] == []
+
+
+def test_unknown_node_fails_cleanly(twin, tmp_path):
+    (result, empty), reqs = play(twin, tmp_path, [{"name": "ms02-9"}, {"name": " "}])
+    assert result["failed"] and result["msg"] == "node 'ms02-9' not found" and result["node"] == "ms02-9"
+    assert empty["failed"] and empty["msg"].startswith("name: must not be empty")
+    assert [r["method"] for r in reqs] == ["GET"]  # the empty name never reached the API
