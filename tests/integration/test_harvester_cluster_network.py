@@ -1,0 +1,162 @@
+# Copyright: (c) 2026, Homelab platform team
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""harvester_cluster_network end to end against a real twin process: a cluster network on the
+free OOB NIC (enp5s0) of every node becomes ready with a VlanStatus per node; a second run
+writes nothing; check mode stores nothing; a network on the 10GbE ports (already in mgmt-bo)
+fails with the agent's message; diff, uplink changes, stale uplinks, absent; bad input with no
+request at all."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.twin.tests.conftest import start_twin, stop_twin
+
+pytestmark = [pytest.mark.twin, pytest.mark.integration]
+
+ROOT = Path(__file__).resolve().parents[2]
+PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
+MODULE = "homelab.harvester.harvester_cluster_network"
+API = "/apis/network.harvesterhci.io/v1beta1"
+WRITES = ("POST", "PUT", "PATCH", "DELETE")
+
+
+@pytest.fixture(scope="module")
+def twin_process(tmp_path_factory):
+    t = start_twin(tmp_path_factory.mktemp("cluster-network-twin"))
+    yield t
+    stop_twin(t)
+
+
+@pytest.fixture
+def twin(twin_process):
+    twin_process.reset()
+    return twin_process
+
+
+def play(twin, tmp_path, tasks, *, check=False, diff=False):
+    body = [{"name": f"task {i}", MODULE: args, "register": f"r{i}", "ignore_errors": True} for i, args in enumerate(tasks)]
+    out = tmp_path / "results.json"
+    refs = ", ".join(f"r{i}" for i in range(len(tasks)))
+    body.append({"name": "save results", "check_mode": False,
+                 "ansible.builtin.copy": {"content": "{{ [" + refs + "] | to_json }}", "dest": str(out), "mode": "0600"}})
+    book = tmp_path / "play.yml"
+    book.write_text(yaml.safe_dump([{"hosts": "localhost", "gather_facts": False, "tasks": body}]))
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("K8S_AUTH_", "KUBECONFIG"))}
+    environ.update(ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"), ANSIBLE_LOCALHOST_WARNING="False",
+                   ANSIBLE_INVENTORY_UNPARSED_WARNING="False", HOMELAB_HARVESTER_DEBUG_LOG="",
+                   K8S_AUTH_KUBECONFIG=str(twin.kubeconfig))
+    since = twin.last_seq()
+    args = [str(PLAYBOOK), str(book)] + (["--check"] if check else []) + (["--diff"] if diff else [])
+    proc = subprocess.run(args, capture_output=True, text=True, env=environ, cwd=tmp_path, timeout=300, check=False)
+    assert out.exists(), proc.stdout + proc.stderr
+    requests = [r for r in twin.requests_log(since) if not r["path"].startswith("/_twin/")]
+    return json.loads(out.read_text()), requests
+
+
+def writes(requests):
+    return [r for r in requests if r["method"] in WRITES]
+
+
+def stored_writes(requests):
+    return [r for r in writes(requests) if "dryRun=All" not in (r.get("query") or "")]
+
+
+def get(twin, plural, name):
+    r = twin.session().get(twin.url(f"{API}/{plural}/{name}"))
+    return r.json() if r.status_code == 200 else None
+
+
+OOB = {"name": "oob", "uplinks": [{"name": "oob-all", "nics": ["enp5s0"], "bond_mode": "active-backup"}], "wait_timeout": 30}
+
+
+def test_create_ready_on_every_node_then_unchanged(twin, tmp_path):
+    (first,), reqs = play(twin, tmp_path, [OOB], diff=True)
+    assert first["changed"] is True and not first.get("failed"), first
+    assert [s["node"] for s in first["vlan_statuses"]] == ["ms02-1", "ms02-2", "ms02-3"]
+    assert all(s["ready"] for s in first["vlan_statuses"])
+    assert first["diff"]["before"] == {"cluster_network": {}, "vlan_configs": {}}
+    assert first["diff"]["after"]["vlan_configs"]["oob-all"]["spec"] == {
+        "clusterNetwork": "oob", "uplink": {"nics": ["enp5s0"], "bondOptions": {"mode": "active-backup"}}}
+    assert [r["method"] for r in stored_writes(reqs)] == ["POST", "POST"]
+    vc = get(twin, "vlanconfigs", "oob-all")
+    assert vc["spec"]["uplink"] == {"nics": ["enp5s0"], "bondOptions": {"mode": "active-backup", "miimon": -1}}  # CRD default
+    assert any(c["type"] == "ready" and c["status"] == "True" for c in get(twin, "clusternetworks", "oob")["status"]["conditions"])
+
+    (second,), reqs = play(twin, tmp_path, [OOB])
+    assert second["changed"] is False and not second.get("failed"), second
+    assert writes(reqs) == []
+    assert len(reqs) <= 5, reqs  # GET cn, LIST vc, GET vc, GET cn + LIST vs (ready at once)
+
+
+def test_check_mode_stores_nothing(twin, tmp_path):
+    (result,), reqs = play(twin, tmp_path, [OOB], check=True, diff=True)
+    assert result["changed"] is True and not result.get("failed"), result
+    assert stored_writes(reqs) == []
+    assert get(twin, "clusternetworks", "oob") is None and get(twin, "vlanconfigs", "oob-all") is None
+    assert "oob-all" in result["diff"]["after"]["vlan_configs"]
+    play(twin, tmp_path, [OOB])
+    changed = {"name": "oob", "uplinks": [{"name": "oob-all", "nics": ["enp5s0"], "bond_mode": "802.3ad"}]}
+    (update, delete), reqs = play(twin, tmp_path, [changed, {"name": "oob", "state": "absent"}], check=True)
+    assert update["changed"] is True and delete["changed"] is True and not update.get("failed"), (update, delete)
+    assert stored_writes(reqs) == []
+    assert get(twin, "vlanconfigs", "oob-all")["spec"]["uplink"]["bondOptions"]["mode"] == "active-backup"
+
+
+def test_nics_already_enslaved_fail_with_the_agents_message(twin, tmp_path):
+    tengig = {"name": "fast", "uplinks": [{"name": "fast-all", "nics": ["enp2s0f0np0", "enp2s0f1np1"]}], "wait_timeout": 30}
+    (result,), dummy = play(twin, tmp_path, [tengig])
+    assert result["failed"], result
+    assert "has been enslaved by the link with index 10" in result["msg"], result["msg"]
+    assert "VlanStatus fast-ms02-" in result["msg"] and "\n" not in result["msg"]
+
+
+def test_update_the_uplink_and_replace_a_stale_one(twin, tmp_path):
+    play(twin, tmp_path, [OOB])
+    renamed = {"name": "oob", "uplinks": [{"name": "oob-ms02-1", "nics": ["enp5s0"], "mtu": 9000, "miimon": 100,
+                                           "node_selector": {"kubernetes.io/hostname": "ms02-1"}}], "wait_timeout": 30}
+    (result,), reqs = play(twin, tmp_path, [renamed], diff=True)
+    assert result["changed"] is True and not result.get("failed"), result
+    assert [s["node"] for s in result["vlan_statuses"]] == ["ms02-1"]
+    assert "oob-all" in result["diff"]["before"]["vlan_configs"] and "oob-all" not in result["diff"]["after"]["vlan_configs"]
+    assert [r["method"] for r in stored_writes(reqs)] == ["DELETE", "POST"]
+    assert get(twin, "vlanconfigs", "oob-all") is None
+    vc = get(twin, "vlanconfigs", "oob-ms02-1")
+    assert vc["spec"]["uplink"]["linkAttributes"]["mtu"] == 9000 and vc["spec"]["uplink"]["bondOptions"]["miimon"] == 100
+    (again,), reqs = play(twin, tmp_path, [renamed])
+    assert again["changed"] is False and writes(reqs) == []
+
+
+def test_absent_twice(twin, tmp_path):
+    play(twin, tmp_path, [OOB])
+    gone = {"name": "oob", "state": "absent", "wait_timeout": 30}
+    (first, second), reqs = play(twin, tmp_path, [gone, gone])
+    assert first["changed"] is True and second["changed"] is False and not first.get("failed"), first
+    assert [r["method"] for r in writes(reqs)] == ["DELETE", "DELETE"]
+    assert get(twin, "clusternetworks", "oob") is None and get(twin, "vlanconfigs", "oob-all") is None
+
+
+BAD_INPUTS = [
+    ({"name": "mgmt", "uplinks": [{"name": "x", "nics": ["enp5s0"]}]}, "name: mgmt is the built-in management network"),
+    ({"name": "averylongname", "uplinks": [{"name": "x", "nics": ["enp5s0"]}]}, "name: 'averylongname' is 13 characters"),
+    ({"name": "Oob", "uplinks": [{"name": "x", "nics": ["enp5s0"]}]}, "name: 'Oob' is not a valid name"),
+    ({"name": "oob"}, "uplinks: at least one uplink is needed"),
+    ({"name": "oob", "uplinks": [{"name": "x", "nics": []}]}, "uplinks[0].nics: at least one NIC is needed"),
+    ({"name": "oob", "uplinks": [{"name": "x", "nics": ["enp5s0"], "mtu": 100}]}, "uplinks[0].mtu: 100 is not 0 or in 576-9000"),
+    ({"name": "oob", "uplinks": [{"name": "x", "nics": ["enp5s0"]}, {"name": "x", "nics": ["enp6s0"]}]}, "uplinks[1].name: 'x' is given twice"),
+    ({"name": "oob", "uplinks": [{"name": "x", "nics": ["enp5s0"], "bond_mode": "lacp"}]}, "value of bond_mode must be one of"),
+]
+
+
+def test_bad_inputs_refused_without_any_request(twin, tmp_path):
+    results, reqs = play(twin, tmp_path, [args for args, message in BAD_INPUTS])
+    for (args, message), result in zip(BAD_INPUTS, results, strict=True):
+        assert result.get("failed") and message in result["msg"], (args, result)
+    assert reqs == []
