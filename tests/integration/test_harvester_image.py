@@ -9,28 +9,20 @@ with Harvester's message, immutable fields and recreate, absent, bad input with 
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 import random
-import subprocess
-import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
-import yaml
 
-from tests.twin.tests.conftest import start_twin, stop_twin
+from tests.integration.playbooks import run_tasks, stored_writes, writes
 
+TWIN_ARGS = ["--speed", "50"]  # the image controller backs off 10 s between retries
 pytestmark = [pytest.mark.twin, pytest.mark.integration]
 
-ROOT = Path(__file__).resolve().parents[2]
-PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
 MODULE = "homelab.harvester.harvester_image"
 IMAGES = "/apis/harvesterhci.io/v1beta1/namespaces/default/virtualmachineimages"
-WRITES = ("POST", "PUT", "PATCH", "DELETE")
 
 DISK = random.Random(11).randbytes(256 * 1024)
 DISK_SHA512 = hashlib.sha512(DISK).hexdigest()
@@ -75,6 +67,12 @@ class _Files(BaseHTTPRequestHandler):
         pass
 
 
+def play(twin, tmp_path, tasks, *, check=False, diff=False):
+    """Returns (results, API requests the run made)."""
+    results, requests, _ = run_tasks(twin, tmp_path, MODULE, tasks, check=check, diff=diff)
+    return results, requests
+
+
 @pytest.fixture(scope="module")
 def files():
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Files)
@@ -84,50 +82,6 @@ def files():
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
     server.server_close()
-
-
-@pytest.fixture(scope="module")
-def twin_process(tmp_path_factory):
-    # 50x: Harvester's 10 s between import retries becomes 0.2 s, so a failed import ends quickly
-    t = start_twin(tmp_path_factory.mktemp("image-twin"), extra=["--speed", "50"])
-    yield t
-    stop_twin(t)
-
-
-@pytest.fixture
-def twin(twin_process):
-    twin_process.reset()
-    return twin_process
-
-
-def play(twin, tmp_path, tasks, *, check=False, diff=False):
-    """Run one harvester_image task per args dict in one playbook; every task is registered and
-    may fail. Returns (results, API requests the run made)."""
-    body = [{"name": f"task {i}", MODULE: args, "register": f"r{i}", "ignore_errors": True} for i, args in enumerate(tasks)]
-    out = tmp_path / "results.json"
-    refs = ", ".join(f"r{i}" for i in range(len(tasks)))
-    body.append({"name": "save results", "check_mode": False,
-                 "ansible.builtin.copy": {"content": "{{ [" + refs + "] | to_json }}", "dest": str(out), "mode": "0600"}})
-    book = tmp_path / "play.yml"
-    book.write_text(yaml.safe_dump([{"hosts": "localhost", "gather_facts": False, "tasks": body}]))
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("K8S_AUTH_", "KUBECONFIG"))}
-    environ.update(ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"), ANSIBLE_LOCALHOST_WARNING="False",
-                   ANSIBLE_INVENTORY_UNPARSED_WARNING="False", HOMELAB_HARVESTER_DEBUG_LOG="",
-                   K8S_AUTH_KUBECONFIG=str(twin.kubeconfig))
-    since = twin.last_seq()
-    args = [str(PLAYBOOK), str(book)] + (["--check"] if check else []) + (["--diff"] if diff else [])
-    proc = subprocess.run(args, capture_output=True, text=True, env=environ, cwd=tmp_path, timeout=300, check=False)
-    assert out.exists(), proc.stdout + proc.stderr
-    requests = [r for r in twin.requests_log(since) if not r["path"].startswith("/_twin/")]
-    return json.loads(out.read_text()), requests
-
-
-def writes(requests):
-    return [r for r in requests if r["method"] in WRITES]
-
-
-def stored_writes(requests):
-    return [r for r in writes(requests) if "dryRun=All" not in (r.get("query") or "")]
 
 
 def get_image(twin, name):

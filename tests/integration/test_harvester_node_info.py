@@ -8,57 +8,22 @@ zero writes, the same answer in check mode."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-import yaml
 
-from tests.twin.tests.conftest import start_twin, stop_twin
+from tests.integration.playbooks import run_tasks
 
 pytestmark = [pytest.mark.twin, pytest.mark.integration]
 
-ROOT = Path(__file__).resolve().parents[2]
-PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
 MODULE = "homelab.harvester.harvester_node_info"
 LINKMONITORS = "/apis/network.harvesterhci.io/v1beta1/linkmonitors"
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
 
 
-@pytest.fixture(scope="module")
-def twin_process(tmp_path_factory):
-    t = start_twin(tmp_path_factory.mktemp("node-info-twin"))
-    yield t
-    stop_twin(t)
-
-
-@pytest.fixture
-def twin(twin_process):
-    twin_process.reset()
-    return twin_process
-
-
 def play(twin, tmp_path, tasks, *, check=False):
-    """Run one harvester_node_info task per args dict; returns (results, API requests made)."""
-    body = [{"name": f"task {i}", MODULE: args, "register": f"r{i}", "ignore_errors": True} for i, args in enumerate(tasks)]
-    out = tmp_path / "results.json"
-    refs = ", ".join(f"r{i}" for i in range(len(tasks)))
-    body.append({"name": "save results", "check_mode": False,
-                 "ansible.builtin.copy": {"content": "{{ [" + refs + "] | to_json }}", "dest": str(out), "mode": "0600"}})
-    book = tmp_path / "play.yml"
-    book.write_text(yaml.safe_dump([{"hosts": "localhost", "gather_facts": False, "tasks": body}]))
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("K8S_AUTH_", "KUBECONFIG"))}
-    environ.update(ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"), ANSIBLE_LOCALHOST_WARNING="False",
-                   ANSIBLE_INVENTORY_UNPARSED_WARNING="False", HOMELAB_HARVESTER_DEBUG_LOG="",
-                   K8S_AUTH_KUBECONFIG=str(twin.kubeconfig))
-    since = twin.last_seq()
-    args = [str(PLAYBOOK), str(book)] + (["--check"] if check else [])
-    proc = subprocess.run(args, capture_output=True, text=True, env=environ, cwd=tmp_path, timeout=300, check=False)
-    assert out.exists(), proc.stdout + proc.stderr
-    requests = [r for r in twin.requests_log(since) if not r["path"].startswith("/_twin/")]
-    return json.loads(out.read_text()), requests
+    """Returns (results, API requests the run made)."""
+    results, requests, _ = run_tasks(twin, tmp_path, MODULE, tasks, check=check)
+    return results, requests
 
 
 def members(info, cn="mgmt"):

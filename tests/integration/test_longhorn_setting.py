@@ -10,27 +10,13 @@ from __future__ import annotations
 
 import pytest
 
+from tests.integration.playbooks import stored_writes, writes
 from tests.integration.test_harvester_setting import play as _play
-from tests.integration.test_harvester_setting import stored_writes, writes
-from tests.twin.tests.conftest import start_twin, stop_twin
 
 pytestmark = [pytest.mark.twin, pytest.mark.integration]
 
 MODULE = "homelab.harvester.longhorn_setting"
 SETTINGS = "/apis/longhorn.io/v1beta2/namespaces/longhorn-system/settings"
-
-
-@pytest.fixture(scope="module")
-def twin_process(tmp_path_factory):
-    t = start_twin(tmp_path_factory.mktemp("lhsetting-twin"))
-    yield t
-    stop_twin(t)
-
-
-@pytest.fixture
-def twin(twin_process):
-    twin_process.reset()
-    return twin_process
 
 
 def play(twin, tmp_path, tasks, **kwargs):

@@ -1,0 +1,21 @@
+"""One twin process per test module (a module may set TWIN_ARGS, e.g. a faster --speed), reset
+to its seeded lab before each test."""
+from __future__ import annotations
+
+import pytest
+
+from tests.twin.tests.conftest import start_twin, stop_twin
+
+
+@pytest.fixture(scope="module")
+def twin_process(request, tmp_path_factory):
+    t = start_twin(tmp_path_factory.mktemp(request.module.__name__.rpartition(".")[2]),
+                   extra=list(getattr(request.module, "TWIN_ARGS", [])))
+    yield t
+    stop_twin(t)
+
+
+@pytest.fixture
+def twin(twin_process):
+    twin_process.reset()
+    return twin_process
