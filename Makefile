@@ -145,8 +145,18 @@ units: ansible-test-copy
 changelog: venv
 	$(BIN)/antsibull-changelog lint
 
-# bench/*.py with the venv python, repo root and collection path importable.
-bench: venv collection
+# bench/*.py with the venv python, repo root and collection path importable. The bench-only
+# requirements (the `ansible` package, for kubernetes.core) go into the same venv on first use,
+# behind their own stamp, so `make test` never pays for them. ANSIBLE_COLLECTIONS_PATH lists our
+# path first; the package's collections (site-packages/ansible_collections) are found by
+# ansible-core by default.
+BENCH_STAMP := $(VENV)/.requirements-bench.stamp
+
+$(BENCH_STAMP): requirements-bench.txt requirements.txt | $(STAMP)
+	$(PY) -m pip install --quiet -r requirements-bench.txt
+	touch $@
+
+bench: venv collection $(BENCH_STAMP)
 	@shopt -s nullglob; files=(bench/*.py); \
 	if [ $${#files[@]} -eq 0 ]; then echo "bench: no bench/*.py yet"; exit 0; fi; \
 	for f in "$${files[@]}"; do echo "==> $$f"; \
