@@ -20,7 +20,7 @@ API = "/apis/network.harvesterhci.io/v1beta1"
 
 def play(twin, tmp_path, tasks, *, check=False, diff=False):
     """Returns (results, API requests the run made)."""
-    results, requests, _ = run_tasks(twin, tmp_path, MODULE, tasks, check=check, diff=diff)
+    results, requests, _stdout = run_tasks(twin, tmp_path, MODULE, tasks, check=check, diff=diff)
     return results, requests
 
 

@@ -69,7 +69,7 @@ class _Files(BaseHTTPRequestHandler):
 
 def play(twin, tmp_path, tasks, *, check=False, diff=False):
     """Returns (results, API requests the run made)."""
-    results, requests, _ = run_tasks(twin, tmp_path, MODULE, tasks, check=check, diff=diff)
+    results, requests, _stdout = run_tasks(twin, tmp_path, MODULE, tasks, check=check, diff=diff)
     return results, requests
 
 

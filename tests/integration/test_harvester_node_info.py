@@ -22,7 +22,7 @@ WRITES = ("POST", "PUT", "PATCH", "DELETE")
 
 def play(twin, tmp_path, tasks, *, check=False):
     """Returns (results, API requests the run made)."""
-    results, requests, _ = run_tasks(twin, tmp_path, MODULE, tasks, check=check)
+    results, requests, _stdout = run_tasks(twin, tmp_path, MODULE, tasks, check=check)
     return results, requests
 
 
