@@ -24,7 +24,7 @@ NADS = "/apis/k8s.cni.cncf.io/v1/namespaces/default/network-attachment-definitio
 def play(twin, tmp_path, tasks, *, check=False, diff=False, env=None, play_keys=None, kubeconfig=True):
     """Returns (results, API requests the run made)."""
     results, requests, _stdout = run_tasks(twin, tmp_path, MODULE, tasks, check=check, diff=diff, env=env,
-                                     play_keys=play_keys, kubeconfig=kubeconfig)
+                                           play_keys=play_keys, kubeconfig=kubeconfig)
     return results, requests
 
 
