@@ -62,12 +62,12 @@ PYTEST_ARGS ?= -n auto
 TWIN_ARGS ?=
 export TWIN_ARGS
 
-.PHONY: help demo test venv collection build lint ruff pytest sanity units changelog bench \
+.PHONY: help demo test venv collection build lint ruff pytest sanity units changelog docs bench \
 	clean distclean ansible-test-copy
 
 help:
 	@sed -n 's/^#   //p' $(firstword $(MAKEFILE_LIST))
-	@echo "helpers: venv collection build lint ruff pytest sanity units changelog bench clean distclean"
+	@echo "helpers: venv collection build lint ruff pytest sanity units changelog docs bench clean distclean"
 
 # --- the two user commands ---------------------------------------------------------------
 
@@ -77,7 +77,7 @@ demo: venv collection
 
 # Sequential sub-makes (not prerequisites) so the order holds even under `make -j`, and the
 # first failure stops the run. Each step reports its wall time.
-TEST_STEPS := ruff lint pytest sanity units changelog build
+TEST_STEPS := ruff lint pytest sanity units changelog docs build
 test: venv collection
 	@for step in $(TEST_STEPS); do \
 		echo "==> make $$step"; start=$$(date +%s); \
@@ -144,6 +144,10 @@ units: ansible-test-copy
 
 changelog: venv
 	$(BIN)/antsibull-changelog lint
+
+# Generated pages that must match their source (docs/bad-inputs.md from the tests' catalogues).
+docs: venv
+	$(BIN)/python tools/bad_inputs.py --check
 
 # bench/*.py with the venv python, repo root and collection path importable. The bench-only
 # requirements (the `ansible` package, for kubernetes.core) go into the same venv on first use,

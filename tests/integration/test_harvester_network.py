@@ -4,7 +4,8 @@
 against a real twin process, and the twin's request log (/_twin/requests) says what reached
 the API: idempotence with zero writes, check mode with only dryRun=All writes, diff, absent,
 waiting for the ready label, immutable fields and recreate, bad input with no request at all,
-webhook refusals, module_defaults and AWX-style K8S_AUTH_* credentials, and the upstream CRDs."""
+webhook refusals, module_defaults and AWX-style K8S_AUTH_* credentials (the upstream CRD run is in
+test_upstream_crds.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ import json
 import pytest
 
 from tests.integration.playbooks import run_tasks, stored_writes, writes
-from tests.twin.tests.conftest import start_twin, stop_twin, upstream_crd_dirs
 
 pytestmark = [pytest.mark.twin, pytest.mark.integration]
 
@@ -171,22 +171,3 @@ def test_awx_style_environment_credentials(twin, tmp_path):
     (result,), dummy = play(twin, tmp_path, [{"name": "awx", "vlan_id": 40}], env=env, kubeconfig=False)
     assert result["changed"] is True and not result.get("failed"), result
     assert twin.token not in json.dumps(result)
-
-
-@pytest.fixture(scope="module")
-def upstream_twin(tmp_path_factory):
-    dirs = upstream_crd_dirs()
-    if not dirs:
-        pytest.skip("../shared/reference/crds is not here (a fresh clone): upstream CRD run skipped")
-    t = start_twin(tmp_path_factory.mktemp("network-twin-upstream"), dirs)
-    yield t
-    stop_twin(t)
-
-
-def test_core_run_with_the_upstream_crds(upstream_twin, tmp_path):
-    manual = {"name": "cluster", "vlan_id": 40, "route": {"mode": "manual", "cidr": "10.10.40.0/24", "gateway": "10.10.40.1"}}
-    (first, second), reqs = play(upstream_twin, tmp_path, [manual, manual])
-    assert first["changed"] is True and second["changed"] is False, (first, second)
-    assert [r["method"] for r in writes(reqs)] == ["POST"]
-    (gone,), reqs = play(upstream_twin, tmp_path, [{"name": "cluster", "state": "absent"}])
-    assert gone["changed"] is True and get_nad(upstream_twin, "cluster") is None
