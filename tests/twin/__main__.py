@@ -43,6 +43,7 @@ async def serve(args: argparse.Namespace) -> None:
     started = time.monotonic()
     twin = Twin(args.token or secrets.token_urlsafe(32), args.crds, args.speed)
     cert = make_serving_cert()
+    twin.ca_pem = cert.ca_pem
     # open watches must not hold a stop for aiohttp's default 60 s
     runner = web.AppRunner(twin.app(), access_log=None, handle_signals=False, shutdown_timeout=1.0)
     await runner.setup()

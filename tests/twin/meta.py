@@ -30,7 +30,8 @@ LABEL_VALUE_MSG = ("a valid label must be an empty string or consist of alphanum
                    "'12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')")
 
 # name rules per kind (the apiserver's ValidateNameFunc); everything else is a DNS-1123 subdomain
-NAME_RULES = {("", "Namespace"): "label", ("", "Service"): "dns1035"}
+NAME_RULES = {("", "Namespace"): "label", ("", "Service"): "dns1035",
+              **{("rbac.authorization.k8s.io", k): "path" for k in ("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding")}}
 MAX_ANNOTATIONS_BYTES = 256 * 1024
 
 Cause = tuple[str, str, str]  # (reason, field, message)
@@ -47,6 +48,11 @@ def name_errors(value: str, rule: str, field: str = "metadata.name") -> list[Cau
             out.append(("FieldValueInvalid", field, f"Invalid value: {_quote(value)}: must be no more than 63 characters"))
         if not DNS1123_LABEL.match(value):
             out.append(("FieldValueInvalid", field, f"Invalid value: {_quote(value)}: {LABEL_MSG}"))
+    elif rule == "path":  # ValidatePathSegmentName (RBAC names such as "harvesterhci.io:csi-driver")
+        if value in (".", ".."):
+            out.append(("FieldValueInvalid", field, f"Invalid value: {_quote(value)}: may not be '{value}'"))
+        out += [("FieldValueInvalid", field, f"Invalid value: {_quote(value)}: may not contain '{ch}'")
+                for ch in "/%" if ch in value]
     elif rule == "dns1035":
         if len(value) > 63:
             out.append(("FieldValueInvalid", field, f"Invalid value: {_quote(value)}: must be no more than 63 characters"))

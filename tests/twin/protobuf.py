@@ -36,8 +36,17 @@ MESSAGES = {
     "ConfigMap": {1: ("metadata", "ObjectMeta"), 2: ("data", "map:string"), 3: ("binaryData", "map:bytes"),
                   4: ("immutable", "bool")},
     "ServiceAccount": {1: ("metadata", "ObjectMeta"), 4: ("automountServiceAccountToken", "bool")},
+    # rbac.authorization.k8s.io/v1 (kubectl create role|clusterrole|rolebinding|clusterrolebinding)
+    "Role": {1: ("metadata", "ObjectMeta"), 2: ("rules", "repeated:PolicyRule")},
+    "ClusterRole": {1: ("metadata", "ObjectMeta"), 2: ("rules", "repeated:PolicyRule")},
+    "PolicyRule": {1: ("verbs", "repeated:string"), 2: ("apiGroups", "repeated:string"), 3: ("resources", "repeated:string"),
+                   4: ("resourceNames", "repeated:string"), 5: ("nonResourceURLs", "repeated:string")},
+    "RoleBinding": {1: ("metadata", "ObjectMeta"), 2: ("subjects", "repeated:Subject"), 3: ("roleRef", "RoleRef")},
+    "ClusterRoleBinding": {1: ("metadata", "ObjectMeta"), 2: ("subjects", "repeated:Subject"), 3: ("roleRef", "RoleRef")},
+    "Subject": {1: ("kind", "string"), 2: ("apiGroup", "string"), 3: ("name", "string"), 4: ("namespace", "string")},
+    "RoleRef": {1: ("apiGroup", "string"), 2: ("kind", "string"), 3: ("name", "string")},
 }
-KINDS = {"Namespace", "Secret", "ConfigMap", "ServiceAccount"}
+KINDS = {"Namespace", "Secret", "ConfigMap", "ServiceAccount", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"}
 
 
 def _varint(buf: bytes, pos: int) -> tuple[int, int]:

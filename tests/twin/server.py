@@ -16,6 +16,7 @@ from . import areas, discovery, errors, lab
 from .admission import Chain
 from .clock import Clock
 from .controllers import Manager
+from .controllers.core import token_is_valid
 from .hooks import Fault, Faults, RequestLog
 from .registry import Registry
 from .resources import Resources, Target, json_response
@@ -31,6 +32,7 @@ class Twin:
 
     def __init__(self, token: str, crd_dirs: list[Path] = (), speed: float = 1.0):
         self.token = token
+        self.ca_pem = b""  # the serving CA (set by __main__); the token controller copies it into token Secrets
         self.registry = Registry.default(list(crd_dirs))
         self.admission = Chain()
         for register in areas.ADMISSION:
@@ -202,7 +204,11 @@ class Twin:
     def _authorized(self, request: web.Request) -> bool:
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
-        return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), self.token.encode())
+        if scheme.lower() != "bearer":
+            return False
+        token = token.strip()
+        # the twin's own token, or one the token controller put in a service-account-token Secret
+        return hmac.compare_digest(token.encode(), self.token.encode()) or token_is_valid(self.store, token)
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self.middleware], client_max_size=8 * 1024 * 1024)

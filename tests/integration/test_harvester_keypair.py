@@ -1,0 +1,137 @@
+# Copyright: (c) 2026, Homelab platform team
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""harvester_keypair end to end: ``ansible-playbook`` (from the venv) runs tiny playbooks
+against a real twin process, and the twin's request log (/_twin/requests) says what reached
+the API: idempotence with zero writes, check mode with only dryRun=All writes, diff, absent,
+waiting for Harvester's fingerprint, the immutable key and recreate, bad input with no
+request at all, and Harvester's webhook refusal."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from tests.integration.playbooks import run_tasks, stored_writes, writes
+
+pytestmark = [pytest.mark.twin, pytest.mark.integration]
+
+MODULE = "homelab.harvester.harvester_keypair"
+KEYPAIRS = "/apis/harvesterhci.io/v1beta1/namespaces/default/keypairs"
+
+# public keys made with ssh-keygen, and what `ssh-keygen -l -E md5` printed for them
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINIo/2HGpPL7GjBFJsVI7cMISvAndq+HWkTUGcr4VPsi ops@lab"
+KEY_MD5 = "af:b2:31:64:25:41:11:b8:0e:7f:f0:03:35:bd:c5:74"
+RSA = ("ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQCV7DDgygK9AMtJyhl/hbGDFvT8yg11tvV0H0BC8V+nMHu7hFeX4AT5igvmHSTMuWJHc4U3beY4w"
+       "zNkSuf3EIur+TV6KXAIqiVjtiNY3QVwHXle/02MDWmPf7c85clD9zfhARUbdvNN7d/jj5i5iFB7JNaIUaYGRFr3QGrnBvqThE+2pdtR/D+wnaLj32A1z"
+       "x7XptRY2P5kGwaspx9k/dehbTmGnarIrZ9LsiZneooA6XyUWdFYJjDpBsRIRJAR1dcwFvslKbPh4s3VfIq+6kf9kehatmFGUc2Ck1aW5+FAMFSpS7t7q"
+       "TE6o+0g8ZQgMq3l0CpULi+99k3u5zmN+OmX rsa@lab")
+RSA_MD5 = "33:56:2e:c3:a7:de:08:78:9c:b1:10:ce:57:6e:bd:12"
+KEY_DATA = KEY.split()[1]
+OPS = {"name": "ops", "public_key": KEY + "\n"}
+
+
+def play(twin, tmp_path, tasks, *, check=False, diff=False):
+    """Returns (results, API requests the run made)."""
+    results, requests, _stdout = run_tasks(twin, tmp_path, MODULE, tasks, check=check, diff=diff)
+    return results, requests
+
+
+def get_keypair(twin, name):
+    r = twin.session().get(twin.url(f"{KEYPAIRS}/{name}"))
+    return r.json() if r.status_code == 200 else None
+
+
+def test_create_then_unchanged_with_zero_writes(twin, tmp_path):
+    (first,), reqs = play(twin, tmp_path, [OPS], diff=True)
+    assert first["changed"] is True and not first.get("failed"), first
+    assert first["fingerprint"] == KEY_MD5
+    assert first["keypair"]["status"]["fingerPrint"] == KEY_MD5  # waited for Harvester's controller
+    assert first["diff"] == {"before": {}, "after": {"spec": {"publicKey": f"ssh-ed25519 {KEY_DATA}"}}}
+    assert [r["method"] for r in writes(reqs)] == ["POST"]
+    assert get_keypair(twin, "ops")["spec"]["publicKey"] == KEY  # the comment kept, the newline gone
+
+    (second, other_comment), reqs = play(twin, tmp_path, [OPS, dict(OPS, public_key=KEY.replace("ops@lab", "me@home"))])
+    assert second["changed"] is False and other_comment["changed"] is False, (second, other_comment)
+    assert other_comment["fingerprint"] == KEY_MD5
+    assert writes(reqs) == []
+
+
+def test_check_mode_reports_changes_and_stores_nothing(twin, tmp_path):
+    (create,), reqs = play(twin, tmp_path, [OPS], check=True, diff=True)
+    assert create["changed"] is True and not create.get("failed"), create
+    assert create["fingerprint"] == KEY_MD5  # computed locally: Harvester has not seen the key
+    assert writes(reqs) and stored_writes(reqs) == []
+    assert get_keypair(twin, "ops") is None
+
+    play(twin, tmp_path, [OPS])
+    (recreate, delete), reqs = play(twin, tmp_path, [dict(OPS, public_key=RSA, recreate=True),
+                                                     {"name": "ops", "state": "absent"}], check=True)
+    assert recreate["changed"] is True and delete["changed"] is True, (recreate, delete)
+    assert [r["method"] for r in writes(reqs)] == ["DELETE", "DELETE"] and stored_writes(reqs) == []
+    assert get_keypair(twin, "ops")["spec"]["publicKey"] == KEY
+
+
+def test_state_absent_twice(twin, tmp_path):
+    play(twin, tmp_path, [OPS])
+    gone = {"name": "ops", "state": "absent"}
+    (first, second), reqs = play(twin, tmp_path, [gone, gone], diff=True)
+    assert first["changed"] is True and second["changed"] is False
+    assert first["diff"] == {"before": {"spec": {"publicKey": f"ssh-ed25519 {KEY_DATA}"}}, "after": {}}
+    assert [r["method"] for r in writes(reqs)] == ["DELETE"]
+    assert get_keypair(twin, "ops") is None
+
+
+def test_different_key_refused_then_recreated(twin, tmp_path):
+    play(twin, tmp_path, [OPS])
+    rotated = {"name": "ops", "public_key": RSA}
+    (refused, recreated), reqs = play(twin, tmp_path, [rotated, dict(rotated, recreate=True)])
+    assert refused["failed"] and refused["field"] == "public_key"
+    assert refused["msg"] == (f"public_key of KeyPair default/ops cannot be changed in place ({KEY_MD5} -> {RSA_MD5}); "
+                              "set recreate=true to delete and create it again")
+    assert recreated["changed"] is True and not recreated.get("failed"), recreated
+    assert recreated["fingerprint"] == RSA_MD5
+    assert [r["method"] for r in writes(reqs)] == ["DELETE", "POST"]
+    live = get_keypair(twin, "ops")
+    assert live["spec"]["publicKey"] == RSA and live["status"]["fingerPrint"] == RSA_MD5
+
+
+BAD_INPUTS = [
+    ({"name": "ops"}, "public_key: is required when state is present"),
+    ({"name": "ops", "public_key": ""}, "public_key: must not be empty"),
+    ({"name": "ops", "public_key": KEY_DATA}, "is not an OpenSSH public key line (<type> <base64 key data> [comment])"),
+    ({"name": "ops", "public_key": f"ssh-dss {KEY_DATA}"}, "public_key: key type 'ssh-dss' is not supported"),
+    ({"name": "ops", "public_key": f"ssh-rsa {KEY_DATA} ops@lab"},
+     "public_key: is not a valid ssh-rsa key: the key data is a ssh-ed25519 key, not ssh-rsa"),
+    ({"name": "ops", "public_key": "ssh-ed25519 AAAA$$$$"}, "public_key: the key data 'AAAA$$$$' is not valid base64"),
+    ({"name": "ops", "public_key": f"ssh-ed25519 {KEY_DATA[:-8]}"}, "public_key: is not a valid ssh-ed25519 key: it ends early"),
+    ({"name": "ops", "public_key": f"{KEY}\n{RSA}"}, "public_key: holds 2 lines; a KeyPair holds one public key"),
+    ({"name": "ops", "public_key": "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----"},
+     "public_key: is a PEM block (a private key?)"),
+    ({"name": "Ops", "public_key": KEY}, "name: 'Ops' is not a valid name"),
+    ({"name": "ops", "namespace": "my_ns", "public_key": KEY}, "namespace: 'my_ns' is not a valid name"),
+    ({"name": "ops", "public_key": KEY, "wait_timeout": 0}, "wait_timeout: 0 must be more than 0"),
+    ({"name": "ops", "state": "gone"}, "value of state must be one of: present, absent, got: gone"),
+]
+
+
+def test_bad_inputs_refused_without_any_request(twin, tmp_path):
+    results, reqs = play(twin, tmp_path, [args for args, message in BAD_INPUTS])
+    for (args, message), result in zip(BAD_INPUTS, results, strict=True):
+        assert result.get("failed") and message in result["msg"], (args, result)
+    assert reqs == []
+
+
+def test_webhook_refusal_of_a_key_the_module_accepts(twin, tmp_path):
+    """An ECDSA point that is well-formed but not on the curve: only Harvester's parser (x/crypto/ssh)
+    catches it, and its answer is one clean line."""
+    point = bytes([4]) + bytes(64)
+    blob = b"".join(len(p).to_bytes(4, "big") + p for p in (b"ecdsa-sha2-nistp256", b"nistp256", point))
+    key = f"ecdsa-sha2-nistp256 {base64.b64encode(blob).decode()} off-curve"
+    (result,), reqs = play(twin, tmp_path, [{"name": "ops", "public_key": key}])
+    assert result["failed"]
+    # a 422 is shown by its causes (field: message), as the collection renders Invalid answers
+    assert result["msg"] == "POST keypairs/default: 422 Invalid: spec.publicKey: key is not in valid OpenSSH public key format"
+    assert result["status"] == 422
+    assert [r["method"] for r in writes(reqs)] == ["POST"]
+    assert get_keypair(twin, "ops") is None
