@@ -5,12 +5,15 @@ classes (controllers/<area>.py). Mutating webhooks run in registration order.
 """
 from __future__ import annotations
 
+from .admission import capi as capi_admission
 from .admission import image as image_admission
 from .admission import keypair as keypair_admission
 from .admission import longhorn as longhorn_admission
 from .admission import network as network_admission
 from .admission import rbac as rbac_admission
 from .admission import settings as settings_admission
+from .controllers import caphv as caphv_controllers
+from .controllers import capi as capi_controllers
 from .controllers import core as core_controllers
 from .controllers import image as image_controllers
 from .controllers import keypair as keypair_controllers
@@ -18,8 +21,13 @@ from .controllers import kubevirt as kubevirt_controllers
 from .controllers import longhorn as longhorn_controllers
 from .controllers import network as network_controllers
 from .controllers import settings as settings_controllers
+from .controllers import talos as talos_controllers
 
 ADMISSION = [network_admission.register, image_admission.register, settings_admission.register,
              longhorn_admission.register, keypair_admission.register, rbac_admission.register]
 CONTROLLERS = [*kubevirt_controllers.CONTROLLERS, *network_controllers.CONTROLLERS, *image_controllers.CONTROLLERS, *settings_controllers.CONTROLLERS,
                *longhorn_controllers.CONTROLLERS, *keypair_controllers.CONTROLLERS, *core_controllers.CONTROLLERS]
+
+# Cluster API core, CAPHV and the Talos providers (the management cluster's side)
+ADMISSION += [capi_admission.register]
+CONTROLLERS += [*capi_controllers.CONTROLLERS, *caphv_controllers.CONTROLLERS, *talos_controllers.CONTROLLERS]

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from . import errors, patch, protobuf, table
+from . import conversion, errors, patch, protobuf, table
+from .conversion_request import to_storage_request
 from .registry import Kind
 from .selectors import parse_field_selector, parse_label_selector
 from .store import Store, clone
@@ -38,11 +39,9 @@ def json_response(obj, status: int = 200, warnings: list[str] | None = None) -> 
     return resp
 
 
-def as_version(kind: Kind, version: str, obj: dict) -> dict:
-    """Objects are served in the version asked for. No conversion: the twin keeps one shape."""
-    obj["apiVersion"] = kind.api_version(version)
-    obj.setdefault("kind", kind.kind)
-    return obj
+def as_version(kind: Kind, version: str, obj: dict, registry=None) -> dict:
+    """Objects are stored in the storage version and served in the version asked for (conversion.py)."""
+    return conversion.from_storage(kind, version, obj, registry)
 
 
 def _dry_run(request: web.Request) -> bool:
@@ -106,6 +105,9 @@ class Resources:
     def __init__(self, store: Store):
         self.store = store
 
+    def _out(self, t: Target, obj: dict) -> dict:
+        return as_version(t.kind, t.version, obj, self.store.registry)
+
     # ------------------------------------------------------------------ dispatch
     async def handle(self, request: web.Request, t: Target) -> web.StreamResponse:
         method = request.method
@@ -122,7 +124,7 @@ class Resources:
                 return await self.delete_collection(request, t)
             raise errors.method_not_allowed(method)
         if method == "GET":
-            obj = as_version(t.kind, t.version, self.store.get(t.kind, t.namespace, t.name))
+            obj = self._out(t, self.store.get(t.kind, t.namespace, t.name))
             if table.wants_table(request.headers.get("Accept", "")):
                 return json_response(table.table(t.kind, t.version, [obj], obj["metadata"]["resourceVersion"]))
             return json_response(obj)
@@ -142,7 +144,7 @@ class Resources:
 
     def list(self, request: web.Request, t: Target) -> web.Response:
         items = self.store.list(t.kind, t.namespace or None, self._selector(request))
-        items = [as_version(t.kind, t.version, o) for o in items]
+        items = [self._out(t, o) for o in items]
         rv = self.store.resource_version
         meta: dict = {"resourceVersion": rv}
         limit = int(request.query.get("limit") or 0)
@@ -171,7 +173,7 @@ class Resources:
         first = [True]
 
         def frame(type_: str, obj: dict) -> bytes:
-            obj = as_version(t.kind, t.version, clone(obj))
+            obj = self._out(t, clone(obj))
             if as_table:
                 obj = table.table(t.kind, t.version, [obj], obj["metadata"].get("resourceVersion", ""),
                                   with_columns=first[0])
@@ -206,18 +208,24 @@ class Resources:
     async def create(self, request: web.Request, t: Target) -> web.Response:
         obj = await _read_object(request)
         _check_url_identity(t, obj)
-        result = self.store.create(t.kind, t.version, obj, namespace=t.namespace, dry_run=_dry_run(request),
-                                   strict=_strict(request))
-        return json_response(as_version(t.kind, t.version, result.obj), 201,
-                             _keep_warnings(request, result.warnings))
+        strict = _strict(request)
+        obj, warnings = to_storage_request(self.store, t.kind, t.version, obj, namespace=t.namespace, strict=strict)
+        result = self.store.create(t.kind, t.kind.storage_version, obj, namespace=t.namespace, dry_run=_dry_run(request),
+                                   strict=strict)
+        return json_response(self._out(t, result.obj), 201,
+                             _keep_warnings(request, _own_warnings(t, warnings, result.warnings)))
 
     async def update(self, request: web.Request, t: Target, sub: str = "") -> web.Response:
         obj = await _read_object(request)
         _check_url_identity(t, obj)
         obj.setdefault("metadata", {}).setdefault("name", t.name)
-        result = self.store.update(t.kind, t.version, obj, namespace=t.namespace, name=t.name, subresource=sub,
-                                   dry_run=_dry_run(request), strict=_strict(request))
-        return json_response(as_version(t.kind, t.version, result.obj), 200, _keep_warnings(request, result.warnings))
+        strict = _strict(request)
+        obj, warnings = to_storage_request(self.store, t.kind, t.version, obj, namespace=t.namespace, name=t.name,
+                                           subresource=sub, strict=strict)
+        result = self.store.update(t.kind, t.kind.storage_version, obj, namespace=t.namespace, name=t.name,
+                                   subresource=sub, dry_run=_dry_run(request), strict=strict)
+        return json_response(self._out(t, result.obj), 200,
+                             _keep_warnings(request, _own_warnings(t, warnings, result.warnings)))
 
     def _patched(self, request: web.Request, t: Target, raw: bytes, live: dict | None) -> dict:
         try:
@@ -236,12 +244,14 @@ class Resources:
                 obj = self._patched(request, t, raw, None)
                 _check_url_identity(t, obj)
                 obj.setdefault("metadata", {})["name"] = t.name
-                result = self.store.create(t.kind, t.version, obj, namespace=t.namespace, dry_run=dry_run,
-                                           strict=strict)
-                return json_response(as_version(t.kind, t.version, result.obj), 201,
-                                     _keep_warnings(request, result.warnings))
+                obj, warnings = to_storage_request(self.store, t.kind, t.version, obj, namespace=t.namespace,
+                                                   strict=strict)
+                result = self.store.create(t.kind, t.kind.storage_version, obj, namespace=t.namespace,
+                                           dry_run=dry_run, strict=strict)
+                return json_response(self._out(t, result.obj), 201,
+                                     _keep_warnings(request, _own_warnings(t, warnings, result.warnings)))
             raise errors.not_found(t.kind.group, t.kind.plural, t.name)
-        current = as_version(t.kind, t.version, clone(live))
+        current = self._out(t, clone(live))
         obj = self._patched(request, t, raw, current)
         if not isinstance(obj, dict):
             raise errors.bad_request("the patch did not result in an object")
@@ -250,9 +260,12 @@ class Resources:
         meta.setdefault("name", t.name)
         if not meta.get("resourceVersion"):
             meta["resourceVersion"] = live["metadata"]["resourceVersion"]  # a patch is unconditional
-        result = self.store.update(t.kind, t.version, obj, namespace=t.namespace, name=t.name, subresource=sub,
-                                   dry_run=dry_run, strict=strict)
-        return json_response(as_version(t.kind, t.version, result.obj), 200, _keep_warnings(request, result.warnings))
+        obj, warnings = to_storage_request(self.store, t.kind, t.version, obj, namespace=t.namespace, name=t.name,
+                                           subresource=sub, strict=strict)
+        result = self.store.update(t.kind, t.kind.storage_version, obj, namespace=t.namespace, name=t.name,
+                                   subresource=sub, dry_run=dry_run, strict=strict)
+        return json_response(self._out(t, result.obj), 200,
+                             _keep_warnings(request, _own_warnings(t, warnings, result.warnings)))
 
     async def delete(self, request: web.Request, t: Target) -> web.Response:
         options = {}
@@ -272,7 +285,7 @@ class Resources:
             return json_response({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
                                   "details": {"name": meta["name"], "group": t.kind.group, "kind": t.kind.plural,
                                               "uid": meta["uid"]}}, status)
-        return json_response(as_version(t.kind, t.version, result.obj), status)
+        return json_response(self._out(t, result.obj), status)
 
     async def delete_collection(self, request: web.Request, t: Target) -> web.Response:
         dry_run = _dry_run(request)
@@ -282,7 +295,7 @@ class Resources:
             meta = obj["metadata"]
             result = self.store.delete(t.kind, meta.get("namespace", ""), meta["name"], dry_run=dry_run,
                                        propagation=request.query.get("propagationPolicy"))
-            deleted.append(as_version(t.kind, t.version, result.obj))
+            deleted.append(self._out(t, result.obj))
         return json_response({"apiVersion": t.kind.api_version(t.version), "kind": t.kind.list_kind,
                               "metadata": {"resourceVersion": self.store.resource_version}, "items": deleted})
 
@@ -291,7 +304,7 @@ class Resources:
         v = t.kind.versions[t.version]
         if t.sub == "status" and v.status:
             if request.method == "GET":
-                return json_response(as_version(t.kind, t.version, self.store.get(t.kind, t.namespace, t.name)))
+                return json_response(self._out(t, self.store.get(t.kind, t.namespace, t.name)))
             if request.method == "PUT":
                 return await self.update(request, t, "status")
             if request.method == "PATCH":
@@ -303,7 +316,7 @@ class Resources:
 
     async def _scale(self, request: web.Request, t: Target, spec: dict) -> web.Response:
         live = self.store.get(t.kind, t.namespace, t.name)
-        scale = _scale_of(live, spec)
+        scale = _scale_of(self._out(t, clone(live)), spec)
         if request.method == "GET":
             return json_response(scale)
         if request.method not in ("PUT", "PATCH"):
@@ -324,10 +337,17 @@ class Resources:
             raise errors.invalid("Scale", "autoscaling", t.name, [
                 ("FieldValueInvalid", "spec.replicas",
                  f"Invalid value: {json.dumps(replicas)}: must be greater than or equal to 0")])
-        _set_path(live, spec["specReplicasPath"], replicas)
-        result = self.store.update(t.kind, t.version, live, namespace=t.namespace, name=t.name,
+        current = self._out(t, live)
+        _set_path(current, spec["specReplicasPath"], replicas)
+        current, _ = to_storage_request(self.store, t.kind, t.version, current, namespace=t.namespace, name=t.name)
+        result = self.store.update(t.kind, t.kind.storage_version, current, namespace=t.namespace, name=t.name,
                                    dry_run=_dry_run(request))
-        return json_response(_scale_of(result.obj, spec))
+        return json_response(_scale_of(self._out(t, result.obj), spec))
+
+
+def _own_warnings(t: Target, request_version: list[str], storage_version: list[str]) -> list[str]:
+    """A body sent in another version is pruned in that version: those are the client's warnings."""
+    return storage_version if t.version == t.kind.storage_version else request_version
 
 
 def _get_path(obj: dict, path: str):

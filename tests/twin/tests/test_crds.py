@@ -52,6 +52,7 @@ EXPECTED = {
     ("controlplane.cluster.x-k8s.io", "TalosControlPlane"): "talos.yaml",
     ("bootstrap.cluster.x-k8s.io", "TalosConfig"): "talos.yaml",
     ("bootstrap.cluster.x-k8s.io", "TalosConfigTemplate"): "talos.yaml",
+    ("addons.cluster.x-k8s.io", "ClusterResourceSet"): "addons.yaml",
 }
 # Kinds written without an upstream file in the reference folder (see crds/README.md).
 NO_UPSTREAM = {
@@ -59,6 +60,7 @@ NO_UPSTREAM = {
     ("longhorn.io", "Replica"),
     ("kubevirt.io", "VirtualMachine"),
     ("kubevirt.io", "VirtualMachineInstance"),
+    ("addons.cluster.x-k8s.io", "ClusterResourceSet"),
 }
 WITH_UPSTREAM = sorted(set(EXPECTED) - NO_UPSTREAM)
 

@@ -87,15 +87,19 @@ def test_pattern_max_length_and_date_time_on_status(twin):
     s = twin.session()
     created = s.post(twin.url(HC), json=harvester_cluster("hc"))
     assert created.status_code == 201, created.text
-    obj = created.json()
-    obj["status"] = {"conditions": [{"type": "Ready", "status": "True", "reason": "not valid!",
-                                     "message": "x", "lastTransitionTime": "yesterday"}]}
-    found = causes(s.put(twin.url(HC + "/hc/status"), json=obj))
+
+    def put_status(condition):
+        # re-read first: the CAPHV controller may have written the object since (a stale
+        # resourceVersion would answer 409 before validation)
+        obj = s.get(twin.url(HC + "/hc")).json()
+        obj["status"] = {"conditions": [condition]}
+        return causes(s.put(twin.url(HC + "/hc/status"), json=obj))
+
+    bad = {"type": "Ready", "status": "True", "reason": "not valid!", "message": "x", "lastTransitionTime": "yesterday"}
+    found = put_status(bad)
     assert "should match" in found["status.conditions[0].reason"]
     assert "must be of type date-time" in found["status.conditions[0].lastTransitionTime"]
-    obj["status"]["conditions"][0].update(reason="AllGood", lastTransitionTime="2026-11-25T10:00:00Z",
-                                          type="x" * 400)
-    found = causes(s.put(twin.url(HC + "/hc/status"), json=obj))
+    found = put_status(dict(bad, reason="AllGood", lastTransitionTime="2026-11-25T10:00:00Z", type="x" * 400))
     assert "Too long" in found["status.conditions[0].type"]
 
 

@@ -35,8 +35,10 @@ OBJECTS = [
     ("longhorn.io/v1beta2", "Setting", "settings.longhorn.io", "longhorn-system",
      {"value": '{"v1":"3","v2":"3"}'}, {"value": '{"v1":"2","v2":"2"}'}, ("value",)),
     ("cluster.x-k8s.io/v1beta2", "Cluster", "clusters.cluster.x-k8s.io", "default",
-     {"spec": {"clusterNetwork": {"pods": {"cidrBlocks": ["172.16.0.0/16"]}}}},
-     {"spec": {"paused": True}}, ("spec", "paused")),
+     # CAPI's webhook wants a ref; a paused Cluster would never finish deleting, so a label changes
+     {"spec": {"clusterNetwork": {"pods": {"cidrBlocks": ["172.16.0.0/16"]}},
+               "infrastructureRef": {"apiGroup": "infrastructure.cluster.x-k8s.io", "kind": "HarvesterCluster", "name": "x"}}},
+     {"metadata": {"labels": {"tier": "lab"}}}, ("metadata", "labels", "tier")),
 ]
 NAMES = {"Setting": "default-replica-count"}
 # Longhorn creates every setting at start and refuses to delete them: the lifecycle of a setting
