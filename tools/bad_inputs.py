@@ -12,7 +12,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "docs" / "bad-inputs.md"
-MODULES = ["harvester_network", "harvester_cluster_network", "harvester_image", "harvester_setting", "longhorn_setting"]
+MODULES = ["harvester_network", "harvester_cluster_network", "harvester_image", "harvester_keypair", "harvester_setting", "longhorn_setting",
+           "capi_cluster"]
 
 
 def catalogue() -> dict[str, list[tuple[dict, str]]]:

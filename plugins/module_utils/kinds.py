@@ -140,6 +140,8 @@ HARVESTER_MACHINE_TEMPLATE = Kind("infrastructure.cluster.x-k8s.io", "v1beta1", 
                                   "HarvesterMachineTemplate", True)
 TALOS_CONTROL_PLANE = Kind("controlplane.cluster.x-k8s.io", "v1alpha3", "taloscontrolplanes", "TalosControlPlane", True)
 TALOS_CONFIG_TEMPLATE = Kind("bootstrap.cluster.x-k8s.io", "v1alpha3", "talosconfigtemplates", "TalosConfigTemplate", True)
+TALOS_CONFIG = Kind("bootstrap.cluster.x-k8s.io", "v1alpha3", "talosconfigs", "TalosConfig", True)
+CLUSTER_RESOURCE_SET = Kind("addons.cluster.x-k8s.io", "v1beta2", "clusterresourcesets", "ClusterResourceSet", True)
 
 ALL = (NODE, NAMESPACE, SECRET, CONFIG_MAP, PVC, SERVICE_ACCOUNT, STORAGE_CLASS,
        NAD, CLUSTER_NETWORK, VLAN_CONFIG, VLAN_STATUS, LINK_MONITOR,
@@ -147,7 +149,7 @@ ALL = (NODE, NAMESPACE, SECRET, CONFIG_MAP, PVC, SERVICE_ACCOUNT, STORAGE_CLASS,
        LONGHORN_SETTING, LONGHORN_VOLUME, LONGHORN_REPLICA, LONGHORN_NODE, LONGHORN_BACKUP_TARGET,
        VIRTUAL_MACHINE, VMI,
        CAPI_CLUSTER, MACHINE_DEPLOYMENT, MACHINE, HARVESTER_CLUSTER, HARVESTER_MACHINE, HARVESTER_MACHINE_TEMPLATE,
-       TALOS_CONTROL_PLANE, TALOS_CONFIG_TEMPLATE)
+       TALOS_CONTROL_PLANE, TALOS_CONFIG_TEMPLATE, TALOS_CONFIG, CLUSTER_RESOURCE_SET)
 
 _BY_API_KIND = {(k.api_version, k.kind): k for k in ALL}
 

@@ -20,9 +20,11 @@ TASKS = {
     "harvester_network": {"name": "grouped", "vlan_id": 40},
     "harvester_cluster_network": {"name": "grouped", "state": "absent"},
     "harvester_image": {"name": "grouped", "state": "absent"},
+    "harvester_keypair": {"name": "grouped", "state": "absent"},
     "harvester_setting": {"name": "log-level", "value": "debug"},
     "longhorn_setting": {"name": "log-level", "value": "Debug"},
     "harvester_node_info": {"name": "ms02-1"},
+    "capi_cluster": {"name": "grouped", "state": "absent"},
 }
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 
 from tests.integration.playbooks import run_tasks, stored_writes, writes
+from tests.integration.test_capi_cluster import cluster_args, harvester_objects
 from tests.integration.test_harvester_image import DISK_SHA512, files  # noqa: F401 - the image file server fixture
 from tests.twin.tests.conftest import start_twin, stop_twin, upstream_crd_dirs
 
@@ -88,3 +89,10 @@ def test_harvester_node_info(upstream, tmp_path):
     assert [n["name"] for n in info["nodes"]] == ["ms02-1", "ms02-2", "ms02-3"]
     assert all(n["healthy"] for n in info["nodes"]), [n["problems"] for n in info["nodes"]]
     assert writes(reqs) == []
+
+
+def test_capi_cluster(upstream, tmp_path):
+    harvester_objects(upstream)
+    args = cluster_args(upstream, workers=[{"name": "workers", "replicas": 2}])
+    present_twice_then_check_then_absent(upstream, tmp_path, "homelab.harvester.capi_cluster", args,
+                                         {"name": "demo", "namespace": args["namespace"], "state": "absent", "wait_timeout": 120})

@@ -401,6 +401,9 @@ class HarvesterMachineController(Reconciler):
         cluster = labels(hm).get(CLUSTER_NAME, "")
         used = {(o.get("status") or {}).get("allocatedIPAddress") for o in self.store.list(self.primary_kind(), ns)
                 if labels(o).get(CLUSTER_NAME) == cluster and not deleting(o)}
+        # addresses Harvester's IPPool has already handed to VMs outside this API (a test sets
+        # them through /_twin/environment: {"harvester_ips_in_use": ["10.10.40.100", ...]})
+        used |= set(self.store.environment.get("harvester_ips_in_use") or [])
         cfg = (hc.get("spec") or {}).get("vmNetworkConfig") or {}
         pool = cfg.get("ipPool")
         if pool:

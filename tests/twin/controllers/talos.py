@@ -73,14 +73,24 @@ def _initialization(cluster: dict) -> dict:
     return (cluster.get("status") or {}).get("initialization") or {}
 
 
+# The top-level keys of a generated Talos v1alpha1 machine config: an RFC 6902 operation whose
+# path starts anywhere else meets a missing parent, which json-patch refuses.
+CONFIG_ROOTS = ("version", "debug", "persist", "machine", "cluster")
+
+
 def patch_errors(config: dict) -> list[str]:
-    """RFC 6902 shape checks Talos applies to configPatches."""
+    """RFC 6902 checks Talos applies to configPatches: the operation, the pointer, and that the
+    pointer starts in the generated config (the deeper shape is not modelled)."""
     errs = []
     for i, patch in enumerate(config.get("configPatches") or []):
-        if patch.get("op") not in PATCH_OPS:
-            errs.append(f"configPatches[{i}]: unsupported operation {patch.get('op')!r}")
-        if not str(patch.get("path", "")).startswith("/"):
+        op, path = patch.get("op"), str(patch.get("path", ""))
+        if op not in PATCH_OPS:
+            errs.append(f"configPatches[{i}]: unsupported operation {op!r}")
+        if not path.startswith("/"):
             errs.append(f"configPatches[{i}]: path {patch.get('path')!r} must start with \"/\"")
+        elif path.count("/") > 1 and path.split("/")[1] not in CONFIG_ROOTS:
+            parent = path.rsplit("/", 1)[0]
+            errs.append(f"configPatches[{i}]: {op} operation does not apply: doc is missing path: \"{parent}\": missing value")
     return errs
 
 
