@@ -268,8 +268,8 @@ def absent(run):
                                 "cluster (its finalizer would hang); set spec.paused to false first")
         run.delete(kinds.CAPI_CLUSTER, live, wait=False)
         if not run.params["wait"] or run.client.dry_run:
-            return {"cluster": None, "pending": "the Cluster is being deleted; templates and the identity Secret are removed "
-                                               "by a run that waits until it is gone"}
+            pending = "the Cluster is being deleted; templates and the identity Secret are removed by a run that waits until it is gone"
+            return {"cluster": None, "pending": pending}
         until(lambda: run.client.get(path, missing_ok=True), lambda o: o is None, timeout=run.params["wait_timeout"],
               what=f"Cluster {spec['namespace']}/{spec['name']} to be deleted", describe=capi_status.describe_deleting)
     # What the Cluster does not own, or what a half-finished run left behind: dependants first.

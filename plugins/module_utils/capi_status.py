@@ -165,8 +165,8 @@ def wait_control_plane_version(client, spec, timeout):
     """Until the control plane runs ``kubernetes_version`` on every replica."""
     def done(state):
         status = _status(state["control_plane"])
-        return status.get("version") == spec["kubernetes_version"] and _replicas_ready(state["control_plane"],
-                                                                                      spec["control_plane"]["replicas"])
+        ready = _replicas_ready(state["control_plane"], spec["control_plane"]["replicas"])
+        return ready and status.get("version") == spec["kubernetes_version"]
     return until(lambda: observe(client, spec), done, timeout=timeout, failed=failure, describe=describe,
                  what=f"the control plane of {spec['namespace']}/{spec['name']} to run {spec['kubernetes_version']}")
 

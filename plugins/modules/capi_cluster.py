@@ -239,7 +239,7 @@ options:
   harvester:
     description:
       - How to reach the Harvester cluster, for the pre-flight checks and for the identity Secret
-        C(<name>-harvester-identity) the module writes (a self-contained kubeconfig: server, CA, token or client certificate).
+        C(<name>-harvester-identity) the module writes (a self-contained kubeconfig with server, CA, token or client certificate).
       - Not read from C(K8S_AUTH_*) variables, which belong to the management cluster connection.
     type: dict
     suboptions:

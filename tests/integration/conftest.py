@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.integration import image_files
 from tests.twin.tests.conftest import start_twin, stop_twin
 
 
@@ -19,3 +20,10 @@ def twin_process(request, tmp_path_factory):
 def twin(twin_process):
     twin_process.reset()
     return twin_process
+
+
+@pytest.fixture(scope="module")
+def files():
+    """Base URL of the image file server (tests/integration/image_files.py)."""
+    with image_files.serve() as url:
+        yield url

@@ -182,15 +182,14 @@ def test_bad_identity_fails_with_the_condition_message(lab, tmp_path):
     kubeconfig = yaml.safe_load(lab.kubeconfig.read_text())
     kubeconfig["users"][0]["user"]["token"] = "not-the-token"
     s.post(lab.url("/api/v1/namespaces"), json={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
-    s.post(lab.url(SECRETS), json={"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "stale-identity"},
-                                    "data": {"kubeconfig": base64.b64encode(json.dumps(kubeconfig).encode()).decode()}})
+    encoded = base64.b64encode(json.dumps(kubeconfig).encode()).decode()
+    s.post(lab.url(SECRETS), json={"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "stale-identity"}, "data": {"kubeconfig": encoded}})
     args = cluster_args(lab, identity_secret="stale-identity", preflight=False)
     del args["harvester"]
     (result,), reqs = play(lab, tmp_path, [args])
     assert result["failed"], result
     assert "HarvesterConnectionReady is False (HarvesterAuthenticationFailed)" in result["msg"], result["msg"]
     assert "timed out" not in result["msg"]
-
 
 
 def test_exhausted_machine_ip_pool_fails_with_the_condition_message(lab, tmp_path):

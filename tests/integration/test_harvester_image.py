@@ -9,13 +9,10 @@ with Harvester's message, immutable fields and recreate, absent, bad input with 
 from __future__ import annotations
 
 import hashlib
-import random
-import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from tests.integration.image_files import DISK, DISK_SHA512, OTHER
 from tests.integration.playbooks import run_tasks, stored_writes, writes
 
 TWIN_ARGS = ["--speed", "50"]  # the image controller backs off 10 s between retries
@@ -24,64 +21,10 @@ pytestmark = [pytest.mark.twin, pytest.mark.integration]
 MODULE = "homelab.harvester.harvester_image"
 IMAGES = "/apis/harvesterhci.io/v1beta1/namespaces/default/virtualmachineimages"
 
-DISK = random.Random(11).randbytes(256 * 1024)
-DISK_SHA512 = hashlib.sha512(DISK).hexdigest()
-OTHER = random.Random(12).randbytes(64 * 1024)
-
-
-class _Files(BaseHTTPRequestHandler):
-    """/disk.img (sent in a few slow chunks, so progress is seen), /other.img; anything else 404."""
-
-    def _found(self):
-        return {"/disk.img": (DISK, 0.02), "/other.img": (OTHER, 0.0)}.get(self.path)
-
-    def _headers(self):
-        found = self._found()
-        if found is None:
-            self.send_error(404)
-            return None
-        self.send_response(200)
-        self.send_header("Content-Type", "application/octet-stream")
-        self.send_header("Content-Length", str(len(found[0])))
-        self.end_headers()
-        return found
-
-    def do_HEAD(self):  # noqa: N802 - http.server's naming
-        self._headers()
-
-    def do_GET(self):  # noqa: N802
-        found = self._headers()
-        if found is None:
-            return
-        body, pause = found
-        try:
-            for i in range(0, len(body), 32 * 1024):
-                self.wfile.write(body[i:i + 32 * 1024])
-                self.wfile.flush()
-                if pause:
-                    time.sleep(pause)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
-
-    def log_message(self, *args):
-        pass
-
-
 def play(twin, tmp_path, tasks, *, check=False, diff=False):
     """Returns (results, API requests the run made)."""
     results, requests, _stdout = run_tasks(twin, tmp_path, MODULE, tasks, check=check, diff=diff)
     return results, requests
-
-
-@pytest.fixture(scope="module")
-def files():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Files)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
 
 
 def get_image(twin, name):

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import pytest
 
+from tests.integration.image_files import DISK_SHA512
 from tests.integration.playbooks import run_tasks, stored_writes, writes
 from tests.integration.test_capi_cluster import cluster_args, harvester_objects
-from tests.integration.test_harvester_image import DISK_SHA512, files  # noqa: F401 - the image file server fixture
 from tests.twin.tests.conftest import start_twin, stop_twin, upstream_crd_dirs
 
 pytestmark = [pytest.mark.twin, pytest.mark.integration]
@@ -63,7 +63,7 @@ def test_harvester_cluster_network(upstream, tmp_path):
                                          {"name": "oob", "state": "absent"})
 
 
-def test_harvester_image(upstream, tmp_path, files):  # noqa: F811 - the imported fixture
+def test_harvester_image(upstream, tmp_path, files):
     talos = {"name": "talos-1.11", "display_name": "talos-v1.11.5", "url": f"{files}/disk.img", "checksum": DISK_SHA512,
              "description": "Talos nocloud", "labels": {"os": "talos"}, "wait_timeout": 60}
     present_twice_then_check_then_absent(upstream, tmp_path, "homelab.harvester.harvester_image", talos,

@@ -116,10 +116,11 @@ def test_template_names_follow_their_content():
 
 
 def test_pools_render_address_pools():
-    o = objects(params(load_balancer={"ipam": "pool", "pool": {"subnet": "10.10.40.0/24", "gateway": "10.10.40.1",
-                                                                "range_start": "10.10.40.200", "range_end": "10.10.40.201"}},
-                       machine_ip_pool={"subnet": "10.10.40.0/24", "gateway": "10.10.40.1", "range_start": "10.10.40.100",
-                                        "range_end": "10.10.40.120", "dns_servers": ["10.10.10.1"]}))
+    lb = {"ipam": "pool", "pool": {"subnet": "10.10.40.0/24", "gateway": "10.10.40.1", "range_start": "10.10.40.200",
+                                   "range_end": "10.10.40.201"}}
+    machine_pool = {"subnet": "10.10.40.0/24", "gateway": "10.10.40.1", "range_start": "10.10.40.100", "range_end": "10.10.40.120",
+                    "dns_servers": ["10.10.10.1"]}
+    o = objects(params(load_balancer=lb, machine_ip_pool=machine_pool))
     spec = o.harvester_cluster["spec"]
     assert spec["loadBalancerConfig"]["ipPool"] == {"vmNetwork": "default/cluster", "subnet": "10.10.40.0/24", "gateway": "10.10.40.1",
                                                     "rangeStart": "10.10.40.200", "rangeEnd": "10.10.40.201"}
@@ -141,8 +142,8 @@ def state(**over):
                   "status": {"ready": True, "conditions": [cond("HarvesterConnectionReady", "True")]}},
         "cluster": {"metadata": {"name": "demo"}, "status": {"phase": "Provisioned", "initialization": {
             "infrastructureProvisioned": True, "controlPlaneInitialized": True}, "conditions": [cond("Available", "True")]}},
-        "control_plane": {"metadata": {"name": "demo-cp"}, "status": {"initialized": True, "replicas": 3, "readyReplicas": 3,
-                                                                     "version": "v1.33.4"}},
+        "control_plane": {"metadata": {"name": "demo-cp"},
+                          "status": {"initialized": True, "replicas": 3, "readyReplicas": 3, "version": "v1.33.4"}},
         "kubeconfig": {"metadata": {"name": "demo-kubeconfig"}},
         "deployments": [{"metadata": {"name": "demo-workers"}, "status": {"replicas": 2, "readyReplicas": 2, "upToDateReplicas": 2}}],
     }

@@ -93,8 +93,7 @@ def test_present_creates_and_returns_the_fingerprint():
 def test_same_key_other_comment_is_unchanged():
     c = Mock(spec=Client)
     c.dry_run = False
-    c.get.return_value = validated(harvester_keypair.keypair.desired({"name": "ops", "namespace": "default",
-                                                                        "public_key": KEY}))
+    c.get.return_value = validated(harvester_keypair.keypair.desired({"name": "ops", "namespace": "default", "public_key": KEY}))
     kind, result, dummy = run_module({"name": "ops", "public_key": KEY.replace("ops@lab", "me@home")}, client=c)
     assert kind == "exit" and result["changed"] is False, result
     c.create.assert_not_called()
@@ -105,8 +104,7 @@ def test_same_key_other_comment_is_unchanged():
 def test_different_key_fails_naming_both_fingerprints():
     c = Mock(spec=Client)
     c.dry_run = False
-    c.get.return_value = validated(harvester_keypair.keypair.desired({"name": "ops", "namespace": "default",
-                                                                        "public_key": KEY}))
+    c.get.return_value = validated(harvester_keypair.keypair.desired({"name": "ops", "namespace": "default", "public_key": KEY}))
     kind, result, dummy = run_module({"name": "ops", "public_key": RSA}, client=c)
     assert kind == "fail" and result["field"] == "public_key"
     assert result["msg"] == (f"public_key of KeyPair default/ops cannot be changed in place ({KEY_MD5} -> "
