@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import tempfile
 
-from . import capi_preflight, capi_render, capi_spec, capi_status, harvester_identity, kinds
+from . import capi_preflight, capi_render, capi_spec, capi_status, capi_storage, harvester_identity, kinds
 from .client import Client
 from .errors import HarvesterError, NotFound
 from .reconcile import Field, ensure_absent, ensure_present, get_path, managed_view
@@ -78,9 +78,9 @@ class Run:
         self.before[key], self.after[key] = before, after
         self.changes.append({"kind": kind_name, "name": name, "action": action})
 
-    def apply(self, kind, desired, namespace_missing):
+    def apply(self, kind, desired, namespace_missing, fields=None):
         """Create or patch one object; ``namespace_missing`` (check mode only) skips the request."""
-        fields = FIELDS[kind](desired)
+        fields = FIELDS[kind](desired) if fields is None else fields
         name = desired["metadata"]["name"]
         if namespace_missing:
             self.record(kind.kind, name, "create", {}, managed_view(desired, fields) or {"metadata": {"name": name}})
@@ -90,6 +90,10 @@ class Run:
             self.record(kind.kind, name, "update" if before is not None else "create",
                         diff["before"] if before is not None else {}, diff["after"] or {"metadata": {"name": name}})
         return after
+
+    def noted(self, kind_name, name, action, diff):
+        """A ``record`` for changes made elsewhere (``capi_storage`` on Harvester)."""
+        self.record(kind_name, name, action, diff["before"] if action != "create" else {}, diff["after"] or {"metadata": {"name": name}})
 
     def delete(self, kind, obj, wait=False):
         meta = obj["metadata"]
@@ -108,8 +112,8 @@ class Run:
 
 
 # --- present ---------------------------------------------------------------------------------
-def _harvester_client(run, spec):
-    """The Harvester connection (for pre-flight reads) and the identity Secret we manage (or None)."""
+def _harvester_connection(run, spec):
+    """The Harvester connection and the identity Secret we manage (or None)."""
     params = run.params
     if params.get("identity_secret"):
         where = f"identity_secret {spec['namespace']}/{params['identity_secret']}"
@@ -119,29 +123,53 @@ def _harvester_client(run, spec):
         doc = harvester_identity.from_secret(secret, where)
         conn = harvester_identity.connection({"kubeconfig": doc})
         run.module.ansible.no_log_values.update(conn.secret_values())
-        return Client(conn, dry_run=True), None
+        return conn, None
     conn = harvester_identity.connection(params.get("harvester"))
     text = harvester_identity.kubeconfig_text(conn)
     identity = capi_render.identity_secret(spec, text)
     run.module.ansible.no_log_values.update(conn.secret_values() | {text, identity["data"]["kubeconfig"]})
-    return Client(conn, dry_run=True), identity
+    return conn, identity
 
 
-def _namespace(run, namespace):
+def _namespace(run, namespace, client=None, label="Namespace"):
     """Ensure the namespace; True when it is missing and check mode could not create it."""
-    live = run.client.get(kinds.NAMESPACE.path(None, namespace), missing_ok=True)
+    client = client or run.client
+    live = client.get(kinds.NAMESPACE.path(None, namespace), missing_ok=True)
     if live is not None:
         return False
-    run.client.create(kinds.NAMESPACE.path(), kinds.NAMESPACE.new(namespace))
-    run.record("Namespace", namespace, "create", {}, {"metadata": {"name": namespace}})
-    return run.client.dry_run
+    client.create(kinds.NAMESPACE.path(), kinds.NAMESPACE.new(namespace))
+    run.record(label, namespace, "create", {}, {"metadata": {"name": namespace}})
+    return client.dry_run
 
 
-def _apply_all(run, objects):
+def _storage(run, spec, conn):
+    """The guest cluster's CSI: the Harvester side now, the management objects for ``_apply_all``
+    (``[(kind, object, fields, known)]``; ``known`` is False in check mode before a token exists)."""
+    harvester = Client(conn, dry_run=run.client.dry_run)
+    if _namespace(run, spec["target_namespace"], client=harvester, label="Harvester Namespace"):
+        token = None  # check mode, target namespace still to be created: nothing to ask there
+        for entry in capi_storage.harvester_objects(spec):
+            name = entry[1]["metadata"]["name"]
+            run.record(f"Harvester {entry[0].kind}", name, "create", {}, {"metadata": {"name": name}})
+    else:
+        token = capi_storage.ensure_harvester_side(harvester, spec, run.noted)
+    if token is None:
+        placeholder = capi_storage.management_objects(spec, spec["storage"], "", spec["storage"]["manifests"])
+        return [(kind, obj, fields, False) for kind, obj, fields in placeholder]
+    text, secret = capi_storage.cloud_config(conn, token, spec["target_namespace"])
+    run.module.ansible.no_log_values.update({text, secret})
+    built = capi_storage.management_objects(spec, spec["storage"], text, spec["storage"]["manifests"])
+    run.module.ansible.no_log_values.add(built[0][1]["data"]["cloud-config.yaml"])
+    return [(kind, obj, fields, True) for kind, obj, fields in built]
+
+
+def _apply_all(run, objects, addons=()):
     spec = objects.spec
     missing = _namespace(run, spec["namespace"])
     if objects.identity is not None:
         run.apply(kinds.SECRET, objects.identity, missing)
+    for kind, obj, fields, known in addons:  # add-ons before the Cluster that selects them (CAPI's order)
+        run.apply(kind, obj, missing or not known, fields=fields)
     run.apply(kinds.HARVESTER_CLUSTER, objects.harvester_cluster, missing)
     for kind, template in objects.templates:
         run.apply(kind, template, missing)
@@ -229,14 +257,15 @@ def present(run):
     spec = capi_spec.check(run.params)
     if run.params.get("identity_secret"):
         spec["identity_secret"] = run.params["identity_secret"]
-    harvester, identity = _harvester_client(run, spec)
+    conn, identity = _harvester_connection(run, spec)
     if run.params["preflight"]:
-        capi_preflight.check(harvester, spec)
+        capi_preflight.check(Client(conn, dry_run=True), spec)
     objects = capi_render.ObjectSet(spec, identity)
     live = run.client.get(kinds.CAPI_CLUSTER.path(spec["namespace"], spec["name"]), missing_ok=True)
     if live is not None and live["metadata"].get("deletionTimestamp"):
         raise HarvesterError(f"Cluster {spec['namespace']}/{spec['name']} is being deleted; run again once it is gone")
-    missing = _apply_all(run, objects)
+    addons = _storage(run, spec, conn) if spec["storage"] else ()
+    missing = _apply_all(run, objects, addons)
     result = {"objects": [f"{o['kind']}/{o['metadata']['name']}" for o in _in_order(objects)]}
     state = None if missing else capi_status.observe(run.client, spec)
     if state is not None and state["paused"]:
@@ -272,6 +301,7 @@ def absent(run):
             return {"cluster": None, "pending": pending}
         until(lambda: run.client.get(path, missing_ok=True), lambda o: o is None, timeout=run.params["wait_timeout"],
               what=f"Cluster {spec['namespace']}/{spec['name']} to be deleted", describe=capi_status.describe_deleting)
+    _remove_storage(run, spec)
     # What the Cluster does not own, or what a half-finished run left behind: dependants first.
     for kind in (kinds.MACHINE_DEPLOYMENT, kinds.TALOS_CONTROL_PLANE, kinds.HARVESTER_CLUSTER,
                  kinds.HARVESTER_MACHINE_TEMPLATE, kinds.TALOS_CONFIG_TEMPLATE, kinds.CLUSTER_RESOURCE_SET,
@@ -279,6 +309,23 @@ def absent(run):
         for obj in _ours(run, kind, spec):
             run.delete(kind, obj, wait=kind in (kinds.TALOS_CONTROL_PLANE, kinds.HARVESTER_CLUSTER) and not run.client.dry_run)
     return {"cluster": None}
+
+
+def _remove_storage(run, spec):
+    """The CSI ServiceAccount, RoleBinding and token on Harvester, reached through ``harvester``
+    or our identity Secret (read before it is deleted); nothing to do when neither is there."""
+    conn = None
+    if run.params.get("harvester"):
+        conn = harvester_identity.connection(run.params["harvester"])
+    else:
+        secret = run.client.get(kinds.SECRET.path(spec["namespace"], capi_render.identity_secret_name(spec)), missing_ok=True)
+        if secret is not None and (secret["metadata"].get("labels") or {}).get(capi_render.LABEL) == spec["name"]:
+            conn = harvester_identity.connection({"kubeconfig": harvester_identity.from_secret(secret, "identity Secret")})
+    if conn is None:
+        return
+    run.module.ansible.no_log_values.update(conn.secret_values())
+    target = run.params.get("target_namespace") or spec["namespace"]
+    capi_storage.remove_harvester_side(Client(conn, dry_run=run.client.dry_run), dict(spec, target_namespace=target), run.noted)
 
 
 def main(module):

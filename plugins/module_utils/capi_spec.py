@@ -193,7 +193,28 @@ def check(params):
                                                      f"{sum(p['replicas'] for p in pools)} workers + 1 for rolling updates)")
         spec["machine_ip_pool"] = pool
     spec["labels"] = dict(params.get("labels") or {})
+    spec["storage"] = storage(params.get("storage"))
     return spec
+
+
+def storage(value):
+    """The guest cluster's Harvester CSI: the manifests file is read here, before any request."""
+    if not value or not value.get("csi_manifests"):
+        return None
+    target = value.get("cloud_config_secret") or "kube-system/cloud-config"
+    namespace, slash, name = target.partition("/")
+    if not slash:
+        raise ValidationError("storage.cloud_config_secret", f"{target!r} is not namespace/name")
+    validate.name(namespace, "storage.cloud_config_secret")
+    validate.name(name, "storage.cloud_config_secret", max_length=253)
+    try:
+        with open(value["csi_manifests"], encoding="utf-8") as f:
+            manifests = f.read()
+    except OSError as e:
+        raise ValidationError("storage.csi_manifests", f"{value['csi_manifests']}: {e.strerror or e}") from None
+    if not manifests.strip():
+        raise ValidationError("storage.csi_manifests", f"{value['csi_manifests']} is empty")
+    return {"manifests": manifests, "cloud_config_secret": target}
 
 
 def machine_count(spec):

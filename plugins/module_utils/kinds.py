@@ -101,6 +101,7 @@ CONFIG_MAP = Kind("", "v1", "configmaps", "ConfigMap", True)
 PVC = Kind("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", True)
 SERVICE_ACCOUNT = Kind("", "v1", "serviceaccounts", "ServiceAccount", True)
 STORAGE_CLASS = Kind("storage.k8s.io", "v1", "storageclasses", "StorageClass", False)
+ROLE_BINDING = Kind("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", True)
 
 # --- Multus / Harvester networking ----------------------------------------------------------
 NAD = Kind("k8s.cni.cncf.io", "v1", "network-attachment-definitions", "NetworkAttachmentDefinition", True)
@@ -143,7 +144,7 @@ TALOS_CONFIG_TEMPLATE = Kind("bootstrap.cluster.x-k8s.io", "v1alpha3", "taloscon
 TALOS_CONFIG = Kind("bootstrap.cluster.x-k8s.io", "v1alpha3", "talosconfigs", "TalosConfig", True)
 CLUSTER_RESOURCE_SET = Kind("addons.cluster.x-k8s.io", "v1beta2", "clusterresourcesets", "ClusterResourceSet", True)
 
-ALL = (NODE, NAMESPACE, SECRET, CONFIG_MAP, PVC, SERVICE_ACCOUNT, STORAGE_CLASS,
+ALL = (NODE, NAMESPACE, SECRET, CONFIG_MAP, PVC, SERVICE_ACCOUNT, STORAGE_CLASS, ROLE_BINDING,
        NAD, CLUSTER_NETWORK, VLAN_CONFIG, VLAN_STATUS, LINK_MONITOR,
        HARVESTER_SETTING, VM_IMAGE, VERSION, UPGRADE, VM_BACKUP, VM_RESTORE, KEY_PAIR, CLOUD_INIT,
        LONGHORN_SETTING, LONGHORN_VOLUME, LONGHORN_REPLICA, LONGHORN_NODE, LONGHORN_BACKUP_TARGET,

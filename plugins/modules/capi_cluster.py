@@ -278,6 +278,29 @@ options:
       - Extra labels on the Cluster object (for example to select it with a ClusterResourceSet).
     type: dict
     default: {}
+  storage:
+    description:
+      - Storage for the guest cluster through the Harvester CSI driver, delivered by a ClusterResourceSet when the
+        cluster comes up. The cloud provider's load balancer is not used (LoadBalancer Services are Cilium BGP's here).
+      - On Harvester, a ServiceAccount C(<name>-csi) in O(target_namespace), bound there to the ClusterRole
+        C(harvesterhci.io:csi-driver), with a token Secret; its token, the Harvester server and CA become the cloud-config
+        kubeconfig.
+      - On the management cluster, a Secret of type C(addons.cluster.x-k8s.io/resource-set) holding the guest cluster's
+        cloud-config Secret, a ConfigMap holding the CSI driver manifests, and a ClusterResourceSet C(<name>-harvester-csi)
+        that applies both, once, to this cluster.
+      - O(state=absent) removes them too (on Harvester through O(harvester) or the identity Secret).
+    type: dict
+    suboptions:
+      csi_manifests:
+        description:
+          - Path of a file with the Harvester CSI driver manifests for the guest cluster, for example the output of
+            C(helm template harvester-csi-driver harvester/harvester-csi-driver --namespace kube-system).
+        type: path
+      cloud_config_secret:
+        description:
+          - The Secret (C(namespace/name), key C(cloud-config)) the guest cluster gets; point the CSI driver at it.
+        type: str
+        default: kube-system/cloud-config
   preflight:
     description:
       - Run the pre-flight checks on Harvester before writing.
@@ -457,11 +480,13 @@ ARGUMENT_SPEC = {
         "ipam": {"type": "str", "choices": ["dhcp", "pool"], "default": "dhcp"},
         "pool": {"type": "dict", "options": POOL_OPTIONS}}},
     "machine_ip_pool": {"type": "dict", "options": dict(POOL_OPTIONS, dns_servers={"type": "list", "elements": "str"})},
-    "ssh_keypair": {"type": "str"},
+    "ssh_keypair": {"type": "str", "no_log": False},  # a KeyPair's name, not a key
     "target_namespace": {"type": "str"},
-    "identity_secret": {"type": "str"},
+    "identity_secret": {"type": "str", "no_log": False},  # a Secret's name, not its content
     "harvester": {"type": "dict", "options": HARVESTER_OPTIONS},
     "labels": {"type": "dict", "default": {}},
+    "storage": {"type": "dict", "options": {"csi_manifests": {"type": "path"},
+                                            "cloud_config_secret": {"type": "str", "default": "kube-system/cloud-config"}}},
     "preflight": {"type": "bool", "default": True},
     "wait": {"type": "bool", "default": True},
     "wait_for": {"type": "str", "choices": ["infrastructure", "control_plane", "ready"], "default": "ready"},

@@ -57,7 +57,6 @@ class Files(BaseHTTPRequestHandler):
         pass
 
 
-
 @contextmanager
 def serve():
     server = ThreadingHTTPServer(("127.0.0.1", 0), Files)

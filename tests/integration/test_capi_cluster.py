@@ -17,6 +17,7 @@ import os
 import stat
 
 import pytest
+import requests
 import yaml
 
 from ansible_collections.homelab.harvester.plugins.module_utils import vm_network
@@ -213,6 +214,65 @@ def test_talos_config_patch_outside_the_machine_config_fails_with_the_condition_
     assert 'doc is missing path: "/machines/kubelet"' in result["msg"], result["msg"]
 
 
+
+def test_guest_storage_through_a_cluster_resource_set(lab, tmp_path):
+    manifests = tmp_path / "harvester-csi-driver.yaml"
+    manifests.write_text("apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: harvester-csi-driver, namespace: kube-system}\n")
+    args = cluster_args(lab, storage={"csi_manifests": str(manifests)}, wait_for="infrastructure")
+    (first,), reqs = play(lab, tmp_path, [args])
+    assert first["changed"] is True and not first.get("failed"), first
+    order = [f"{c['kind']}/{c['name']}" for c in first["changes"]]
+    for name in ("Harvester ServiceAccount/demo-csi", "Harvester RoleBinding/demo-csi", "Harvester Secret/demo-csi-token",
+                 "Secret/demo-harvester-cloud-config", "ConfigMap/demo-harvester-csi", "ClusterResourceSet/demo-harvester-csi"):
+        assert name in order, order
+    assert order.index("ClusterResourceSet/demo-harvester-csi") < order.index("Cluster/demo")
+
+    s = lab.session()
+    binding = s.get(lab.url(f"/apis/rbac.authorization.k8s.io/v1/namespaces/{NS}/rolebindings/demo-csi")).json()
+    assert binding["roleRef"]["name"] == "harvesterhci.io:csi-driver"
+    crs = s.get(lab.url(f"/apis/addons.cluster.x-k8s.io/v1beta2/namespaces/{NS}/clusterresourcesets/demo-harvester-csi")).json()
+    assert crs["spec"]["clusterSelector"] == {"matchLabels": {"homelab.harvester/cluster": "demo"}}
+    assert crs["spec"]["resources"] == [{"kind": "Secret", "name": "demo-harvester-cloud-config"},
+                                        {"kind": "ConfigMap", "name": "demo-harvester-csi"}]
+    assert "homelab.harvester/cluster" in get(lab, CAPI, "clusters", "demo")["metadata"]["labels"]
+    resource_set = s.get(lab.url(f"{SECRETS}/demo-harvester-cloud-config")).json()
+    assert resource_set["type"] == "addons.cluster.x-k8s.io/resource-set"
+    guest_secret = json.loads(base64.b64decode(resource_set["data"]["cloud-config.yaml"]))
+    assert (guest_secret["metadata"]["namespace"], guest_secret["metadata"]["name"]) == ("kube-system", "cloud-config")
+    cloud_config = json.loads(guest_secret["stringData"]["cloud-config"])
+    assert cloud_config["contexts"][0]["context"]["namespace"] == NS
+    token = cloud_config["users"][0]["user"]["token"]
+    probe = requests.get(lab.url("/api/v1/namespaces"), headers={"Authorization": f"Bearer {token}"}, verify=str(lab.ca_file))
+    assert probe.status_code == 200  # the ServiceAccount's token really authenticates to Harvester
+    assert token not in json.dumps(first)
+
+    (second,), reqs = play(lab, tmp_path, [args])
+    assert second["changed"] is False and writes(reqs) == [], (second, writes(reqs))
+
+    (gone,), reqs = play(lab, tmp_path, [{"name": "demo", "namespace": NS, "state": "absent", "wait_timeout": 120}])
+    assert gone["changed"] is True and not gone.get("failed"), gone
+    for path in (f"/api/v1/namespaces/{NS}/serviceaccounts/demo-csi", f"{SECRETS}/demo-harvester-cloud-config",
+                 f"/api/v1/namespaces/{NS}/configmaps/demo-harvester-csi",
+                 f"/apis/rbac.authorization.k8s.io/v1/namespaces/{NS}/rolebindings/demo-csi"):
+        assert s.get(lab.url(path)).status_code == 404, path
+
+
+
+def test_paused_cluster_is_reported_not_waited_on_and_not_deleted(lab, tmp_path):
+    play(lab, tmp_path, [cluster_args(lab, wait_for="infrastructure")])
+    r = lab.session().patch(lab.url(f"{CAPI}/clusters/demo"), data=json.dumps({"spec": {"paused": True}}),
+                            headers={"Content-Type": "application/merge-patch+json"})
+    r.raise_for_status()
+    scaled = cluster_args(lab, workers=[{"name": "workers", "replicas": 3, "cpu": 4, "memory": "8Gi"}], wait_timeout=5)
+    (result,), reqs = play(lab, tmp_path, [scaled])
+    assert result["changed"] is True and not result.get("failed"), result  # applied, not waited on (5 s would time out)
+    assert result["cluster"]["paused"] is True
+    assert any("is paused" in w for w in result.get("warnings", [])), result.get("warnings")
+    (gone,), reqs = play(lab, tmp_path, [{"name": "demo", "namespace": NS, "state": "absent"}])
+    assert gone["failed"] and "is paused" in gone["msg"] and "spec.paused to false" in gone["msg"], gone
+    assert writes(reqs) == []
+
+
 BAD_INPUTS = [
     ({"name": "demo", "kubernetes_version": "1.33", "talos_version": "v1.11", "ssh_keypair": "default/lab",
       "control_plane": {"image": "default/talos-1-11", "networks": ["default/cluster"]}, "harvester": {"kubeconfig": "/nonexistent"}},
@@ -236,6 +296,14 @@ BAD_INPUTS = [
     ({"name": "demo", "kubernetes_version": "v1.33.4", "talos_version": "v1.11", "ssh_keypair": "default/lab",
       "control_plane": {"image": "default/talos-1-11", "networks": ["default/cluster"]}},
      "harvester: give kubeconfig (path or dict) or host and api_key"),
+    ({"name": "demo", "kubernetes_version": "v1.33.4", "talos_version": "v1.11", "ssh_keypair": "default/lab",
+      "control_plane": {"image": "default/talos-1-11", "networks": ["default/cluster"]},
+      "storage": {"csi_manifests": "/nonexistent/harvester-csi-driver.yaml"}},
+     "storage.csi_manifests: /nonexistent/harvester-csi-driver.yaml: No such file or directory"),
+    ({"name": "demo", "kubernetes_version": "v1.33.4", "talos_version": "v1.11", "ssh_keypair": "default/lab",
+      "control_plane": {"image": "default/talos-1-11", "networks": ["default/cluster"]},
+      "storage": {"csi_manifests": "/etc/hostname", "cloud_config_secret": "cloud-config"}},
+     "storage.cloud_config_secret: 'cloud-config' is not namespace/name"),
 ]
 
 

@@ -21,6 +21,7 @@ pytestmark = [pytest.mark.twin, pytest.mark.integration]
 MODULE = "homelab.harvester.harvester_image"
 IMAGES = "/apis/harvesterhci.io/v1beta1/namespaces/default/virtualmachineimages"
 
+
 def play(twin, tmp_path, tasks, *, check=False, diff=False):
     """Returns (results, API requests the run made)."""
     results, requests, _stdout = run_tasks(twin, tmp_path, MODULE, tasks, check=check, diff=diff)
