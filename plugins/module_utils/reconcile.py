@@ -212,3 +212,24 @@ def ensure_absent(client, kind, namespace, name, *, fields=(), wait=True, delete
     if wait and not client.dry_run:
         _wait_gone(client, path, _ref(kind, live), delete_timeout, sleep)
     return changed, live, None, diff
+
+
+def converge(client, kind, params, *, desired, fields, absent_fields, immutable=None, ready=None, wait=False, what="",
+             failed=None, describe=None):
+    """The whole flow of a module that manages one object: ``state: absent`` deletes it (waiting
+    for its finalizers with ``params["wait"]``); ``present`` creates or patches it, then, with
+    ``wait``, polls until ``ready(obj)``. ``desired()`` builds the object (only for present).
+    Uses ``params`` ``namespace``, ``name``, ``state``, ``recreate``, ``wait``, ``wait_timeout``.
+    Returns ``(changed, obj, diff)`` (``obj`` is None after a delete)."""
+    namespace, name, timeout = params["namespace"], params["name"], params["wait_timeout"]
+    if params["state"] == "absent":
+        changed, dummy, dummy2, diff = ensure_absent(client, kind, namespace, name, fields=absent_fields,
+                                                     wait=params["wait"], delete_timeout=timeout)
+        return changed, None, diff
+    changed, dummy, obj, diff = ensure_present(client, kind, desired(), fields=fields, immutable=immutable,
+                                               recreate=params["recreate"], delete_timeout=timeout)
+    if wait and ready is not None:
+        path = kind.path(namespace, name)
+        obj = until(lambda: client.get(path, missing_ok=True), ready, first=obj, timeout=timeout, what=what,
+                    failed=failed, describe=describe)
+    return changed, obj, diff

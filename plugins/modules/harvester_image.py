@@ -246,7 +246,7 @@ diff:
       spec: {displayName: talos-v1.11.5, sourceType: download, url: http://127.0.0.1:8000/disk.img}
 """
 
-from ansible_collections.homelab.harvester.plugins.module_utils import image, reconcile, wait
+from ansible_collections.homelab.harvester.plugins.module_utils import image, reconcile
 from ansible_collections.homelab.harvester.plugins.module_utils.module import HarvesterModule
 
 ARGUMENT_SPEC = {
@@ -269,20 +269,13 @@ ARGUMENT_SPEC = {
 def run(module):
     p = module.params
     image.check(p)
+    goal = "imported" if p["source_type"] == "download" else "initialized"
+    changed, obj, diff = reconcile.converge(
+        module.client, image.KIND, p, desired=lambda: image.desired(p), fields=image.fields(p), absent_fields=image.ALL_FIELDS,
+        immutable=image.immutable(p), ready=image.ready_check(p), wait=p["wait"] and not module.check_mode,
+        what=f"image {p['namespace']}/{p['name']} to be {goal}", failed=image.failure, describe=image.summary)
     if p["state"] == "absent":
-        changed, _before, _after, diff = reconcile.ensure_absent(
-            module.client, image.KIND, p["namespace"], p["name"], fields=image.ALL_FIELDS,
-            wait=p["wait"], delete_timeout=p["wait_timeout"])
         return {"changed": changed, "diff": diff}
-    changed, _before, obj, diff = reconcile.ensure_present(
-        module.client, image.KIND, image.desired(p), fields=image.fields(p),
-        immutable=image.immutable(p), recreate=p["recreate"], delete_timeout=p["wait_timeout"])
-    if p["wait"] and not module.check_mode:
-        path = image.KIND.path(p["namespace"], p["name"])
-        goal = "imported" if p["source_type"] == "download" else "initialized"
-        obj = wait.until(lambda: module.client.get(path, missing_ok=True), image.ready_check(p), first=obj,
-                         timeout=p["wait_timeout"], what=f"image {p['namespace']}/{p['name']} to be {goal}",
-                         failed=image.failure, describe=image.summary)
     status = (obj or {}).get("status") or {}
     return {"changed": changed, "image": obj, "progress": status.get("progress", 0), "size": status.get("size"),
             "storage_class_name": status.get("storageClassName"), "diff": diff}

@@ -158,7 +158,7 @@ diff:
       spec: {publicKey: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINIo/2HGpPL7GjBFJsVI7cMISvAndq+HWkTUGcr4VPsi}
 """
 
-from ansible_collections.homelab.harvester.plugins.module_utils import keypair, reconcile, wait
+from ansible_collections.homelab.harvester.plugins.module_utils import keypair, reconcile
 from ansible_collections.homelab.harvester.plugins.module_utils.module import HarvesterModule
 
 ARGUMENT_SPEC = {
@@ -175,19 +175,12 @@ ARGUMENT_SPEC = {
 def run(module):
     p = module.params
     keypair.check(p)
+    changed, obj, diff = reconcile.converge(
+        module.client, keypair.KIND, p, desired=lambda: keypair.desired(p), fields=keypair.FIELDS, absent_fields=keypair.FIELDS,
+        immutable=keypair.IMMUTABLE, ready=keypair.is_validated, wait=p["wait"] and not module.check_mode,
+        what=f"keypair {p['namespace']}/{p['name']} to be validated", failed=keypair.failure, describe=keypair.summary)
     if p["state"] == "absent":
-        changed, _before, _after, diff = reconcile.ensure_absent(
-            module.client, keypair.KIND, p["namespace"], p["name"], fields=keypair.FIELDS,
-            wait=p["wait"], delete_timeout=p["wait_timeout"])
         return {"changed": changed, "diff": diff}
-    changed, _before, obj, diff = reconcile.ensure_present(
-        module.client, keypair.KIND, keypair.desired(p), fields=keypair.FIELDS,
-        immutable=keypair.IMMUTABLE, recreate=p["recreate"], delete_timeout=p["wait_timeout"])
-    if p["wait"] and not module.check_mode:
-        path = keypair.KIND.path(p["namespace"], p["name"])
-        obj = wait.until(lambda: module.client.get(path, missing_ok=True), keypair.is_validated, first=obj,
-                         timeout=p["wait_timeout"], what=f"keypair {p['namespace']}/{p['name']} to be validated",
-                         failed=keypair.failure, describe=keypair.summary)
     return {"changed": changed, "keypair": obj, "fingerprint": keypair.result_fingerprint(obj, p), "diff": diff}
 
 

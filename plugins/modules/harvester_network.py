@@ -204,7 +204,7 @@ diff:
         config: {cniVersion: 0.3.1, name: platform, type: bridge, bridge: mgmt-br, promiscMode: true, vlan: 31, ipam: {}}
 """
 
-from ansible_collections.homelab.harvester.plugins.module_utils import reconcile, vm_network, wait
+from ansible_collections.homelab.harvester.plugins.module_utils import reconcile, vm_network
 from ansible_collections.homelab.harvester.plugins.module_utils.module import HarvesterModule
 
 ARGUMENT_SPEC = {
@@ -229,19 +229,13 @@ ARGUMENT_SPEC = {
 def run(module):
     p = module.params
     vm_network.check(p)
+    changed, network, diff = reconcile.converge(
+        module.client, vm_network.KIND, p, desired=lambda: vm_network.desired(p), fields=vm_network.fields(p),
+        absent_fields=vm_network.ALL_FIELDS, immutable=vm_network.IMMUTABLE, ready=vm_network.is_ready,
+        wait=p["wait"] and not module.check_mode, what=f"network {p['namespace']}/{p['name']} to be ready",
+        failed=vm_network.gone, describe=vm_network.summary)
     if p["state"] == "absent":
-        changed, _before, _after, diff = reconcile.ensure_absent(
-            module.client, vm_network.KIND, p["namespace"], p["name"], fields=vm_network.ALL_FIELDS,
-            wait=p["wait"], delete_timeout=p["wait_timeout"])
         return {"changed": changed, "diff": diff}
-    changed, _before, network, diff = reconcile.ensure_present(
-        module.client, vm_network.KIND, vm_network.desired(p), fields=vm_network.fields(p),
-        immutable=vm_network.IMMUTABLE, recreate=p["recreate"], delete_timeout=p["wait_timeout"])
-    if p["wait"] and not module.check_mode:
-        path = vm_network.KIND.path(p["namespace"], p["name"])
-        network = wait.until(lambda: module.client.get(path, missing_ok=True), vm_network.is_ready, first=network,
-                             timeout=p["wait_timeout"], what=f"network {p['namespace']}/{p['name']} to be ready",
-                             failed=vm_network.gone, describe=vm_network.summary)
     return {"changed": changed, "network": network, "diff": diff}
 
 

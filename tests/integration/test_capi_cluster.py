@@ -214,7 +214,6 @@ def test_talos_config_patch_outside_the_machine_config_fails_with_the_condition_
     assert 'doc is missing path: "/machines/kubelet"' in result["msg"], result["msg"]
 
 
-
 def test_guest_storage_through_a_cluster_resource_set(lab, tmp_path):
     manifests = tmp_path / "harvester-csi-driver.yaml"
     manifests.write_text("apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: harvester-csi-driver, namespace: kube-system}\n")
@@ -255,7 +254,6 @@ def test_guest_storage_through_a_cluster_resource_set(lab, tmp_path):
                  f"/api/v1/namespaces/{NS}/configmaps/demo-harvester-csi",
                  f"/apis/rbac.authorization.k8s.io/v1/namespaces/{NS}/rolebindings/demo-csi"):
         assert s.get(lab.url(path)).status_code == 404, path
-
 
 
 def test_paused_cluster_is_reported_not_waited_on_and_not_deleted(lab, tmp_path):
