@@ -485,9 +485,10 @@ ARGUMENT_SPEC = {
     "identity_secret": {"type": "str", "no_log": False},  # a Secret's name, not its content
     "harvester": {"type": "dict", "options": HARVESTER_OPTIONS},
     "labels": {"type": "dict", "default": {}},
-    "storage": {"type": "dict", "options": {"csi_manifests": {"type": "path"},
-                                            "cloud_config_secret": {"type": "str", "default": "kube-system/cloud-config",
-                                                                                    "no_log": False}}},  # a name
+    "storage": {"type": "dict", "options": {
+        "csi_manifests": {"type": "path"},
+        "cloud_config_secret": {"type": "str", "default": "kube-system/cloud-config", "no_log": False},  # a Secret's name
+    }},
     "preflight": {"type": "bool", "default": True},
     "wait": {"type": "bool", "default": True},
     "wait_for": {"type": "str", "choices": ["infrastructure", "control_plane", "ready"], "default": "ready"},
