@@ -11,6 +11,12 @@
 #   TWIN_ARGS     extra twin arguments, e.g. "--crds DIR --speed 50"
 #   TWIN_TIMEOUT  seconds to wait for the kubeconfig         (default: 15)
 #   TWIN_PORT     port to serve on                           (default: 0 = any free port)
+#   TWIN_LAB      inventory the twin seeds its nodes from    (default: inventory/lab; empty: none)
+#
+# The twin is started with `--lab $TWIN_LAB`, so `make demo` (ansible-playbook -i inventory/lab)
+# converges against a cluster whose nodes, addresses, NICs and bonds are the inventory's: add a
+# node or rename a NIC in inventory/lab and the twin has it too. For inventory/lab as committed
+# this is exactly the twin's fixed seed (tests/twin/lab); TWIN_LAB= (empty) uses that seed alone.
 # Exported to CMD: K8S_AUTH_KUBECONFIG, TWIN_PORT, TWIN_LOG.
 set -euo pipefail
 
@@ -26,6 +32,10 @@ twin_dir=${TWIN_DIR:-.twin}
 python=${TWIN_PYTHON:-.venv/bin/python}
 timeout=${TWIN_TIMEOUT:-15}
 read -r -a extra <<<"${TWIN_ARGS:-}"
+lab=${TWIN_LAB-inventory/lab}
+if [ -n "$lab" ]; then
+    extra+=(--lab "$lab")
+fi
 
 if [ ! -f tests/twin/__main__.py ]; then
     echo "with_twin: tests/twin/__main__.py not found (the twin is not there yet)" >&2

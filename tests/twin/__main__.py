@@ -1,4 +1,4 @@
-"""python -m tests.twin --port PORT --kubeconfig FILE [--crds DIR]... [--speed FACTOR]
+"""python -m tests.twin --port PORT --kubeconfig FILE [--crds DIR]... [--speed FACTOR] [--lab INVENTORY]
 
 Serves a stand-in for a Harvester cluster's Kubernetes API over TLS on 127.0.0.1:PORT
 (PORT 0 picks a free one) and writes FILE once it serves. Runs until SIGINT or SIGTERM.
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from . import kubeconfig
+from . import kubeconfig, lab_inventory
 from .server import Twin
 from .tls import make_serving_cert
 
@@ -29,6 +29,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="a folder of CRD YAML files whose kinds replace ours (repeatable)")
     p.add_argument("--speed", type=float, default=1.0, help="controller clock factor (10 = ten times faster)")
     p.add_argument("--token", default=None, help="bearer token to accept (default: a random one)")
+    p.add_argument("--lab", type=Path, default=None,
+                   help="seed the nodes, their addresses, NICs and bonds from this Ansible inventory (e.g. inventory/lab)")
     p.add_argument("--log-level", default="WARNING")
     args = p.parse_args(argv)
     for d in args.crds:
@@ -36,12 +38,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             p.error(f"--crds {d}: not a directory")
     if args.speed <= 0:
         p.error("--speed must be positive")
+    args.lab_docs = None
+    if args.lab is not None:
+        try:
+            args.lab_docs = lab_inventory.documents(args.lab)
+        except lab_inventory.LabInventoryError as e:
+            p.error(f"--lab {args.lab}: {e}")
     return args
 
 
 async def serve(args: argparse.Namespace) -> None:
     started = time.monotonic()
-    twin = Twin(args.token or secrets.token_urlsafe(32), args.crds, args.speed)
+    twin = Twin(args.token or secrets.token_urlsafe(32), args.crds, args.speed, args.lab_docs)
     cert = make_serving_cert()
     twin.ca_pem = cert.ca_pem
     # open watches must not hold a stop for aiohttp's default 60 s

@@ -4,6 +4,7 @@ Status errors. Resource verbs live in resources.py, discovery in discovery.py.
 from __future__ import annotations
 
 import asyncio
+import copy
 import hmac
 import json
 import logging
@@ -30,8 +31,9 @@ UNAUTHENTICATED = {"/healthz", "/readyz", "/livez"}
 class Twin:
     """Everything one running twin holds."""
 
-    def __init__(self, token: str, crd_dirs: list[Path] = (), speed: float = 1.0):
+    def __init__(self, token: str, crd_dirs: list[Path] = (), speed: float = 1.0, lab_docs: list[dict] | None = None):
         self.token = token
+        self.lab_docs = lab_docs  # the lab to seed (--lab: lab_inventory.documents); None: lab/ as it is
         self.ca_pem = b""  # the serving CA (set by __main__); the token controller copies it into token Secrets
         self.registry = Registry.default(list(crd_dirs))
         self.admission = Chain()
@@ -43,7 +45,7 @@ class Twin:
         self.faults = Faults()
         self.resources = Resources(self.store)
         self.controllers = Manager(self, areas.CONTROLLERS)
-        lab.seed(self.store)
+        lab.seed(self.store, copy.deepcopy(self.lab_docs))
 
     def reset(self) -> None:
         """Back to the start state: seeded lab, no faults, empty request log."""
@@ -51,7 +53,7 @@ class Twin:
         self.store.reset()
         self.faults.clear()
         self.requests.clear()
-        lab.seed(self.store)
+        lab.seed(self.store, copy.deepcopy(self.lab_docs))
         self.controllers.start()
 
     async def _start_controllers(self, _app) -> None:
