@@ -122,8 +122,8 @@ ruff: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff check --preview --select E301,E302,E303,E305 plugins tests/unit tests/integration
 
-lint: venv
-	PATH=$(BIN):$$PATH $(BIN)/ansible-lint --offline --profile production
+lint: venv collection
+	ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/$(COLLECTIONS) PATH=$(BIN):$$PATH $(BIN)/ansible-lint --offline --profile production
 
 # tests/unit, tests/twin, tests/inventory, tests/integration ... (pyproject.toml: testpaths,
 # pythonpath). Exit 5 = "no tests collected", which is not a failure while layers are empty.
