@@ -47,7 +47,7 @@ ANSIBLE_TEST_FLAGS := --local --python 3.11 --color no
 # single-document rule would flag standard k8s manifests). None of them ships (build_ignore).
 # Everything ansible-test owns stays: plugins/, meta/, playbooks/, roles/, changelogs/,
 # tests/unit, tests/sanity, tests/integration, tests/config.yml.
-COPY_EXCLUDES := --exclude=./.git --exclude=./.venv --exclude=./.collections --exclude=./.twin \
+COPY_EXCLUDES := --exclude=./.git --exclude=./.venv --exclude=./.collections --exclude=./.twin --exclude=./.build \
 	--exclude=./build --exclude=./tests/output --exclude=./.ansible --exclude=./.pytest_cache \
 	--exclude=./.ruff_cache --exclude=__pycache__ --exclude='*.tar.gz' \
 	--exclude=./changelogs/.plugin-cache.yaml \
