@@ -331,7 +331,7 @@ def _remove_storage(run, spec):
 def main(module):
     run = Run(module)
     result = present(run) if module.params["state"] == "present" else absent(run)
-    result["changed"] = run.changed
+    result["changed"] = run.changed or bool(result.get("kubeconfig_written"))  # a (re)written kubeconfig is a change too
     result["changes"] = run.changes
     result["diff"] = run.diff()
     return result
