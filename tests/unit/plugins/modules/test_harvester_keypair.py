@@ -6,16 +6,14 @@ input must fail before the client is even built."""
 
 from __future__ import annotations
 
-from unittest.mock import Mock, patch
+from unittest.mock import Mock
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.homelab.harvester.plugins.module_utils import module as module_base
 from ansible_collections.homelab.harvester.plugins.module_utils.client import Client
 from ansible_collections.homelab.harvester.plugins.modules import harvester_keypair
+from ansible_collections.homelab.harvester.tests.unit.plugins.modules.module_runner import run
 
-CONNECTION = {"host": "https://harvester.example:6443", "api_key": "s3cr3t-token-value"}
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINIo/2HGpPL7GjBFJsVI7cMISvAndq+HWkTUGcr4VPsi ops@lab"
 KEY_MD5 = "af:b2:31:64:25:41:11:b8:0e:7f:f0:03:35:bd:c5:74"
 RSA = ("ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQCV7DDgygK9AMtJyhl/hbGDFvT8yg11tvV0H0BC8V+nMHu7hFeX4AT5igvmHSTMuWJHc4U3beY4w"
@@ -25,30 +23,9 @@ RSA = ("ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQCV7DDgygK9AMtJyhl/hbGDFvT8yg11tvV0
 PATH = "/apis/harvesterhci.io/v1beta1/namespaces/default/keypairs"
 
 
-class Exit(Exception):
-    def __init__(self, kind, result):
-        super().__init__(kind)
-        self.kind, self.result = kind, result
-
-
 def run_module(args, client=None):
     """Run main() with ``args``; returns (kind, result, Client class mock)."""
-    fake_client = client or Mock(spec=Client)
-    client_class = Mock(return_value=fake_client)
-
-    def exit_json(self, **result):
-        raise Exit("exit", result)
-
-    def fail_json(self, msg, **result):
-        raise Exit("fail", dict(result, msg=msg))
-
-    with patch_module_args(dict(CONNECTION, **args)), \
-            patch.object(module_base, "Client", client_class), \
-            patch.object(module_base.AnsibleModule, "exit_json", exit_json), \
-            patch.object(module_base.AnsibleModule, "fail_json", fail_json):
-        with pytest.raises(Exit) as e:
-            harvester_keypair.main()
-    return e.value.kind, e.value.result, client_class
+    return run(harvester_keypair.main, args, client)
 
 
 @pytest.mark.parametrize("args, message", [

@@ -7,43 +7,20 @@ input must fail before the client is even built."""
 from __future__ import annotations
 
 import json
-from unittest.mock import Mock, patch
+from unittest.mock import Mock
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.homelab.harvester.plugins.module_utils import module as module_base
 from ansible_collections.homelab.harvester.plugins.module_utils.client import Client
 from ansible_collections.homelab.harvester.plugins.modules import harvester_network
+from ansible_collections.homelab.harvester.tests.unit.plugins.modules.module_runner import run
 
 NADS = "/apis/k8s.cni.cncf.io/v1/namespaces/default/network-attachment-definitions"
-CONNECTION = {"host": "https://harvester.example:6443", "api_key": "s3cr3t-token-value"}
-
-
-class Exit(Exception):
-    def __init__(self, kind, result):
-        super().__init__(kind)
-        self.kind, self.result = kind, result
 
 
 def run_module(args, client=None):
     """Run main() with ``args``; returns (kind, result, Client class mock)."""
-    fake_client = client or Mock(spec=Client)
-    client_class = Mock(return_value=fake_client)
-
-    def exit_json(self, **result):
-        raise Exit("exit", result)
-
-    def fail_json(self, msg, **result):
-        raise Exit("fail", dict(result, msg=msg))
-
-    with patch_module_args(dict(CONNECTION, **args)), \
-            patch.object(module_base, "Client", client_class), \
-            patch.object(module_base.AnsibleModule, "exit_json", exit_json), \
-            patch.object(module_base.AnsibleModule, "fail_json", fail_json):
-        with pytest.raises(Exit) as e:
-            harvester_network.main()
-    return e.value.kind, e.value.result, client_class
+    return run(harvester_network.main, args, client)
 
 
 @pytest.mark.parametrize("args, message", [
