@@ -12,8 +12,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "docs" / "bad-inputs.md"
-MODULES = ["harvester_network", "harvester_cluster_network", "harvester_image", "harvester_keypair", "harvester_setting", "longhorn_setting",
-           "capi_cluster"]
+MODULES = [
+    "harvester_network",
+    "harvester_network_info",
+    "harvester_cluster_network",
+    "harvester_image",
+    "harvester_keypair",
+    "harvester_setting",
+    "longhorn_setting",
+    "capi_cluster",
+]
 
 
 def catalogue() -> dict[str, list[tuple[dict, str]]]:

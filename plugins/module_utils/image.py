@@ -25,8 +25,8 @@ from __future__ import annotations
 import re
 
 from . import kinds, validate
-from .reconcile import Field
-from .validate import ValidationError
+from .reconcile import Field, label_fields, set_labels
+from .validate import ValidationError, label_value, subdomain
 
 KIND = kinds.VM_IMAGE
 SOURCE_TYPES = ("download", "upload")
@@ -35,51 +35,9 @@ ANNOTATION_STORAGE_CLASS = "harvesterhci.io/storageClassName"
 URL_SCHEMES = ("http", "https")
 
 SHA512 = re.compile(r"^[0-9a-f]{128}$")
-DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-MAX_SUBDOMAIN = 253
-LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
-LABEL_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
-MAX_LABEL_VALUE = 63
 
 
 # --- input ------------------------------------------------------------------------------
-def subdomain(value, option):
-    """A DNS-1123 subdomain (an object name: labels separated by dots, at most 253 characters)."""
-    text = "" if value is None else str(value)
-    if not text:
-        raise ValidationError(option, "must not be empty")
-    if len(text) > MAX_SUBDOMAIN:
-        raise ValidationError(option, f"{text!r} is {len(text)} characters, at most {MAX_SUBDOMAIN} are allowed")
-    if not DNS1123_SUBDOMAIN.match(text):
-        raise ValidationError(option, f"{text!r} is not a valid name (lower-case letters, digits, '-' and '.', "
-                                      "starting and ending with a letter or digit)")
-    return text
-
-
-def label_value(value, option):
-    """A Kubernetes label value: at most 63 characters, alphanumerics, '-', '_' and '.', starting
-    and ending alphanumeric (or empty)."""
-    text = str(value)
-    if len(text) > MAX_LABEL_VALUE:
-        raise ValidationError(option, f"{text!r} is {len(text)} characters, a label value has at most {MAX_LABEL_VALUE}")
-    if not LABEL_VALUE.match(text):
-        raise ValidationError(option, f"{text!r} is not a valid label value (letters, digits, '-', '_' and '.', "
-                                      "starting and ending with a letter or digit)")
-    return text
-
-
-def label_key(key, option):
-    """A label key: an optional DNS subdomain prefix and '/', then a name of at most 63 characters."""
-    text = str(key)
-    prefix, slash, name = text.rpartition("/")
-    if slash and (not prefix or len(prefix) > MAX_SUBDOMAIN or not DNS1123_SUBDOMAIN.match(prefix)):
-        raise ValidationError(option, f"{text!r} has an invalid prefix (a DNS subdomain such as example.com)")
-    if not name or len(name) > MAX_LABEL_VALUE or not LABEL_NAME.match(name):
-        raise ValidationError(option, f"{text!r} is not a valid label key (at most 63 letters, digits, '-', '_' "
-                                      "and '.' after the optional prefix, starting and ending with a letter or digit)")
-    return text
-
-
 def url(value, option="url"):
     """An http(s) URL with a host and no control characters or spaces (what Harvester's HEAD
     check and Longhorn's downloader can fetch)."""
@@ -132,11 +90,7 @@ def check(params):
         checksum(params["checksum"])
     if params.get("storage_class") is not None:
         subdomain(params["storage_class"], "storage_class")
-    for key, value in (params.get("labels") or {}).items():
-        label_key(key, "labels")
-        if key == LABEL_DISPLAY_NAME:
-            raise ValidationError("labels", f"{key} is set by Harvester from display_name")
-        label_value("" if value is None else value, f"labels.{key}")
+    validate.labels(params.get("labels") or {}, reserved={LABEL_DISPLAY_NAME: "is set by Harvester from display_name"})
 
 
 # --- building -----------------------------------------------------------------------------
@@ -155,9 +109,7 @@ def desired(params):
     if params.get("description"):
         spec["description"] = params["description"]
     metadata = {"name": params["name"], "namespace": params["namespace"]}
-    labels = {k: str(v) for k, v in (params.get("labels") or {}).items() if v is not None}
-    if labels:
-        metadata["labels"] = labels
+    set_labels(metadata, params.get("labels"))
     if params.get("storage_class"):
         metadata["annotations"] = {ANNOTATION_STORAGE_CLASS: params["storage_class"]}
     return {"apiVersion": KIND.api_version, "kind": KIND.kind, "metadata": metadata, "spec": spec}
@@ -181,10 +133,6 @@ STORAGE_CLASS = Field(("metadata", "annotations", ANNOTATION_STORAGE_CLASS), nor
 BASE_FIELDS = (DISPLAY_NAME, SOURCE_TYPE, URL)
 
 
-def label_field(key):
-    return Field(("metadata", "labels", key), normalise=lambda v: None if v is None else str(v))
-
-
 def fields(params):
     """The fields this call manages. Always the source (display name, type, URL); checksum,
     description and storage class only when given (omitted: the live value stays, ``''``
@@ -198,7 +146,7 @@ def fields(params):
         out.append(DESCRIPTION)
     if params.get("storage_class") is not None:
         out.append(STORAGE_CLASS)
-    out.extend(label_field(key) for key in sorted(params.get("labels") or {}))
+    out.extend(label_fields(params.get("labels")))
     return out
 
 

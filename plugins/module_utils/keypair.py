@@ -25,9 +25,8 @@ import binascii
 import hashlib
 
 from . import kinds, validate
-from .image import subdomain
 from .reconcile import Field
-from .validate import ValidationError
+from .validate import ValidationError, subdomain
 
 KIND = kinds.KEY_PAIR
 CONDITION = "validated"

@@ -74,6 +74,27 @@ class Field:
         return None if obj is None else self.normalise(self.value(obj))
 
 
+def _label_text(value):
+    return None if value is None else str(value)
+
+
+def label_field(key):
+    """The managed field of one label (compared as a string; ``None`` removes it)."""
+    return Field(("metadata", "labels", key), normalise=_label_text)
+
+
+def label_fields(labels):
+    """The managed fields of the label keys given (only those: other labels are not ours)."""
+    return [label_field(key) for key in sorted(labels or {})]
+
+
+def set_labels(metadata, labels):
+    """Put the labels to set (values as strings; ``None`` ones left out) into ``metadata``."""
+    wanted = {key: str(value) for key, value in (labels or {}).items() if value is not None}
+    if wanted:
+        metadata["labels"] = wanted
+
+
 def get_path(obj, path):
     for key in path:
         if not isinstance(obj, dict):

@@ -20,6 +20,11 @@ DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 MAX_LABEL = 63
 MAX_CLUSTER_NETWORK = 12  # the bridge "<name>-br" must fit Linux's 15-character device names
 VLAN_MIN, VLAN_MAX = 1, 4094
+DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+MAX_SUBDOMAIN = 253
+LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+LABEL_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+MAX_LABEL_VALUE = 63
 
 
 class ValidationError(HarvesterError):
@@ -44,6 +49,57 @@ def name(value, option="name", max_length=MAX_LABEL, why=""):
         raise ValidationError(option, f"{text!r} is not a valid name (lower-case letters, digits and '-', "
                                       "starting and ending with a letter or digit)")
     return text
+
+
+def subdomain(value, option):
+    """A DNS-1123 subdomain (an object name: labels separated by dots, at most 253 characters)."""
+    text = "" if value is None else str(value)
+    if not text:
+        raise ValidationError(option, "must not be empty")
+    if len(text) > MAX_SUBDOMAIN:
+        raise ValidationError(option, f"{text!r} is {len(text)} characters, at most {MAX_SUBDOMAIN} are allowed")
+    if not DNS1123_SUBDOMAIN.match(text):
+        raise ValidationError(option, f"{text!r} is not a valid name (lower-case letters, digits, '-' and '.', "
+                                      "starting and ending with a letter or digit)")
+    return text
+
+
+def label_value(value, option):
+    """A Kubernetes label value: at most 63 characters, alphanumerics, '-', '_' and '.', starting
+    and ending alphanumeric (or empty)."""
+    text = str(value)
+    if len(text) > MAX_LABEL_VALUE:
+        raise ValidationError(option, f"{text!r} is {len(text)} characters, a label value has at most {MAX_LABEL_VALUE}")
+    if not LABEL_VALUE.match(text):
+        raise ValidationError(option, f"{text!r} is not a valid label value (letters, digits, '-', '_' and '.', "
+                                      "starting and ending with a letter or digit)")
+    return text
+
+
+def label_key(key, option):
+    """A label key: an optional DNS subdomain prefix and '/', then a name of at most 63 characters."""
+    text = str(key)
+    prefix, slash, name = text.rpartition("/")
+    if slash and (not prefix or len(prefix) > MAX_SUBDOMAIN or not DNS1123_SUBDOMAIN.match(prefix)):
+        raise ValidationError(option, f"{text!r} has an invalid prefix (a DNS subdomain such as example.com)")
+    if not name or len(name) > MAX_LABEL_VALUE or not LABEL_NAME.match(name):
+        raise ValidationError(option, f"{text!r} is not a valid label key (at most 63 letters, digits, '-', '_' "
+                                      "and '.' after the optional prefix, starting and ending with a letter or digit)")
+    return text
+
+
+def labels(value, option="labels", reserved=()):
+    """A dict of label key -> value (``None`` removes a label); keys in ``reserved`` are the
+    server's (``{key: why}``) and refused."""
+    if not isinstance(value, dict):
+        raise ValidationError(option, f"must be a dict of label key to value, got {type(value).__name__}")
+    for key, text in value.items():
+        label_key(key, option)
+        if key in reserved:
+            raise ValidationError(option, f"{key} {reserved[key]}")
+        if text is not None:
+            label_value(text, f"{option}.{key}")
+    return value
 
 
 def int_range(value, option, low, high):

@@ -23,12 +23,15 @@ from __future__ import annotations
 import json
 
 from . import kinds, validate
-from .reconcile import Field
+from .reconcile import Field, label_fields, set_labels
 
 CNI_VERSION = "0.3.1"
 BRIDGE_SUFFIX = "-br"
 LABEL_READY = "network.harvesterhci.io/ready"
 LABEL_TYPE = "network.harvesterhci.io/type"
+# Labels the network controller owns (it rewrites them from the config): never ours to set.
+CONTROLLER_LABELS = {key: "is set by Harvester's network controller" for key in (
+    "network.harvesterhci.io/clusternetwork", LABEL_TYPE, "network.harvesterhci.io/vlan-id", LABEL_READY)}
 ANNOTATION_ROUTE = "network.harvesterhci.io/route"
 ANNOTATION_DESCRIPTION = "field.cattle.io/description"
 KIND = kinds.NAD
@@ -48,6 +51,8 @@ def check(params):
             raise validate.ValidationError("route", "needs vlan_id: an untagged network has no route "
                                                     "(Harvester drops the route of a VLAN 0 network)")
         validate.route(params["route"])
+    if params.get("labels") is not None:
+        validate.labels(params["labels"], reserved=CONTROLLER_LABELS)
     if params.get("wait_timeout") is not None:
         validate.positive(params["wait_timeout"], "wait_timeout")
 
@@ -87,6 +92,7 @@ def desired(params):
     if params.get("route") is not None:
         annotations[ANNOTATION_ROUTE] = route_annotation(params["route"])
     metadata = {"name": params["name"], "namespace": params["namespace"]}
+    set_labels(metadata, params.get("labels"))
     if annotations:
         metadata["annotations"] = annotations
     return {"apiVersion": KIND.api_version, "kind": KIND.kind, "metadata": metadata,
@@ -149,17 +155,20 @@ ALL_FIELDS = (CONFIG, ROUTE, DESCRIPTION)
 
 def fields(params):
     """The fields this call manages: the config always; route and description only when given
-    (an omitted option leaves the live value alone; ``description: ''`` removes it)."""
+    (an omitted option leaves the live value alone; ``description: ''`` removes it); of the
+    labels only the keys given (``null`` removes one)."""
     out = [CONFIG]
     if params.get("route") is not None:
         out.append(ROUTE)
     if params.get("description") is not None:
         out.append(DESCRIPTION)
+    out.extend(label_fields(params.get("labels")))
     return out
 
 
 def cluster_network_of(obj):
-    bridge = (normalise_config((obj.get("spec") or {}).get("config")) or {}).get("bridge") or ""
+    conf = normalise_config((obj.get("spec") or {}).get("config"))
+    bridge = (conf.get("bridge") if isinstance(conf, dict) else None) or ""
     return bridge[:-len(BRIDGE_SUFFIX)] if bridge.endswith(BRIDGE_SUFFIX) else bridge
 
 
@@ -188,3 +197,41 @@ def summary(obj):
         return "no such network"
     labels = obj["metadata"].get("labels") or {}
     return f"labels {LABEL_READY}={labels.get(LABEL_READY, '<unset>')}, {LABEL_TYPE}={labels.get(LABEL_TYPE, '<unset>')}"
+
+
+# --- reading ------------------------------------------------------------------------------
+def describe(obj):
+    """What a VM network is, read back from its NAD (``harvester_network_info``): the parts the
+    Harvester UI shows, in the module's terms."""
+    meta = obj.get("metadata") or {}
+    labels, annotations = meta.get("labels") or {}, meta.get("annotations") or {}
+    conf = normalise_config((obj.get("spec") or {}).get("config"))
+    route = _parse(annotations.get(ANNOTATION_ROUTE)) if annotations.get(ANNOTATION_ROUTE) else None
+    return {
+        "name": meta.get("name"),
+        "namespace": meta.get("namespace"),
+        "cluster_network": cluster_network_of(obj) or None,
+        "vlan_id": conf.get("vlan") if isinstance(conf, dict) else None,
+        "type": labels.get(LABEL_TYPE),
+        "ready": is_ready(obj),
+        "route": route if isinstance(route, dict) else None,
+        "description": annotations.get(ANNOTATION_DESCRIPTION),
+        "labels": labels,
+        "deleting": bool(meta.get("deletionTimestamp")),
+    }
+
+
+def list_networks(client, params):
+    """The networks ``params`` select (``namespace``, ``name``, ``label_selector``,
+    ``cluster_network``), described, in one list request (a name is a field selector)."""
+    namespace = params.get("namespace") or None
+    if namespace:
+        validate.name(namespace, "namespace")
+    if params.get("name"):
+        validate.name(params["name"])
+    items = client.list(KIND.path(namespace), label_selector=params.get("label_selector"),
+                        field_selector=f"metadata.name={params['name']}" if params.get("name") else None)
+    networks = [describe(obj) for obj in items]
+    if params.get("cluster_network"):
+        networks = [n for n in networks if n["cluster_network"] == params["cluster_network"]]
+    return sorted(networks, key=lambda n: (n["namespace"] or "", n["name"] or ""))

@@ -12,8 +12,8 @@ description:
   - Creates, updates or deletes a Harvester VM network, the NetworkAttachmentDefinition that VMs attach to,
     with the bridge CNI configuration the Harvester UI writes (C(type=bridge), bridge C(<cluster_network>-br),
     optional VLAN tag, no IPAM).
-  - Only the fields this module manages are compared and changed (the CNI configuration, the route and the
-    description). What Harvester adds by itself, the labels of the network controller, the MTU the network
+  - Only the fields this module manages are compared and changed (the CNI configuration, the route, the
+    description and the labels given). What Harvester adds by itself, the labels of the network controller, the MTU the network
     webhook injects, the route's C(connectivity), and the CIDR and gateway an C(auto) route learns by DHCP,
     never counts as a change.
   - An existing network is changed with one merge patch of the differing fields. Check mode sends the same
@@ -89,6 +89,14 @@ options:
       - Description shown in the Harvester UI (annotation C(field.cattle.io/description)).
       - Omit it to leave an existing description alone; an empty string removes it.
     type: str
+  labels:
+    description:
+      - Labels to set on the network, for example to mark the networks a role manages so that it can find and
+        remove the ones dropped from its plan (see M(homelab.harvester.harvester_network_info)).
+      - Only the keys given are managed; other labels stay. A V(null) value removes that label.
+      - The labels of Harvester's network controller (C(network.harvesterhci.io/clusternetwork), C(type),
+        C(vlan-id), C(ready)) are refused.
+    type: dict
   state:
     description:
       - V(present) creates or updates the network, V(absent) deletes it.
@@ -146,6 +154,8 @@ EXAMPLES = r"""
       mode: manual
       cidr: 10.10.40.0/24
       gateway: 10.10.40.1
+    labels:
+      app.kubernetes.io/managed-by: homelab.harvester.vlans
 
 - name: An untagged network
   homelab.harvester.harvester_network:
@@ -219,6 +229,7 @@ ARGUMENT_SPEC = {
         "dhcp_server": {"type": "str"},
     }},
     "description": {"type": "str"},
+    "labels": {"type": "dict"},
     "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
     "recreate": {"type": "bool", "default": False},
     "wait": {"type": "bool", "default": True},

@@ -1,15 +1,26 @@
 """Running a playbook of the collection with an inventory, the way users do
-(`ansible-playbook -i inventory/lab playbooks/X.yml`), against a twin process."""
+(`ansible-playbook -i inventory/lab playbooks/X.yml`), against a twin process, and reading the
+twin back."""
 from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import subprocess
+import time
 from pathlib import Path
+
+import yaml
 
 from tests.integration.playbooks import PLAYBOOK, ROOT
 
 LAB_INVENTORY = ROOT / "inventory" / "lab"
+SITE = ROOT / "playbooks" / "site.yml"
+VERIFY = ROOT / "playbooks" / "verify.yml"
+NAD_PATH = "/apis/k8s.cni.cncf.io/v1/namespaces/default/network-attachment-definitions"
+VMS = "/apis/kubevirt.io/v1/namespaces/default/virtualmachines"
+VMIS = "/apis/kubevirt.io/v1/namespaces/default/virtualmachineinstances"
 
 
 def run_playbook(twin, cwd: Path, playbook: Path, *, inventory: Path = LAB_INVENTORY, extra_vars=None,
@@ -32,4 +43,65 @@ def run_playbook(twin, cwd: Path, playbook: Path, *, inventory: Path = LAB_INVEN
         args += ["--tags", ",".join(tags)]
     if verbosity:
         args.append("-" + "v" * verbosity)
-    return subprocess.run(args, capture_output=True, text=True, env=environ, cwd=cwd, timeout=600, check=False)
+    return subprocess.run(args, capture_output=True, text=True, env=environ, cwd=cwd, timeout=900, check=False)
+
+
+def recap(output, host="harvester-lab"):
+    """The PLAY RECAP counters of `host` as ints ({} when there is no recap)."""
+    found = re.search(rf"^{re.escape(host)}\s*:\s*(.*)$", output.rpartition("PLAY RECAP")[2], re.MULTILINE)
+    return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", found.group(1))} if found else {}
+
+
+def run_site(twin, cwd, *, playbook=SITE, inventory=LAB_INVENTORY, tags=None, extra_vars=None, verbosity=0):
+    """A site-level playbook (site.yml by default) with its install files rendered under `cwd`;
+    returns (exit status, stdout + stderr, recap counters)."""
+    extra = {"bootstrap_publish_dir": str(cwd / "pxe"), **(extra_vars or {})}
+    proc = run_playbook(twin, cwd, playbook, inventory=inventory, tags=tags, extra_vars=extra, verbosity=verbosity)
+    out = proc.stdout + proc.stderr
+    return proc.returncode, out, recap(out)
+
+
+def copy_inventory(tmp_path, change=None):
+    """A copy of inventory/lab under `tmp_path`; `change(lab, host_vars)` may edit the plan
+    (group_vars/all/lab.yml as a dict, and {host: host_vars dict}) before it is written back."""
+    inventory = tmp_path / "lab"
+    shutil.copytree(LAB_INVENTORY, inventory)
+    if change is not None:
+        lab_file = inventory / "group_vars" / "all" / "lab.yml"
+        host_dir = inventory / "host_vars"
+        lab = yaml.safe_load(lab_file.read_text())
+        hosts = {p.stem: yaml.safe_load(p.read_text()) for p in sorted(host_dir.glob("*.yml"))}
+        change(lab, hosts)
+        lab_file.write_text(yaml.safe_dump(lab, sort_keys=False))
+        for old in host_dir.glob("*.yml"):
+            old.unlink()
+        for name, data in hosts.items():
+            (host_dir / f"{name}.yml").write_text(yaml.safe_dump(data, sort_keys=False))
+        hosts_file = inventory / "hosts.yml"
+        tree = yaml.safe_load(hosts_file.read_text())
+        tree["all"]["children"]["harvester_nodes"]["hosts"] = {
+            name: {"ansible_host": data["lab_node"]["mgmt_ip"]} for name, data in hosts.items()}
+        hosts_file.write_text(yaml.safe_dump(tree, sort_keys=False))
+    return inventory
+
+
+def get(twin, path):
+    r = twin.session().get(twin.url(path))
+    r.raise_for_status()
+    return r.json()
+
+
+def nads(twin):
+    return {n["metadata"]["name"]: n for n in get(twin, NAD_PATH)["items"]}
+
+
+def stop_all_vms(twin):
+    """Stop every VM of the seeded lab through the API (runStrategy Halted) and wait for the VMIs to go."""
+    s = twin.session()
+    for vm in get(twin, VMS)["items"]:
+        s.patch(twin.url(f"{VMS}/{vm['metadata']['name']}"), data=json.dumps({"spec": {"runStrategy": "Halted"}}),
+                headers={"Content-Type": "application/merge-patch+json"}).raise_for_status()
+    deadline = time.monotonic() + 30
+    while get(twin, VMIS)["items"] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not get(twin, VMIS)["items"], "the twin did not stop the VMs"

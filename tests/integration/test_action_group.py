@@ -24,6 +24,7 @@ TASKS = {
     "harvester_setting": {"name": "log-level", "value": "debug"},
     "longhorn_setting": {"name": "log-level", "value": "Debug"},
     "harvester_node_info": {"name": "ms02-1"},
+    "harvester_network_info": {"label_selector": "app.kubernetes.io/managed-by=nobody"},
     "capi_cluster": {"name": "grouped", "state": "absent"},
 }
 

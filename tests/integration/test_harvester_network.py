@@ -119,6 +119,23 @@ def test_immutable_change_refused_then_recreated(twin, tmp_path):
     assert json.loads(get_nad(twin, "flat")["spec"]["config"])["bridge"] == "data-br"
 
 
+def test_labels_are_set_changed_and_removed_key_by_key(twin, tmp_path):
+    tagged = dict(VLAN30, labels={"app.kubernetes.io/managed-by": "homelab.harvester.vlans", "team": "platform"})
+    (created,), dummy = play(twin, tmp_path, [tagged])
+    labels = get_nad(twin, "platform")["metadata"]["labels"]
+    assert labels["app.kubernetes.io/managed-by"] == "homelab.harvester.vlans" and labels["team"] == "platform"
+    assert labels["network.harvesterhci.io/ready"] == "true"  # the controller's labels stay
+
+    (same, dropped), reqs = play(twin, tmp_path, [tagged, dict(VLAN30, labels={"team": None})], diff=True)
+    assert same["changed"] is False
+    assert dropped["changed"] is True
+    assert dropped["diff"]["before"]["metadata"]["labels"] == {"team": "platform"}
+    assert "labels" not in dropped["diff"]["after"]["metadata"]
+    assert [r["method"] for r in writes(reqs)] == ["PATCH"]
+    labels = get_nad(twin, "platform")["metadata"]["labels"]
+    assert "team" not in labels and labels["app.kubernetes.io/managed-by"] == "homelab.harvester.vlans"
+
+
 BAD_INPUTS = [
     ({"name": "vlan30", "vlan_id": 5000}, "vlan_id: 5000 is not in 1-4094"),
     ({"name": "vlan30", "vlan_id": 0}, "vlan_id: 0 is not in 1-4094"),
@@ -137,6 +154,9 @@ BAD_INPUTS = [
     ({"name": "vlan30", "route": {"mode": "auto"}}, "route: needs vlan_id"),
     ({"name": "vlan30", "state": "gone"}, "value of state must be one of: present, absent, got: gone"),
     ({"name": "vlan30", "wait_timeout": 0}, "wait_timeout: 0 must be more than 0"),
+    ({"name": "vlan30", "labels": {"network.harvesterhci.io/vlan-id": "30"}},
+     "labels: network.harvesterhci.io/vlan-id is set by Harvester's network controller"),
+    ({"name": "vlan30", "labels": {"team": "a b"}}, "labels.team: 'a b' is not a valid label value"),
 ]
 
 

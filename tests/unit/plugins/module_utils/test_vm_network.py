@@ -100,3 +100,72 @@ def test_check(changes, message):
     with pytest.raises(ValidationError) as e:
         vm_network.check(dict(BASE, **changes))
     assert str(e.value).startswith(message)
+
+
+def test_labels_are_managed_key_by_key():
+    params = dict(BASE, labels={"app.kubernetes.io/managed-by": "homelab.harvester.vlans", "old": None})
+    obj = vm_network.desired(params)
+    assert obj["metadata"]["labels"] == {"app.kubernetes.io/managed-by": "homelab.harvester.vlans"}
+    paths = [f.path for f in vm_network.fields(params)]
+    assert ("metadata", "labels", "app.kubernetes.io/managed-by") in paths and ("metadata", "labels", "old") in paths
+    assert ("metadata", "labels", vm_network.LABEL_READY) not in paths  # the controller's labels are never compared
+
+
+@pytest.mark.parametrize("labels, message", [
+    ({vm_network.LABEL_READY: "true"}, "labels: network.harvesterhci.io/ready is set by Harvester's network controller"),
+    ({"bad key!": "x"}, "labels: 'bad key!' is not a valid label key"),
+    ({"team": "a b"}, "labels.team: 'a b' is not a valid label value"),
+    (["team"], "labels: must be a dict of label key to value"),
+])
+def test_bad_labels(labels, message):
+    with pytest.raises(ValidationError) as e:
+        vm_network.check(dict(BASE, labels=labels))
+    assert str(e.value).startswith(message)
+
+
+LIVE = {
+    "metadata": {"name": "platform", "namespace": "default",
+                 "labels": {vm_network.LABEL_READY: "true", vm_network.LABEL_TYPE: "L2VlanNetwork"},
+                 "annotations": {vm_network.ANNOTATION_ROUTE: '{"mode":"manual","cidr":"10.10.30.0/24","gateway":"10.10.30.1"}',
+                                 vm_network.ANNOTATION_DESCRIPTION: "VMs"}},
+    "spec": {"config": '{"cniVersion":"0.3.1","name":"platform","type":"bridge","bridge":"mgmt-br","vlan":30,"mtu":1500,"ipam":{}}'},
+}
+
+
+def test_describe_reads_a_nad_back_in_the_modules_terms():
+    assert vm_network.describe(LIVE) == {
+        "name": "platform", "namespace": "default", "cluster_network": "mgmt", "vlan_id": 30, "type": "L2VlanNetwork",
+        "ready": True, "route": {"mode": "manual", "cidr": "10.10.30.0/24", "gateway": "10.10.30.1"},
+        "description": "VMs", "labels": LIVE["metadata"]["labels"], "deleting": False}
+    untagged = vm_network.describe({"metadata": {"name": "flat", "namespace": "x"}, "spec": {"config": "not json"}})
+    assert (untagged["vlan_id"], untagged["cluster_network"], untagged["route"], untagged["ready"]) == (None, None, None, False)
+
+
+class ListingClient:
+    def __init__(self, items):
+        self.items, self.calls = items, []
+
+    def list(self, path, label_selector=None, field_selector=None):
+        self.calls.append((path, label_selector, field_selector))
+        return self.items
+
+
+def test_list_networks_is_one_request_sorted_and_filtered():
+    other = {"metadata": {"name": "a", "namespace": "default"},
+             "spec": {"config": '{"type":"bridge","bridge":"storage-br","vlan":7}'}}
+    client = ListingClient([LIVE, other])
+    found = vm_network.list_networks(client, {"namespace": "default", "label_selector": "x=y", "name": None,
+                                              "cluster_network": None})
+    assert [n["name"] for n in found] == ["a", "platform"]
+    assert client.calls == [("/apis/k8s.cni.cncf.io/v1/namespaces/default/network-attachment-definitions", "x=y", None)]
+    on_mgmt = vm_network.list_networks(ListingClient([LIVE, other]), {"namespace": "", "name": "platform",
+                                                                      "label_selector": None, "cluster_network": "mgmt"})
+    assert [n["name"] for n in on_mgmt] == ["platform"]
+
+
+def test_list_networks_every_namespace_and_by_name():
+    client = ListingClient([])
+    vm_network.list_networks(client, {"namespace": None, "name": "platform", "label_selector": None, "cluster_network": None})
+    assert client.calls == [("/apis/k8s.cni.cncf.io/v1/network-attachment-definitions", None, "metadata.name=platform")]
+    with pytest.raises(ValidationError):
+        vm_network.list_networks(client, {"namespace": "Bad_NS", "name": None, "label_selector": None, "cluster_network": None})

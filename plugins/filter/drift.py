@@ -1,0 +1,127 @@
+# Copyright: (c) 2026, Homelab platform team
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filter ``homelab.harvester.drift_report``: what a check-mode run of the roles would change,
+one entry per differing field of each object, from the results the roles registered.
+
+Documentation: the sidecar file drift_report.yml next to this one.
+"""
+
+from __future__ import annotations
+
+import json
+
+from ansible.errors import AnsibleFilterError
+
+ABSENT = "(absent)"
+HIDDEN = "(hidden)"
+MAX_VALUE = 120
+
+
+def _show(value, secret):
+    if secret:
+        return HIDDEN
+    if value is ABSENT:
+        return ABSENT
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+    return text if len(text) <= MAX_VALUE else text[:MAX_VALUE - 3] + "..."
+
+
+def leaf_changes(before, after, path=()):
+    """``[(path, before, after)]`` for every leaf that differs between two nested dicts; a key
+    missing on one side is ``ABSENT`` there. Lists and scalars are compared whole."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        changes = []
+        for key in sorted(set(before) | set(after), key=str):
+            changes += leaf_changes(before.get(key, ABSENT), after.get(key, ABSENT), path + (str(key),))
+        return changes
+    if isinstance(before, dict) and after is ABSENT:
+        return leaf_changes(before, {}, path) or [(path, before, after)]
+    if before is ABSENT and isinstance(after, dict):
+        return leaf_changes({}, after, path) or [(path, before, after)]
+    return [] if before == after else [(path, before, after)]
+
+
+def _object_name(result, label_key):
+    """The object a loop item is about: its ``label_key`` (``namespace/name`` when it has a namespace)."""
+    loop_var = result.get("ansible_loop_var")
+    item = result.get(loop_var) if loop_var else result.get("item")
+    if isinstance(item, dict):
+        name = item.get(label_key)
+        namespace = item.get("namespace")
+        if name is not None:
+            return f"{namespace}/{name}" if namespace else str(name)
+        return json.dumps(item, sort_keys=True, default=str)
+    return None if item is None else str(item)
+
+
+def _diffs(result):
+    diff = result.get("diff")
+    return diff if isinstance(diff, list) else ([diff] if isinstance(diff, dict) else [])
+
+
+def _entries_of(result, step, obj, secret, keys_are_objects):
+    """The entries of one task result (a loop item or a single task)."""
+    if result.get("skipped"):
+        return []
+    if result.get("failed"):
+        message = result.get("msg") or "failed"
+        return [{"step": step, "object": obj, "path": None, "before": None, "after": None,
+                 "text": f"{step}: {obj}: not as planned: {message}"}]
+    if not result.get("changed"):
+        return []
+    file_path = result.get("dest") or result.get("path")
+    entries = []
+    for diff in _diffs(result):
+        before, after = diff.get("before", ABSENT), diff.get("after", ABSENT)
+        if isinstance(before, str) or isinstance(after, str) or "before_header" in diff:
+            # file content: may hold secrets (install configs carry the cluster token), so never shown
+            where = diff.get("before_header") or file_path or obj
+            entries.append({"step": step, "object": str(where), "path": None, "before": None, "after": None,
+                            "text": f"{step}: {where}: content differs"})
+            continue
+        for path, old, new in leaf_changes(before, after):
+            target = obj
+            if keys_are_objects and path:
+                target, path = path[0], path[1:]
+            dotted = ".".join(path)
+            old_text, new_text = _show(old, secret), _show(new, secret)
+            entries.append({"step": step, "object": target, "path": dotted or None, "before": old_text,
+                            "after": new_text,
+                            "text": f"{step}: {target}{': ' + dotted if dotted else ''}: {old_text} -> {new_text}"})
+    if not entries:
+        entries.append({"step": step, "object": str(file_path or obj), "path": None, "before": None, "after": None,
+                        "text": f"{step}: {file_path or obj}: would change (the module gives no diff)"})
+    return entries
+
+
+def drift_report(steps):
+    """``steps``: a list of ``{step, result, object?, label?, secret?, keys_are_objects?}``, where
+    ``result`` is what a task registered (a single result or a loop's ``results``), ``object`` names
+    the object of a single-task result, ``label`` the key of a loop item that names its object
+    (default ``name``), ``secret`` hides values, and ``keys_are_objects`` says the diff's top-level
+    keys are the objects (settings modules). Returns one entry per difference:
+    ``{step, object, path, before, after, text}``."""
+    if not isinstance(steps, list):
+        raise AnsibleFilterError(f"drift_report expects a list of steps, got {type(steps).__name__}")
+    entries = []
+    for index, spec in enumerate(steps):
+        if not isinstance(spec, dict) or "step" not in spec:
+            raise AnsibleFilterError(f"drift_report: steps[{index}] must be a dict with a 'step' key")
+        result = spec.get("result")
+        if not isinstance(result, dict):
+            continue  # the task did not run (condition false, or its block was not reached)
+        step, secret, keys = spec["step"], bool(spec.get("secret")), bool(spec.get("keys_are_objects"))
+        if isinstance(result.get("results"), list):
+            for item in result["results"]:
+                if isinstance(item, dict):
+                    entries += _entries_of(item, step, _object_name(item, spec.get("label", "name")), secret, keys)
+        else:
+            entries += _entries_of(result, step, spec.get("object") or step, secret, keys)
+    return entries
+
+
+class FilterModule:
+    """Drift report filters."""
+
+    def filters(self):
+        return {"drift_report": drift_report}

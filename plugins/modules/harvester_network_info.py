@@ -1,0 +1,147 @@
+#!/usr/bin/python
+# Copyright: (c) 2026, Homelab platform team
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: harvester_network_info
+short_description: List Harvester VM networks (NetworkAttachmentDefinitions)
+version_added: 0.1.0
+description:
+  - Returns the Harvester VM networks of a namespace (or of every namespace), optionally only those with given
+    labels or on one cluster network, each in the terms of M(homelab.harvester.harvester_network) (cluster network,
+    VLAN, route, description) plus what Harvester's network controller reports (type, ready).
+  - One list request, however many networks there are. Never changes anything.
+  - With the labels a role puts on the networks it manages, this is how it finds the ones dropped from its plan.
+author:
+  - Homelab platform team (@homelab)
+extends_documentation_fragment:
+  - homelab.harvester.connection
+attributes:
+  check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
+    support: full
+    details: The module only reads; it returns the same answer in check mode.
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: none
+    details: Nothing is ever changed, so there is no diff.
+  action_group:
+    description: Use C(group/homelab.harvester.harvester) in C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - homelab.harvester.harvester
+options:
+  name:
+    description:
+      - Name of one network. The result is an empty list when it does not exist.
+    type: str
+  namespace:
+    description:
+      - Namespace of the networks. V(null) (or an empty string) lists every namespace.
+    type: str
+    default: default
+  label_selector:
+    description:
+      - Only networks whose labels match, in Kubernetes selector syntax, for example
+        C(app.kubernetes.io/managed-by=homelab.harvester.vlans).
+    type: str
+  cluster_network:
+    description:
+      - Only networks on this cluster network (bridge C(<cluster_network>-br)).
+    type: str
+notes:
+  - Always returns C(changed=false).
+seealso:
+  - module: homelab.harvester.harvester_network
+"""
+
+EXAMPLES = r"""
+- name: The VM networks in the default namespace
+  homelab.harvester.harvester_network_info:
+  register: vm_networks
+
+- name: The networks the vlans role manages
+  homelab.harvester.harvester_network_info:
+    label_selector: app.kubernetes.io/managed-by=homelab.harvester.vlans
+  register: managed
+
+- name: Every VLAN id used on the mgmt cluster network, in any namespace
+  homelab.harvester.harvester_network_info:
+    namespace:
+    cluster_network: mgmt
+  register: on_mgmt
+
+- name: Show them
+  ansible.builtin.debug:
+    msg: "{{ on_mgmt.networks | map(attribute='vlan_id') | list }}"
+"""
+
+RETURN = r"""
+networks:
+  description: One entry per network, sorted by namespace and name.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: Name of the network.
+      type: str
+      sample: platform
+    namespace:
+      description: Its namespace.
+      type: str
+      sample: default
+    cluster_network:
+      description: The cluster network whose bridge carries it (null when the config names no bridge).
+      type: str
+      sample: mgmt
+    vlan_id:
+      description: The VLAN tag; null for an untagged network.
+      type: int
+      sample: 30
+    type:
+      description: What Harvester's network controller calls it (label C(network.harvesterhci.io/type)), null until it has looked.
+      type: str
+      sample: L2VlanNetwork
+    ready:
+      description: Whether the controller labelled it ready.
+      type: bool
+      sample: true
+    route:
+      description: The parsed route annotation (C(mode), C(cidr), C(gateway), C(connectivity), ...), null without one.
+      type: dict
+      sample: {mode: manual, cidr: 10.10.30.0/24, gateway: 10.10.30.1, connectivity: "true"}
+    description:
+      description: The description shown in the Harvester UI, null without one.
+      type: str
+    labels:
+      description: All labels of the network.
+      type: dict
+    deleting:
+      description: Whether the network is being deleted (waiting for its finalizers).
+      type: bool
+"""
+
+from ansible_collections.homelab.harvester.plugins.module_utils import vm_network
+from ansible_collections.homelab.harvester.plugins.module_utils.module import HarvesterModule
+
+ARGUMENT_SPEC = {
+    "name": {"type": "str"},
+    "namespace": {"type": "str", "default": "default"},
+    "label_selector": {"type": "str"},
+    "cluster_network": {"type": "str"},
+}
+
+
+def run(module):
+    return {"changed": False, "networks": vm_network.list_networks(module.client, module.params)}
+
+
+def main():
+    HarvesterModule(argument_spec=ARGUMENT_SPEC).run(run)
+
+
+if __name__ == "__main__":
+    main()

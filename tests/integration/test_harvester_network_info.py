@@ -1,0 +1,65 @@
+# Copyright: (c) 2026, Homelab platform team
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""harvester_network_info end to end: the twin's VM networks read back in one request, filtered
+by label, name and cluster network; bad input refused without a request."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.playbooks import run_tasks, writes
+
+pytestmark = [pytest.mark.twin, pytest.mark.integration]
+
+MODULE = "homelab.harvester.harvester_network_info"
+
+
+def play(twin, tmp_path, tasks, *, check=False):
+    results, requests, dummy = run_tasks(twin, tmp_path, MODULE, tasks, check=check)
+    return results, requests
+
+
+def make_networks(twin, tmp_path):
+    tasks = [{"name": "platform", "vlan_id": 30, "route": {"mode": "manual", "cidr": "10.10.30.0/24", "gateway": "10.10.30.1"},
+              "labels": {"app.kubernetes.io/managed-by": "homelab.harvester.vlans"}},
+             {"name": "cluster", "vlan_id": 40, "labels": {"app.kubernetes.io/managed-by": "homelab.harvester.vlans"}},
+             {"name": "scratch", "vlan_id": 99}]
+    results, dummy, dummy2 = run_tasks(twin, tmp_path, "homelab.harvester.harvester_network", tasks)
+    assert not any(r.get("failed") for r in results), results
+
+
+def test_lists_filters_and_reads_once(twin, tmp_path):
+    make_networks(twin, tmp_path)
+    (every, managed, one, missing, on_mgmt), reqs = play(twin, tmp_path, [
+        {}, {"label_selector": "app.kubernetes.io/managed-by=homelab.harvester.vlans"}, {"name": "platform"},
+        {"name": "nope"}, {"namespace": None, "cluster_network": "mgmt"}])
+    assert [n["name"] for n in every["networks"]] == ["cluster", "lab-uplink", "platform", "scratch"]
+    assert every["changed"] is False
+    assert [n["name"] for n in managed["networks"]] == ["cluster", "platform"]
+    (platform,) = one["networks"]
+    assert (platform["vlan_id"], platform["cluster_network"], platform["ready"], platform["type"]) == (30, "mgmt", True, "L2VlanNetwork")
+    assert (platform["route"]["mode"], platform["route"]["cidr"], platform["route"]["gateway"]) == ("manual", "10.10.30.0/24", "10.10.30.1")
+    assert missing["networks"] == []
+    assert {n["name"] for n in on_mgmt["networks"]} == {"cluster", "lab-uplink", "platform", "scratch"}
+    assert [r["method"] for r in reqs] == ["GET"] * 5 and writes(reqs) == []
+
+
+def test_check_mode_reads_the_same(twin, tmp_path):
+    make_networks(twin, tmp_path)
+    (result,), reqs = play(twin, tmp_path, [{"label_selector": "app.kubernetes.io/managed-by=homelab.harvester.vlans"}], check=True)
+    assert [n["name"] for n in result["networks"]] == ["cluster", "platform"]
+    assert writes(reqs) == []
+
+
+BAD_INPUTS = [
+    ({"namespace": "Default"}, "namespace: 'Default' is not a valid name"),
+    ({"name": "Platform"}, "name: 'Platform' is not a valid name"),
+    ({"nme": "platform"}, "Unsupported parameters for (homelab.harvester.harvester_network_info) module: nme"),
+]
+
+
+def test_bad_inputs_refused_without_any_request(twin, tmp_path):
+    results, reqs = play(twin, tmp_path, [args for args, message in BAD_INPUTS])
+    for (args, message), result in zip(BAD_INPUTS, results, strict=True):
+        assert result.get("failed") and message in result["msg"], (args, result)
+    assert reqs == []

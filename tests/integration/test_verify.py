@@ -1,0 +1,86 @@
+"""playbooks/verify.yml: the site in check mode with diff, a drift report per object, a non-zero
+exit when anything differs, and never a stored write."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.integration.playbooks import stored_writes
+from tests.integration.roles import NAD_PATH, VERIFY, run_site, stop_all_vms
+
+pytestmark = [pytest.mark.twin, pytest.mark.integration]
+
+TWIN_ARGS = ["--speed", "20"]
+LONGHORN_SETTINGS = "/apis/longhorn.io/v1beta2/namespaces/longhorn-system/settings"
+SETTINGS = "/apis/harvesterhci.io/v1beta1/settings"
+
+
+def verify(twin, tmp_path):
+    """verify.yml; returns (exit status, output, the report's lines, API requests of the run)."""
+    since = twin.last_seq()
+    rc, out, recap = run_site(twin, tmp_path, playbook=VERIFY)
+    requests = [r for r in twin.requests_log(since) if not r["path"].startswith("/_twin/")]
+    report = out.partition("TASK [Report the drift]")[2].partition("TASK [")[0]
+    return rc, out, report, requests
+
+
+def merge_patch(twin, path, body):
+    twin.session().patch(twin.url(path), data=json.dumps(body),
+                         headers={"Content-Type": "application/merge-patch+json"}).raise_for_status()
+
+
+@pytest.fixture
+def converged(twin, tmp_path):
+    stop_all_vms(twin)  # so that Harvester accepts the storage network
+    rc, out, recap = run_site(twin, tmp_path)
+    assert rc == 0 and recap["failed"] == 0 and recap.get("ignored", 0) == 0, out
+    return twin
+
+
+def test_no_drift_after_converge(converged, tmp_path):
+    rc, out, report, requests = verify(converged, tmp_path)
+    assert rc == 0, out
+    assert "No drift: the cluster matches the inventory." in report, out
+    assert requests and stored_writes(requests) == []
+
+
+def test_changes_behind_its_back_are_reported_per_object_and_fail_the_run(converged, tmp_path):
+    twin = converged
+    platform = twin.session().get(twin.url(f"{NAD_PATH}/platform")).json()
+    config = json.loads(platform["spec"]["config"])
+    config["vlan"] = 33
+    merge_patch(twin, f"{NAD_PATH}/platform", {"spec": {"config": json.dumps(config)}})
+    merge_patch(twin, f"{LONGHORN_SETTINGS}/default-replica-count", {"value": "2"})
+    merge_patch(twin, f"{SETTINGS}/ntp-servers", {"value": json.dumps({"ntpServers": ["10.10.10.99"]})})
+    (tmp_path / "pxe" / "ms02-2.ipxe").write_text("#!ipxe\necho tampered\n")
+
+    rc, out, report, requests = verify(twin, tmp_path)
+    assert rc != 0, out
+    assert "vlans: platform: spec.config.vlan: 33 -> 30" in report
+    assert "storage: default-replica-count: v1: 2 -> 3" in report
+    assert 'bootstrap: ntp-servers: ntpServers: [\\"10.10.10.99\\"] -> [\\"10.10.10.1\\"]' in report
+    assert "ms02-2.ipxe: content differs" in report
+    assert "difference(s) between the cluster and the inventory" in out
+    assert stored_writes(requests) == []
+    assert "tampered" in (tmp_path / "pxe" / "ms02-2.ipxe").read_text(), "check mode must not rewrite the file"
+    assert json.loads(twin.session().get(twin.url(f"{NAD_PATH}/platform")).json()["spec"]["config"])["vlan"] == 33
+
+
+def test_a_refused_change_and_a_dropped_network_count_as_drift(twin, tmp_path):
+    rc, out, recap = run_site(twin, tmp_path)  # VMs run: storage-network refused (ignored)
+    assert rc == 0, out
+    merge_patch(twin, f"{NAD_PATH}/platform", {"metadata": {"labels": {"app.kubernetes.io/managed-by": "someone-else"}}})
+    rc, out, report, requests = verify(twin, tmp_path)
+    assert rc != 0
+    assert "storage: storage-network: not as planned:" in report and "Please stop all VMs" in report
+    assert "vlans: platform: metadata.labels.app.kubernetes.io/managed-by: someone-else -> homelab.harvester.vlans" in report
+    assert stored_writes(requests) == []
+
+
+def test_the_token_and_the_install_configs_stay_out_of_the_report(converged, tmp_path):
+    (tmp_path / "pxe" / "ms02-1.yaml").write_text("token: tampered-9f2c\n")
+    rc, out, report, dummy = verify(converged, tmp_path)
+    assert rc != 0
+    assert "ms02-1.yaml: content differs" in report
+    assert "CHANGE-ME-cluster-join-token" not in out and "tampered-9f2c" not in out

@@ -1,0 +1,113 @@
+# Copyright: (c) 2026, Homelab platform team
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Unit tests of the drift_report filter (plugins/filter/drift.py), on results shaped like the
+ones Ansible registers for our modules, loops, file modules and rescued failures."""
+
+from __future__ import annotations
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.homelab.harvester.plugins.filter.drift import ABSENT, drift_report, leaf_changes
+
+
+def texts(steps):
+    return [e["text"] for e in drift_report(steps)]
+
+
+def test_leaf_changes_of_nested_dicts():
+    before = {"spec": {"config": {"vlan": 30, "type": "bridge"}, "gone": 1}}
+    after = {"spec": {"config": {"vlan": 31, "type": "bridge"}, "new": {"a": 2}}}
+    assert leaf_changes(before, after) == [
+        (("spec", "config", "vlan"), 30, 31),
+        (("spec", "gone"), 1, ABSENT),
+        (("spec", "new", "a"), ABSENT, 2),
+    ]
+
+
+def test_leaf_changes_compare_lists_whole_and_equal_values_give_nothing():
+    assert leaf_changes({"a": [1, 2]}, {"a": [1, 2]}) == []
+    assert leaf_changes({"a": [1, 2]}, {"a": [2, 1]}) == [(("a",), [1, 2], [2, 1])]
+
+
+def test_unchanged_skipped_and_missing_results_give_no_entry():
+    steps = [
+        {"step": "vlans", "result": {"changed": False, "diff": {"before": {"a": 1}, "after": {"a": 2}}}},
+        {"step": "vlans", "result": {"skipped": True, "changed": False}},
+        {"step": "storage", "result": None},  # the task never ran
+        {"step": "storage", "result": ""},
+    ]
+    assert drift_report(steps) == []
+
+
+def test_loop_items_are_named_by_their_item():
+    result = {"changed": True, "results": [
+        {"changed": True, "ansible_loop_var": "vlans_vlan", "vlans_vlan": {"name": "platform", "id": 30},
+         "diff": {"before": {"spec": {"config": {"vlan": 31}}}, "after": {"spec": {"config": {"vlan": 30}}}}},
+        {"changed": False, "ansible_loop_var": "vlans_vlan", "vlans_vlan": {"name": "cluster", "id": 40},
+         "diff": {"before": {}, "after": {}}},
+        {"changed": True, "ansible_loop_var": "vlans_stale", "vlans_stale": {"name": "old", "namespace": "default"},
+         "diff": {"before": {"spec": {"config": {"vlan": 50}}}, "after": {}}},
+    ]}
+    assert texts([{"step": "vlans", "result": result}]) == [
+        "vlans: platform: spec.config.vlan: 31 -> 30",
+        "vlans: default/old: spec.config.vlan: 50 -> (absent)",
+    ]
+
+
+def test_keys_are_objects_for_settings_modules():
+    result = {"changed": True, "diff": {"before": {"default-replica-count": {"v1": "2", "v2": "2"}},
+                                        "after": {"default-replica-count": {"v1": "3", "v2": "3"}}}}
+    entries = drift_report([{"step": "storage", "object": "longhorn setting", "keys_are_objects": True, "result": result}])
+    assert [(e["object"], e["path"], e["before"], e["after"]) for e in entries] == [
+        ("default-replica-count", "v1", "2", "3"), ("default-replica-count", "v2", "2", "3")]
+
+
+def test_a_scalar_setting_value_is_shown_under_its_name():
+    result = {"changed": True, "diff": {"before": {"log-level": "info"}, "after": {"log-level": "debug"}}}
+    assert texts([{"step": "bootstrap", "keys_are_objects": True, "result": result}]) == ["bootstrap: log-level: info -> debug"]
+
+
+def test_secret_steps_hide_values_but_name_the_field():
+    result = {"changed": True, "diff": {"before": {"ssl-certificates": {"privateKey": "OLD-KEY"}},
+                                        "after": {"ssl-certificates": {"privateKey": "NEW-KEY"}}}}
+    lines = texts([{"step": "bootstrap", "keys_are_objects": True, "secret": True, "result": result}])
+    assert lines == ["bootstrap: ssl-certificates: privateKey: (hidden) -> (hidden)"]
+    assert "KEY" not in "".join(lines).replace("privateKey", "")
+
+
+def test_file_results_never_show_their_content():
+    result = {"changed": True, "results": [
+        {"changed": True, "item": "ms02-1", "dest": "/srv/pxe/ms02-1.yaml",
+         "diff": {"before": "token: OLD-TOKEN\n", "after": "token: NEW-TOKEN\n", "before_header": "/srv/pxe/ms02-1.yaml"}}]}
+    lines = texts([{"step": "bootstrap", "result": result}])
+    assert lines == ["bootstrap: /srv/pxe/ms02-1.yaml: content differs"]
+    assert "TOKEN" not in lines[0]
+
+
+def test_changed_without_a_diff_still_counts():
+    assert texts([{"step": "capi", "object": "keypair", "result": {"changed": True}}]) == [
+        "capi: keypair: would change (the module gives no diff)"]
+
+
+def test_failures_are_reported_with_their_message():
+    rescued = {"failed": True, "msg": "Harvester refused it"}
+    loop_failure = {"failed": True, "msg": "One or more items failed", "results": [
+        {"failed": True, "msg": "node ms02-2: bond mgmt-bo has NIC(s) not up", "item": "ms02-2"},
+        {"changed": False, "item": "ms02-1"}]}
+    assert texts([{"step": "storage", "object": "storage-network", "result": rescued},
+                  {"step": "bonding", "result": loop_failure}]) == [
+        "storage: storage-network: not as planned: Harvester refused it",
+        "bonding: ms02-2: not as planned: node ms02-2: bond mgmt-bo has NIC(s) not up"]
+
+
+def test_long_values_are_shortened():
+    result = {"changed": True, "diff": {"before": {"v": "x" * 500}, "after": {"v": "y"}}}
+    (entry,) = drift_report([{"step": "s", "result": result}])
+    assert len(entry["before"]) == 120 and entry["before"].endswith("...")
+
+
+@pytest.mark.parametrize("steps", [{"step": "x"}, [{"result": {}}], ["vlans"]])
+def test_bad_steps_are_refused(steps):
+    with pytest.raises(AnsibleFilterError):
+        drift_report(steps)
