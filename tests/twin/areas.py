@@ -12,6 +12,7 @@ from .admission import longhorn as longhorn_admission
 from .admission import network as network_admission
 from .admission import rbac as rbac_admission
 from .admission import settings as settings_admission
+from .admission import storageclass as storageclass_admission
 from .controllers import caphv as caphv_controllers
 from .controllers import capi as capi_controllers
 from .controllers import core as core_controllers
@@ -24,7 +25,8 @@ from .controllers import settings as settings_controllers
 from .controllers import talos as talos_controllers
 
 ADMISSION = [network_admission.register, image_admission.register, settings_admission.register,
-             longhorn_admission.register, keypair_admission.register, rbac_admission.register]
+             longhorn_admission.register, keypair_admission.register, rbac_admission.register,
+             storageclass_admission.register]
 CONTROLLERS = [*kubevirt_controllers.CONTROLLERS, *network_controllers.CONTROLLERS, *image_controllers.CONTROLLERS, *settings_controllers.CONTROLLERS,
                *longhorn_controllers.CONTROLLERS, *keypair_controllers.CONTROLLERS, *core_controllers.CONTROLLERS]
 
