@@ -4,6 +4,10 @@ strategy starts or stops its VirtualMachineInstance, and both report where they 
 Start: a VMI is created from the VM template (phase Pending → Scheduling → Scheduled → Running on
 the least busy Ready, schedulable node). Stop: the VMI is deleted and the VM shows Stopped.
 Tests stop a VM the way an operator does: `spec.runStrategy: Halted` (or `running: false`).
+
+Harvester's VM controller (`StoreRunStrategy`, harvester pkg/controller/master/virtualmachine)
+remembers every strategy other than Halted in the annotation `harvesterhci.io/vmRunStrategy`, the
+one Harvester's Start restores.
 """
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from ..store import clone
 from . import Controller
 
 STARTING = ("Always", "RerunOnFailure")
+RUN_STRATEGY_ANNOTATION = "harvesterhci.io/vmRunStrategy"
 STEP_SECONDS = 1.0  # each phase step of a starting VMI, in clock seconds
 
 
@@ -116,4 +121,24 @@ class VirtualMachineController(Controller):
                 return
 
 
-CONTROLLERS = [VirtualMachineController]
+class RunStrategyMemory(Controller):
+    """Harvester's StoreRunStrategy: a VM with a template and a strategy other than Halted gets
+    that strategy in its `harvesterhci.io/vmRunStrategy` annotation (kept when it is Halted)."""
+
+    name = "harvester-vm-controller"
+    watches = (("kubevirt.io", "virtualmachines"),)
+
+    async def on_change(self, kind: Kind, obj: dict) -> None:
+        strategy = run_strategy(obj)
+        annotations = obj["metadata"].get("annotations") or {}
+        if strategy == "Halted" or not (obj.get("spec") or {}).get("template") \
+                or annotations.get(RUN_STRATEGY_ANNOTATION) == strategy:
+            return
+
+        def remember(vm):  # on the re-read object: the strategy may have moved since the event
+            if run_strategy(vm) != "Halted":
+                vm["metadata"].setdefault("annotations", {})[RUN_STRATEGY_ANNOTATION] = run_strategy(vm)
+        self.mutate(kind, obj["metadata"].get("namespace", ""), obj["metadata"]["name"], remember)
+
+
+CONTROLLERS = [VirtualMachineController, RunStrategyMemory]
