@@ -18,6 +18,8 @@ MODULES = [
     "harvester_cluster_network",
     "harvester_image",
     "harvester_keypair",
+    "harvester_storage_class",
+    "harvester_vm_power",
     "harvester_setting",
     "longhorn_setting",
     "capi_cluster",

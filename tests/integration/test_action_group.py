@@ -25,6 +25,8 @@ TASKS = {
     "longhorn_setting": {"name": "log-level", "value": "Debug"},
     "harvester_node_info": {"name": "ms02-1"},
     "harvester_network_info": {"label_selector": "app.kubernetes.io/managed-by=nobody"},
+    "harvester_storage_class": {"name": "grouped", "state": "absent"},
+    "harvester_vm_power": {"name": "lab-builder", "state": "stopped"},
     "capi_cluster": {"name": "grouped", "state": "absent"},
 }
 
