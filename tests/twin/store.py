@@ -203,6 +203,8 @@ class Store:
         name = obj["metadata"].get("name") or obj["metadata"].get("generateName", "")
         req = Request(operation, kind.group, kind.kind, name, obj["metadata"].get("namespace", ""),
                       obj, old, dry_run, subresource, self, actor)
+        if operation == "CREATE":
+            self._check_namespace(kind, req.namespace, name)
         self.admission.mutate(req)
         causes = validate_object_meta(obj["metadata"], group=kind.group, kind=kind.kind,
                                       namespaced=kind.namespaced)
@@ -213,7 +215,10 @@ class Store:
         self.admission.validate(req)
         return warnings
 
-    def _check_namespace(self, kind: Kind, namespace: str) -> None:
+    def _check_namespace(self, kind: Kind, namespace: str, name: str) -> None:
+        """The NamespaceLifecycle admission plugin: it runs after decoding (pruning, defaults) and
+        before every mutating webhook, so a missing namespace is a 404 and a terminating one a 403
+        whatever a webhook or the schema would say."""
         if not kind.namespaced:
             return
         ns_kind = self.registry.by_plural("", "namespaces")
@@ -223,9 +228,9 @@ class Store:
         if ns["metadata"].get("deletionTimestamp"):
             raise errors.ApiError(
                 403, "Forbidden",
-                f'{errors.resource_ref(kind.group, kind.plural)} is forbidden: unable to create new content in '
-                f"namespace {namespace} because it is being terminated",
-                details={"kind": kind.plural, "group": kind.group})
+                f'{errors.resource_ref(kind.group, kind.plural)} "{name}" is forbidden: unable to create new '
+                f"content in namespace {namespace} because it is being terminated",
+                details={"name": name, "kind": kind.plural, "group": kind.group})
 
     def create(self, kind: Kind, version: str, obj: dict, *, namespace: str = "", dry_run: bool = False,
                strict: bool = False, actor: str = "user") -> WriteResult:
@@ -246,7 +251,6 @@ class Store:
             obj.pop("status", None)  # status is set through the status subresource only
         self._prepare_core(kind, obj, None)
         warnings = self._admit(kind, version, obj, None, "CREATE", strict=strict, dry_run=dry_run, actor=actor)
-        self._check_namespace(kind, meta.get("namespace", ""))
         key = (meta.get("namespace", ""), meta["name"])
         if key in self._bucket(kind):
             raise errors.already_exists(kind.group, kind.plural, meta["name"])
@@ -337,7 +341,8 @@ class Store:
     def _commit(self, kind: Kind, obj: dict, live: dict, warnings: list[str]) -> WriteResult:
         key = (obj["metadata"].get("namespace", ""), obj["metadata"]["name"])
         obj["metadata"]["resourceVersion"] = self._next_rv()
-        if obj["metadata"].get("deletionTimestamp") and not obj["metadata"].get("finalizers"):
+        if obj["metadata"].get("deletionTimestamp") and not obj["metadata"].get("finalizers") \
+                and not _namespace_finalizers(kind, obj):
             del self._bucket(kind)[key]
             self._emit(kind, "DELETED", obj, live)
             self._after_removal(kind, obj)
@@ -582,3 +587,11 @@ def _spec_changed(kind: Kind, version: str, new: dict, old: dict) -> bool:
     if kind.versions[version].status:
         skip.add("status")
     return {k: v for k, v in new.items() if k not in skip} != {k: v for k, v in old.items() if k not in skip}
+
+
+def _namespace_finalizers(kind: Kind, obj: dict) -> list:
+    """A Namespace's spec.finalizers (`kubernetes`): the namespace controller empties them once the
+    namespace holds nothing, and only then does a Terminating namespace go."""
+    if kind.group != "" or kind.kind != "Namespace":
+        return []
+    return (obj.get("spec") or {}).get("finalizers") or []

@@ -121,14 +121,22 @@ def _node_roles(obj: dict) -> str:
     return ",".join(roles) or "<none>"
 
 
+def _storage_class_name(obj: dict) -> str:
+    """printStorageClass: the default class is printed `NAME (default)` (storageutil.IsDefaultAnnotation)."""
+    annotations = obj["metadata"].get("annotations") or {}
+    default = any(annotations.get(f"storageclass.{beta}kubernetes.io/is-default-class") == "true" for beta in ("", "beta."))
+    return obj["metadata"]["name"] + (" (default)" if default else "")
+
+
 # Columns the built-in printers compute rather than read by JSONPath: (group, kind) -> {column: fn}
-COMPUTED = {("", "Node"): {"Status": _node_status, "Roles": _node_roles}}
+COMPUTED = {("", "Node"): {"Status": _node_status, "Roles": _node_roles},
+            ("storage.k8s.io", "StorageClass"): {"Name": _storage_class_name}}
 
 
 def row(kind: Kind, version: str, obj: dict) -> dict:
     printer = kind.versions[version].printer_columns or [AGE_COLUMN]
     computed = COMPUTED.get((kind.group, kind.kind), {})
-    cells = [obj["metadata"]["name"]] + [
+    cells = [computed["Name"](obj) if "Name" in computed else obj["metadata"]["name"]] + [
         computed[c["name"]](obj) if c["name"] in computed else _cell(jsonpath(obj, c["jsonPath"]), c.get("type", "string"))
         for c in printer]
     meta = {k: v for k, v in obj["metadata"].items() if k != "managedFields"}
