@@ -86,6 +86,18 @@ def test_label_and_field_selectors(twin):
     assert names(field_selector=f"metadata.namespace={TEST_NS},metadata.name!=b") == ["a", "c"]
 
 
+def test_field_selector_on_namespace_across_all_namespaces(twin):
+    s = twin.session()
+    s.post(twin.url(NAD_PATH), json=nad("here")).raise_for_status()
+    other = nad("there")
+    other["metadata"]["namespace"] = "default"
+    s.post(twin.url("/apis/twin.test.io/v1/namespaces/default/widgets"), json=other).raise_for_status()
+    every = s.get(twin.url("/apis/twin.test.io/v1/widgets")).json()["items"]
+    assert sorted(i["metadata"]["name"] for i in every) == ["here", "there"]
+    picked = s.get(twin.url("/apis/twin.test.io/v1/widgets"), params={"fieldSelector": "metadata.namespace=default"})
+    assert [i["metadata"]["name"] for i in picked.json()["items"]] == ["there"]
+
+
 def test_unknown_field_selector_is_400(twin):
     r = twin.session().get(twin.url(NAD_PATH), params={"fieldSelector": "spec.config=x"})
     assert r.status_code == 400 and "field label not supported" in status_of(r)["message"]
@@ -251,6 +263,53 @@ def test_dry_run_update_patch_delete_store_nothing(twin):
     live = s.get(twin.url(NAD_PATH + "/d")).json()
     assert live["metadata"]["resourceVersion"] == created["metadata"]["resourceVersion"]
     assert live["spec"] == created["spec"] and "labels" not in live["metadata"]
+
+
+def test_dry_run_json_patch_and_apply_store_nothing(twin):
+    s = twin.session()
+    created = s.post(twin.url(NAD_PATH), json=nad("jd")).json()
+    ops = [{"op": "add", "path": "/metadata/labels", "value": {"x": "y"}}]
+    r = s.patch(twin.url(NAD_PATH + "/jd"), params={"dryRun": "All"}, data=json.dumps(ops),
+                headers={"Content-Type": "application/json-patch+json"})
+    assert r.status_code == 200 and r.json()["metadata"]["labels"] == {"x": "y"}
+    apply = {"Content-Type": "application/apply-patch+yaml"}
+    r = s.patch(twin.url(NAD_PATH + "/applied"), params={"dryRun": "All", "fieldManager": "test"},
+                data=json.dumps(nad("applied")), headers=apply)
+    assert r.status_code == 201 and r.json()["metadata"]["name"] == "applied"
+    r = s.patch(twin.url(NAD_PATH + "/jd"), params={"dryRun": "All", "fieldManager": "test"},
+                data=json.dumps(nad("jd", 55)), headers=apply)
+    assert r.status_code == 200 and '"vlan": 55' in r.json()["spec"]["config"]
+    assert s.get(twin.url(NAD_PATH + "/applied")).status_code == 404
+    live = s.get(twin.url(NAD_PATH + "/jd")).json()
+    assert live["metadata"]["resourceVersion"] == created["metadata"]["resourceVersion"]
+    assert live["spec"] == created["spec"] and "labels" not in live["metadata"]
+
+
+def test_dry_run_delete_in_delete_options_and_of_a_finalized_object_stores_nothing(twin):
+    s = twin.session()
+    s.post(twin.url(NAD_PATH), json=nad("opt")).raise_for_status()
+    r = s.delete(twin.url(NAD_PATH + "/opt"), json={"kind": "DeleteOptions", "apiVersion": "v1", "dryRun": ["All"]})
+    assert r.status_code == 200
+    assert s.get(twin.url(NAD_PATH + "/opt")).status_code == 200
+    held = s.post(twin.url(NAD_PATH), json=nad("held", finalizers=["a.io/x"])).json()
+    r = s.delete(twin.url(NAD_PATH + "/held"), params={"dryRun": "All"})
+    assert r.status_code == 202 and r.json()["metadata"]["deletionTimestamp"]
+    live = s.get(twin.url(NAD_PATH + "/held")).json()
+    assert "deletionTimestamp" not in live["metadata"]
+    assert live["metadata"]["resourceVersion"] == held["metadata"]["resourceVersion"]
+
+
+def test_delete_collection_honours_the_selector_and_dry_run(twin):
+    s = twin.session()
+    for name, tier in (("c1", "a"), ("c2", "a"), ("c3", "b")):
+        s.post(twin.url(NAD_PATH), json=nad(name, labels={"tier": tier})).raise_for_status()
+    r = s.delete(twin.url(NAD_PATH), params={"labelSelector": "tier=a", "dryRun": "All"})
+    assert r.status_code == 200
+    assert r.json()["kind"] == "WidgetList" and sorted(i["metadata"]["name"] for i in r.json()["items"]) == ["c1", "c2"]
+    assert sorted(i["metadata"]["name"] for i in s.get(twin.url(NAD_PATH)).json()["items"]) == ["c1", "c2", "c3"]
+    r = s.delete(twin.url(NAD_PATH), params={"labelSelector": "tier=a"})
+    assert r.status_code == 200
+    assert [i["metadata"]["name"] for i in s.get(twin.url(NAD_PATH)).json()["items"]] == ["c3"]
 
 
 def test_dry_run_still_validates(twin):
@@ -441,6 +500,35 @@ def test_deleting_a_namespace_removes_its_contents(twin):
     assert s.get(twin.url("/api/v1/namespaces/temp/configmaps/x")).status_code == 404
 
 
+def test_a_terminating_namespace_refuses_new_content_with_403(twin):
+    s = twin.session()
+    s.post(twin.url("/api/v1/namespaces"), json={"apiVersion": "v1", "kind": "Namespace",
+                                                 "metadata": {"name": "closing"}}).raise_for_status()
+    held = dict(nad("held", finalizers=["hold.io/on"]))
+    held["metadata"]["namespace"] = "closing"
+    widgets = "/apis/twin.test.io/v1/namespaces/closing/widgets"
+    s.post(twin.url(widgets), json=held).raise_for_status()
+    assert s.delete(twin.url("/api/v1/namespaces/closing")).json()["status"]["phase"] == "Terminating"
+    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "late", "namespace": "closing"}}
+    r = s.post(twin.url("/api/v1/namespaces/closing/configmaps"), json=cm)
+    body = status_of(r)
+    assert r.status_code == 403 and body["reason"] == "Forbidden"
+    assert body["message"] == ('configmaps "late" is forbidden: unable to create new content in namespace closing '
+                               "because it is being terminated")
+    s.patch(twin.url(widgets + "/held"), data='{"metadata":{"finalizers":null}}',
+            headers={"Content-Type": "application/merge-patch+json"}).raise_for_status()
+    assert _wait_gone(s, twin.url("/api/v1/namespaces/closing"))
+
+
+def test_missing_namespace_is_404_before_any_webhook(twin):
+    # the NAD mutator would refuse this config (500); NamespaceLifecycle answers first
+    body = {"apiVersion": "k8s.cni.cncf.io/v1", "kind": "NetworkAttachmentDefinition",
+            "metadata": {"name": "x", "namespace": "ghost"}, "spec": {"config": "{not json"}}
+    r = twin.session().post(twin.url("/apis/k8s.cni.cncf.io/v1/namespaces/ghost/network-attachment-definitions"),
+                            json=body)
+    assert r.status_code == 404 and status_of(r)["message"] == 'namespaces "ghost" not found'
+
+
 def test_delete_precondition_on_resource_version(twin):
     s = twin.session()
     s.post(twin.url(NAD_PATH), json=nad("pre")).raise_for_status()
@@ -492,6 +580,25 @@ def test_scale_subresource(twin):
                 headers={"Content-Type": "application/merge-patch+json"})
     assert r.status_code == 200 and r.json()["spec"]["replicas"] == 3
     assert s.get(twin.url(CAPI_MD + "/sc")).json()["spec"]["replicas"] == 3
+
+
+def test_dry_run_status_and_scale_writes_store_nothing(twin):
+    s = twin.session()
+    created = s.post(twin.url(CAPI_MD), json=machine_deployment("dry-md", 1)).json()
+    obj = s.get(twin.url(CAPI_MD + "/dry-md")).json()
+    obj["status"] = dict(obj.get("status") or {}, replicas=42)
+    r = s.put(twin.url(CAPI_MD + "/dry-md/status"), params={"dryRun": "All"}, json=obj)
+    assert r.status_code == 200, r.text
+    assert r.json()["status"]["replicas"] == 42
+    r = s.patch(twin.url(CAPI_MD + "/dry-md/status"), params={"dryRun": "All"}, data='{"status":{"replicas":43}}',
+                headers={"Content-Type": "application/merge-patch+json"})
+    assert r.status_code == 200 and r.json()["status"]["replicas"] == 43
+    r = s.patch(twin.url(CAPI_MD + "/dry-md/scale"), params={"dryRun": "All"}, data='{"spec":{"replicas":7}}',
+                headers={"Content-Type": "application/merge-patch+json"})
+    assert r.status_code == 200 and r.json()["spec"]["replicas"] == 7
+    live = s.get(twin.url(CAPI_MD + "/dry-md")).json()
+    assert (live.get("status") or {}).get("replicas") not in (42, 43)
+    assert live["spec"]["replicas"] == 1 and live["metadata"]["uid"] == created["metadata"]["uid"]
 
 
 def test_subresource_not_declared_is_404(twin):

@@ -82,6 +82,20 @@ def files():
     server.server_close()
 
 
+@pytest.fixture(scope="module")
+def https_files():
+    """The same files over HTTPS, with a certificate from a CA the twin does not trust."""
+    from tests.twin.tls import make_serving_cert
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Files)
+    server.daemon_threads = True
+    server.socket = make_serving_cert().ssl_context().wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"https://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
 def _closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -253,6 +267,10 @@ def test_display_name_required_unique_and_a_label_value(twin, files):
     ({"sourceType": "restore"}, "url is required", "spec.url"),
     ({"sourceType": "upload", "url": "http://x/y.img"}, 'url should be empty when image source type is "upload"',
      "spec.url"),
+    ({"sourceType": "export-from-volume", "url": "http://x/y.img", "pvcNamespace": "default", "pvcName": "d"},
+     'url should be empty when image source type is "export-from-volume"', "spec.url"),
+    ({"sourceType": "clone", "url": "http://x/y.img"}, 'url should be empty when image source type is "clone"',
+     "spec.url"),
     ({"sourceType": "export-from-volume"},
      'pvcNamespace is required when image source type is "export-from-volume"', "spec.pvcNamespace"),
     ({"sourceType": "export-from-volume", "pvcNamespace": "default"},
@@ -266,7 +284,7 @@ def test_display_name_required_unique_and_a_label_value(twin, files):
      "source image default/none not found", "spec.securityParameters.sourceImageName"),
     ({"sourceType": "upload", "targetStorageClassName": "harvester-longhorn", "annotations": "other"},
      "storageClassName should keep the consistency", "spec.targetStorageClassName"),
-], ids=["download-url", "restore-url", "upload-url", "pvc-namespace", "pvc-name", "pvc-missing", "clone-params",
+], ids=["download-url", "restore-url", "upload-url", "export-url", "clone-url", "pvc-namespace", "pvc-name", "pvc-missing", "clone-params",
         "clone-source", "sc-consistency"])
 def test_create_refusals(twin, spec, message, field):
     spec = dict(spec)
@@ -427,6 +445,16 @@ def test_unreachable_source_fails_initialization(twin, files, case):
     assert cond(last, "RetryLimitExceeded")["message"] == message
     assert last["status"]["appliedUrl"] == url
     assert "storageClassName" not in last["status"]
+
+
+def test_https_source_is_verified_like_harvester_does(twin, https_files):
+    url = https_files + "/fast.img"
+    rv = get(twin, IMAGES).json()["metadata"]["resourceVersion"]
+    create(twin, image("tls", url=url, retry=0))
+    last = watch_until(twin, "tls", rv, limit_exceeded)[-1][1]
+    assert cond(last, "Initialized")["message"] == (
+        f'failed due to error: Head "{url}": tls: failed to verify certificate: x509: certificate signed by '
+        "unknown authority")
 
 
 def test_upload_waits_for_its_data(twin):

@@ -323,6 +323,21 @@ def test_danger_zone_setting_waits_for_detached_volumes(twin):
     assert watch_until(twin, "Setting", "taint-toleration", applied, [True])[-1] is True
 
 
+@pytest.mark.parametrize(("name", "value"), [
+    ("system-managed-components-node-selector", "storage:true"),
+    ("priority-class", "system-node-critical"),
+    ("storage-network", "harvester-system/storagenetwork-abcde"),
+    ("endpoint-network-for-rwx-volume", "harvester-system/rwxnetwork-abcde"),  # the lab's volumes are RWX
+])
+def test_every_danger_zone_setting_stays_pending_while_volumes_are_attached(twin, name, value):
+    watch = Watch(twin, "Setting", name, applied)
+    r = patch(twin, f"{SETTINGS}/{name}", {"value": value})
+    assert r.status_code == 200, r.text
+    assert watch.until([True, False]) == [True, False]
+    time.sleep(1.0)  # several syncs later
+    assert setting(twin, name)["status"]["applied"] is False and setting(twin, name)["value"] == value
+
+
 def test_danger_zone_setting_is_applied_at_once_when_all_detached(twin):
     stop_vms(twin)
     wait_for(lambda: all(get(twin, f"{VOLUMES}/{v}")["status"]["state"] == "detached" for v in (ROUTER_VOLUME, DNS_VOLUME)),

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import ssl
 import stat
 import subprocess
@@ -24,7 +25,8 @@ def test_kubeconfig_points_at_a_serving_twin(twin):
     assert twin.session().get(twin.url("/version")).status_code == 200
 
 
-def test_explicit_port_is_used_and_sigterm_stops(tmp_path):
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_explicit_port_is_used_and_a_signal_stops_it_cleanly(tmp_path, stop):
     import socket
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -39,7 +41,7 @@ def test_explicit_port_is_used_and_sigterm_stops(tmp_path):
             time.sleep(0.05)
         assert yaml.safe_load(kc.read_text())["clusters"][0]["cluster"]["server"] == f"https://127.0.0.1:{port}"
     finally:
-        proc.terminate()
+        proc.send_signal(stop)
         assert proc.wait(10) == 0
 
 
@@ -110,3 +112,36 @@ def test_wrong_token_is_refused_by_kubectl(twin, tmp_path):
 def test_health_endpoints_need_no_token(twin):
     r = requests.get(twin.url("/readyz"), verify=str(twin.ca_file))
     assert r.status_code == 200 and r.text == "ok"
+
+
+def _seconds_until_pending(t) -> float:
+    """Time from a danger-zone Longhorn setting change (volumes attached) until its controller,
+    after its sync delay, reports it not applied."""
+    path = "/apis/longhorn.io/v1beta2/namespaces/longhorn-system/settings/taint-toleration"
+    s = t.session()
+    started = time.monotonic()
+    s.patch(t.url(path), data='{"value":"dedicated=storage:NoSchedule"}',
+            headers={"Content-Type": "application/merge-patch+json"}).raise_for_status()
+    while time.monotonic() - started < 20:
+        if s.get(t.url(path)).json().get("status", {}).get("applied") is False:
+            return time.monotonic() - started
+        time.sleep(0.05)
+    raise AssertionError("taint-toleration never became pending")
+
+
+def test_speed_scales_the_controllers_delays(twin, tmp_path):
+    from tests.twin.controllers.longhorn import SYNC_DELAY
+    slow = start_twin(tmp_path / "slow", extra=["--speed", "1"])
+    try:
+        time.sleep(SYNC_DELAY + 1)  # the start-up syncs of every setting are over
+        assert _seconds_until_pending(slow) >= SYNC_DELAY * 0.95
+    finally:
+        stop_twin(slow)
+    assert _seconds_until_pending(twin) < SYNC_DELAY * 0.95  # --speed 10: a tenth of it
+
+
+def test_speed_must_be_positive(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "tests.twin", "--port", "0", "--kubeconfig", str(tmp_path / "kc"),
+                           "--speed", "0"], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 2 and "--speed must be positive" in proc.stderr
+    assert not (tmp_path / "kc").exists()

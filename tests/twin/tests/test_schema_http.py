@@ -108,3 +108,25 @@ def test_required_nested_field(twin):
     del body["spec"]["identitySecret"]
     found = causes(twin.session().post(twin.url(HC), json=body))
     assert found["spec.identitySecret"] == "Required value"
+
+
+@pytest.mark.parametrize(("endpoint", "field", "message"), [
+    ({"host": "10.10.10.100", "port": 0}, "spec.controlPlaneEndpoint.port",
+     "Invalid value: 0: spec.controlPlaneEndpoint.port in body should be greater than or equal to 1"),
+    ({"host": "", "port": 6443}, "spec.controlPlaneEndpoint.host",
+     'Invalid value: "": spec.controlPlaneEndpoint.host in body should be at least 1 chars long'),
+    ({"host": "10.10.10.100", "port": "6443"}, "spec.controlPlaneEndpoint.port",
+     'Invalid value: "string": spec.controlPlaneEndpoint.port in body must be of type integer: "string"'),  # a string skips the format check
+], ids=["minimum", "minLength", "type"])
+def test_minimum_min_length_and_type_over_http(twin, endpoint, field, message):
+    body = harvester_cluster("bounds")
+    body["spec"]["controlPlaneEndpoint"] = endpoint
+    found = causes(twin.session().post(twin.url(HC), params={"dryRun": "All"}, json=body))
+    assert found == {field: message}
+
+
+def test_enum_over_http_lists_the_supported_values(twin):
+    body = harvester_cluster("lb")
+    body["spec"]["loadBalancerConfig"]["ipamType"] = "static"
+    found = causes(twin.session().post(twin.url(HC), params={"dryRun": "All"}, json=body))
+    assert found == {"spec.loadBalancerConfig.ipamType": 'Unsupported value: "static": supported values: "dhcp", "pool"'}

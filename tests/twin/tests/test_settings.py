@@ -215,6 +215,8 @@ CASES = [
     ("backup-target", '{"type":"ftp","endpoint":"ftp://x"}', 422, "Invalid backup target type", "value"),
     ("storage-network", '{"vlan":1,"clusterNetwork":"mgmt","range":"10.10.100.0/24"}', 422,
      "network with vlan id 1 not allowed on mgmt cluster", "value"),
+    ("storage-network", '{"vlan":0,"clusterNetwork":"mgmt","range":"10.10.100.0/24"}', 422,
+     "network with vlan id 0 not allowed on mgmt cluster", "value"),
     ("storage-network", '{"vlan":5000,"clusterNetwork":"mgmt","range":"10.10.100.0/24"}', 422,
      "the valid value range for VLAN IDs is 0 to 4094", "value"),
     ("storage-network", '{"vlan":100,"clusterNetwork":"mgmt","range":"10.10.100.1/24"}', 422,

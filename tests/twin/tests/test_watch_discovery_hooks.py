@@ -99,6 +99,20 @@ def test_version_and_group_discovery(twin):
     assert {"namespaces", "nodes", "secrets", "configmaps", "services", "persistentvolumeclaims"} <= core
 
 
+def test_group_document_lists_versions_and_the_preferred_one(twin):
+    s = twin.session()
+    group = s.get(twin.url("/apis/cluster.x-k8s.io")).json()
+    assert group["kind"] == "APIGroup" and group["name"] == "cluster.x-k8s.io"
+    versions = [v["version"] for v in group["versions"]]
+    assert "v1beta2" in versions and "v1beta1" in versions
+    assert group["preferredVersion"] == {"groupVersion": "cluster.x-k8s.io/v1beta2", "version": "v1beta2"}
+    assert all(v["groupVersion"] == f"cluster.x-k8s.io/{v['version']}" for v in group["versions"])
+    network = s.get(twin.url("/apis/network.harvesterhci.io")).json()
+    assert [v["version"] for v in network["versions"]] == ["v1beta1"]
+    r = s.get(twin.url("/apis/nope.example.io"))
+    assert r.status_code == 404 and status_of(r)["reason"] == "NotFound"
+
+
 def test_kubectl_api_resources(twin):
     out = twin.kubectl("api-resources", "-o", "name").stdout.split()
     assert "vlanconfigs.network.harvesterhci.io" in out
