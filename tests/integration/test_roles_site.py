@@ -7,11 +7,22 @@ import json
 import pytest
 
 from tests.integration.playbooks import writes
-from tests.integration.roles import copy_inventory, get, nads, run_site, stop_all_vms
+from tests.integration.roles import VMIS, VMS, copy_inventory, get, nads, run_site, stop_all_vms
 
 TWIN_ARGS = ["--speed", "20"]
 SETTINGS = "/apis/harvesterhci.io/v1beta1/settings"
 LONGHORN_SETTINGS = "/apis/longhorn.io/v1beta2/namespaces/longhorn-system/settings"
+STORAGE_CLASSES = "/apis/storage.k8s.io/v1/storageclasses"
+DEFAULT_CLASS = "storageclass.kubernetes.io/is-default-class"
+STORAGE_NETWORK = {"vlan": 60, "clusterNetwork": "mgmt", "range": "10.10.60.0/24", "exclude": []}
+
+
+def running_vmis(twin):
+    return sorted(v["metadata"]["name"] for v in get(twin, VMIS)["items"] if (v.get("status") or {}).get("phase") == "Running")
+
+
+def vm_writes(requests):
+    return [r for r in writes(requests) if "/virtualmachines" in r["path"] and "dryRun=All" not in (r.get("query") or "")]
 
 
 def test_site_converges_then_second_run_changes_nothing(twin, tmp_path):
@@ -34,6 +45,14 @@ def test_site_converges_then_second_run_changes_nothing(twin, tmp_path):
     assert "3" in replicas
     assert get(twin, f"{LONGHORN_SETTINGS}/replica-auto-balance")["value"] == "best-effort"
 
+    # The lab's own StorageClass took the default from harvester-longhorn.
+    classes = {c["metadata"]["name"]: c for c in get(twin, STORAGE_CLASSES)["items"]}
+    lab_class = classes["lab-longhorn"]
+    assert lab_class["parameters"] == {"numberOfReplicas": "3", "migratable": "true", "staleReplicaTimeout": "30",
+                                       "dataLocality": "best-effort"}
+    assert lab_class["metadata"]["annotations"][DEFAULT_CLASS] == "true"
+    assert classes["harvester-longhorn"]["metadata"]["annotations"][DEFAULT_CLASS] == "false"
+
     # The seeded lab runs VMs: the storage network is refused, said clearly, and left alone.
     assert "storage-network (VLAN 60, 10.10.60.0/24) NOT applied" in out
     assert recap["ignored"] == 1, out
@@ -49,8 +68,41 @@ def test_storage_network_is_set_once_the_vms_are_stopped(twin, tmp_path):
     rc, out, recap = run_site(twin, tmp_path, tags=["storage"])
     assert rc == 0, out
     assert recap["failed"] == 0 and recap.get("ignored", 0) == 0, out
-    value = json.loads(get(twin, f"{SETTINGS}/storage-network")["value"])
-    assert value == {"vlan": 60, "clusterNetwork": "mgmt", "range": "10.10.60.0/24", "exclude": []}
+    assert json.loads(get(twin, f"{SETTINGS}/storage-network")["value"]) == STORAGE_NETWORK
+
+
+def test_storage_stop_vms_stops_applies_and_starts_the_same_vms(twin, tmp_path):
+    before = running_vmis(twin)
+    assert before, "the seeded lab runs VMs"
+    since = twin.last_seq()
+    rc, out, recap = run_site(twin, tmp_path, tags=["storage"], extra_vars={"lab_storage_network_stop_vms": True})
+    assert rc == 0 and recap["failed"] == 0 and recap.get("ignored", 0) == 0, out
+    assert json.loads(get(twin, f"{SETTINGS}/storage-network")["value"]) == STORAGE_NETWORK
+    assert running_vmis(twin) == before  # every VM it stopped runs again
+    stopped = get(twin, f"{VMS}/lab-builder")
+    assert stopped["spec"]["runStrategy"] == "Halted", "a VM that was stopped before is left stopped"
+    requests = twin.requests_log(since)
+    patched = {r["path"].rsplit("/", 1)[1] for r in vm_writes(requests)}
+    assert patched == set(before)
+
+    # the setting matches now: the next run stops nothing
+    since = twin.last_seq()
+    rc, out, recap = run_site(twin, tmp_path, tags=["storage"], extra_vars={"lab_storage_network_stop_vms": True})
+    assert rc == 0 and recap["changed"] == 0, out
+    assert vm_writes(twin.requests_log(since)) == []
+    assert running_vmis(twin) == before
+
+
+def test_storage_stop_vms_restarts_the_vms_when_the_setting_fails(twin, tmp_path):
+    before = running_vmis(twin)
+    # a range too small for the Longhorn nodes: the dry run passes the VM guard only after the stop,
+    # then Harvester refuses the value itself
+    rc, out, recap = run_site(twin, tmp_path, tags=["storage"],
+                              extra_vars={"lab_storage_network_stop_vms": True, "storage_network_range": "10.10.60.0/30"})
+    assert rc != 0 and recap["failed"] == 1, out
+    assert "storage-network:" in out
+    assert running_vmis(twin) == before, "the VMs come back although the setting failed"
+    assert not get(twin, f"{SETTINGS}/storage-network").get("value")
 
 
 def duplicate_vlan(lab, hosts):

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from tests.integration.playbooks import stored_writes
-from tests.integration.roles import NAD_PATH, VERIFY, run_site, stop_all_vms
+from tests.integration.roles import NAD_PATH, VERIFY, run_site
 
 pytestmark = [pytest.mark.twin, pytest.mark.integration]
 
@@ -32,8 +32,8 @@ def merge_patch(twin, path, body):
 
 @pytest.fixture
 def converged(twin, tmp_path):
-    stop_all_vms(twin)  # so that Harvester accepts the storage network
-    rc, out, recap = run_site(twin, tmp_path)
+    # the storage role may stop (and restart) the VMs, so that Harvester accepts the storage network
+    rc, out, recap = run_site(twin, tmp_path, extra_vars={"lab_storage_network_stop_vms": True})
     assert rc == 0 and recap["failed"] == 0 and recap.get("ignored", 0) == 0, out
     return twin
 
