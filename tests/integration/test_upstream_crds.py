@@ -12,6 +12,7 @@ import pytest
 
 from tests.integration.image_files import DISK_SHA512
 from tests.integration.playbooks import run_tasks, stored_writes, writes
+from tests.integration.roles import VERIFY, run_site
 from tests.integration.test_capi_cluster import cluster_args, harvester_objects
 from tests.twin.tests.conftest import start_twin, stop_twin, upstream_crd_dirs
 
@@ -54,6 +55,23 @@ def test_harvester_network(upstream, tmp_path):
     manual = {"name": "cluster", "vlan_id": 40, "route": {"mode": "manual", "cidr": "10.10.40.0/24", "gateway": "10.10.40.1"}}
     present_twice_then_check_then_absent(upstream, tmp_path, "homelab.harvester.harvester_network", manual,
                                          {"name": "cluster", "state": "absent"})
+
+
+def test_harvester_network_labels_and_network_info(upstream, tmp_path):
+    labelled = {"name": "platform", "vlan_id": 30, "labels": {"app.kubernetes.io/managed-by": "homelab.harvester.vlans"}}
+    present_twice_then_check_then_absent(upstream, tmp_path, "homelab.harvester.harvester_network", labelled, None)
+    (found,), reqs, dummy = run_tasks(upstream, tmp_path, "homelab.harvester.harvester_network_info",
+                                      [{"label_selector": "app.kubernetes.io/managed-by=homelab.harvester.vlans"}])
+    assert [(n["name"], n["vlan_id"]) for n in found["networks"]] == [("platform", 30)]
+
+
+def test_site_then_verify(upstream, tmp_path):
+    """The whole site (VM networks, settings, StorageClass, the storage network with the VMs stopped
+    and started again) against the upstream CRDs, then verify.yml finds no drift."""
+    rc, out, recap = run_site(upstream, tmp_path, extra_vars={"lab_storage_network_stop_vms": True})
+    assert rc == 0 and recap["failed"] == 0 and recap.get("ignored", 0) == 0, out
+    rc, out, recap = run_site(upstream, tmp_path, playbook=VERIFY)
+    assert rc == 0 and "No drift" in out, out
 
 
 def test_harvester_cluster_network(upstream, tmp_path):
