@@ -21,6 +21,7 @@ MODULES = [
     "harvester_storage_class",
     "harvester_vm_power",
     "harvester_setting",
+    "harvester_health_info",
     "longhorn_setting",
     "capi_cluster",
 ]

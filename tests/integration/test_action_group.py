@@ -24,6 +24,7 @@ TASKS = {
     "harvester_setting": {"name": "log-level", "value": "debug"},
     "longhorn_setting": {"name": "log-level", "value": "Debug"},
     "harvester_node_info": {"name": "ms02-1"},
+    "harvester_health_info": {"sections": ["settings"]},
     "harvester_network_info": {"label_selector": "app.kubernetes.io/managed-by=nobody"},
     "harvester_storage_class": {"name": "grouped", "state": "absent"},
     "harvester_vm_power": {"name": "lab-builder", "state": "stopped"},
