@@ -99,13 +99,27 @@ volumes:
   type: list
   elements: dict
   contains:
-    name: {description: Longhorn volume name (the PV name)., type: str}
-    pvc: {description: "C(<namespace>/<name>) of its PVC, null when Longhorn knows none.", type: str}
-    state: {description: C(attached) or C(detached) (or a transition)., type: str}
-    robustness: {description: C(healthy), C(degraded), C(faulted) or C(unknown)., type: str}
-    node: {description: The node it is attached to, null when detached., type: str}
-    replicas: {description: The number of replicas it should have., type: int}
-    size: {description: Size in bytes (a string, as Longhorn keeps it)., type: str}
+    name:
+      description: Longhorn volume name (the PV name).
+      type: str
+    pvc:
+      description: C(<namespace>/<name>) of its PVC, null when Longhorn knows none.
+      type: str
+    state:
+      description: C(attached) or C(detached) (or a transition).
+      type: str
+    robustness:
+      description: C(healthy), C(degraded), C(faulted) or C(unknown).
+      type: str
+    node:
+      description: The node it is attached to, null when detached.
+      type: str
+    replicas:
+      description: The number of replicas it should have.
+      type: int
+    size:
+      description: Size in bytes (a string, as Longhorn keeps it).
+      type: str
 settings:
   description:
     - The settings C(server-version), C(backup-target) and C(storage-network), by name, each with C(value) (as
@@ -121,12 +135,24 @@ images:
   type: list
   elements: dict
   contains:
-    namespace: {description: Namespace of the image., type: str}
-    name: {description: Name of the image., type: str}
-    display_name: {description: Its display name., type: str}
-    imported: {description: Whether condition C(Imported) is True., type: bool}
-    progress: {description: Import progress in percent., type: int}
-    failure: {description: Harvester's message once the import can no longer succeed, else null., type: str}
+    namespace:
+      description: Namespace of the image.
+      type: str
+    name:
+      description: Name of the image.
+      type: str
+    display_name:
+      description: Its display name.
+      type: str
+    imported:
+      description: Whether condition C(Imported) is True.
+      type: bool
+    progress:
+      description: Import progress in percent.
+      type: int
+    failure:
+      description: Harvester's message once the import can no longer succeed, else null.
+      type: str
 upgrade:
   description: The latest Harvester upgrade (C(name), C(version), C(state), C(previous_version), C(message)), null when none.
   returned: when C(upgrade) is in O(sections)
