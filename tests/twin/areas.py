@@ -5,14 +5,18 @@ classes (controllers/<area>.py). Mutating webhooks run in registration order.
 """
 from __future__ import annotations
 
+from .admission import backup as backup_admission
 from .admission import capi as capi_admission
 from .admission import image as image_admission
 from .admission import keypair as keypair_admission
 from .admission import longhorn as longhorn_admission
 from .admission import network as network_admission
+from .admission import node as node_admission
 from .admission import rbac as rbac_admission
 from .admission import settings as settings_admission
 from .admission import storageclass as storageclass_admission
+from .admission import upgrade as upgrade_admission
+from .controllers import backup as backup_controllers
 from .controllers import caphv as caphv_controllers
 from .controllers import capi as capi_controllers
 from .controllers import core as core_controllers
@@ -21,8 +25,10 @@ from .controllers import keypair as keypair_controllers
 from .controllers import kubevirt as kubevirt_controllers
 from .controllers import longhorn as longhorn_controllers
 from .controllers import network as network_controllers
+from .controllers import node as node_controllers
 from .controllers import settings as settings_controllers
 from .controllers import talos as talos_controllers
+from .controllers import upgrade as upgrade_controllers
 
 ADMISSION = [network_admission.register, image_admission.register, settings_admission.register,
              longhorn_admission.register, keypair_admission.register, rbac_admission.register,
@@ -33,3 +39,15 @@ CONTROLLERS = [*kubevirt_controllers.CONTROLLERS, *network_controllers.CONTROLLE
 # Cluster API core, CAPHV and the Talos providers (the management cluster's side)
 ADMISSION += [capi_admission.register]
 CONTROLLERS += [*capi_controllers.CONTROLLERS, *caphv_controllers.CONTROLLERS, *talos_controllers.CONTROLLERS]
+
+# Upgrades: Version and Upgrade webhooks, the upgrade controller
+ADMISSION += [upgrade_admission.register]
+CONTROLLERS += [*upgrade_controllers.CONTROLLERS]
+
+# VM backups, snapshots and restores: their webhooks and controllers
+ADMISSION += [backup_admission.register]
+CONTROLLERS += [*backup_controllers.CONTROLLERS]
+
+# Node maintenance mode: the node webhook, the node-drain and maintain controllers, live migration
+ADMISSION += [node_admission.register]
+CONTROLLERS += [*node_controllers.CONTROLLERS]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from . import areas, discovery, errors, lab
+from . import areas, discovery, errors, lab, steve
 from .admission import Chain
 from .clock import Clock
 from .controllers import Manager
@@ -45,6 +45,7 @@ class Twin:
         self.faults = Faults()
         self.resources = Resources(self.store)
         self.controllers = Manager(self, areas.CONTROLLERS)
+        self.steve = steve.Steve(self)  # Harvester's /v1/harvester API (node actions)
         lab.seed(self.store, copy.deepcopy(self.lab_docs))
 
     def reset(self) -> None:
@@ -90,6 +91,8 @@ class Twin:
 
     async def api(self, request: web.Request) -> web.StreamResponse:
         path = request.path.rstrip("/") or "/"
+        if path == steve.PREFIX or path.startswith(steve.PREFIX + "/"):
+            return await self.steve.handle(request)
         if request.method == "GET":
             doc = self._discovery(path)
             if doc is not None:

@@ -9,7 +9,16 @@
   (PVC spec.volumeName = volume name), else detached; replicas run while it is attached and stop
   when it detaches; robustness is healthy / degraded / faulted from the healthy running replicas
   (unknown while detached); a degraded attached volume gets a new replica on a node without one,
-  which rebuilds and turns healthy after a delay, and failed replicas are then removed.
+  which rebuilds and turns healthy after a delay, and failed replicas are then removed; a
+  Longhorn node becoming schedulable again (a node back from maintenance) re-checks every volume.
+* InstanceManagerController: the instance-manager pod that runs a node's replicas is evicted by a
+  node drain. The twin has no pods: a node counts as drained while it is cordoned with the
+  `kubevirt.io/drain` taint Harvester's maintenance mode puts on it (a plain cordon evicts
+  nothing), and Longhorn's PodDisruptionBudget lets the eviction happen only once no volume is
+  attached on the node and -- unless `node-drain-policy` is `always-allow` -- every running
+  replica there has a running healthy replica elsewhere (`block-if-contains-last-replica`, the
+  default; the other policies are treated like it). Its running replicas then go to `error`, so
+  their volumes degrade; when the node is back, the VolumeController rebuilds them.
 * NodeController: Longhorn Node conditions Ready / Schedulable from the Kubernetes Node
   (cordoned -> Schedulable False, KubernetesNodeCordoned), disk scheduledReplica bookkeeping.
 * BackupTargetController: `available` from spec.backupTargetURL (and the environment's
@@ -153,7 +162,7 @@ def _replica_healthy(r: dict) -> bool:
 class VolumeController(LonghornController):
     name = "longhorn-volume-controller"
     watches = ((GROUP, "volumes"), (GROUP, "replicas"), ("kubevirt.io", "virtualmachineinstances"),
-               ("", "persistentvolumeclaims"))
+               ("", "persistentvolumeclaims"), (GROUP, "nodes"))
     owned = ("volumes", "replicas")
 
     def forget(self) -> None:
@@ -162,9 +171,9 @@ class VolumeController(LonghornController):
     async def on_change(self, kind: Kind, obj: dict) -> None:
         if kind.group == GROUP and kind.plural == "volumes":
             self.reconcile(obj["metadata"]["name"])
-        elif kind.group == GROUP:
+        elif kind.group == GROUP and kind.plural == "replicas":
             self.reconcile((obj.get("spec") or {}).get("volumeName") or "")
-        else:
+        else:  # a VMI, a PVC, or a Longhorn node (schedulable again: a degraded volume may rebuild now)
             for v in self.lh_list("volumes"):
                 self.reconcile(v["metadata"]["name"])
 
@@ -293,6 +302,7 @@ class VolumeController(LonghornController):
                 if created is None:
                     self.mark_unschedulable(name)
                     return
+                self.mark_scheduled(name)
                 await self.clock.sleep(REBUILD_TIME)
                 rname = created["metadata"]["name"]
                 now = self.clock.now()
@@ -315,6 +325,11 @@ class VolumeController(LonghornController):
         self.mutate(self.lh("volumes"), NAMESPACE, name,
                     lambda o: lh_condition(o, "Scheduled", "False", "ReplicaSchedulingFailure",
                                            "insufficient nodes to schedule a new replica", now=now), status=True)
+
+    def mark_scheduled(self, name: str) -> None:
+        now = self.clock.now()
+        self.mutate(self.lh("volumes"), NAMESPACE, name,
+                    lambda o: lh_condition(o, "Scheduled", "True", "", "", now=now), status=True)
 
     def new_replica(self, volume: dict, replicas: list[dict]) -> dict | None:
         name = volume["metadata"]["name"]
@@ -416,6 +431,45 @@ class NodeController(LonghornController):
         self.mutate(self.lh("nodes"), NAMESPACE, name, write, status=True)
 
 
+# ---------------------------------------------------------------------------------------- instance managers
+DRAIN_TAINT = "kubevirt.io/drain"
+
+
+def _drained(node: dict) -> bool:
+    spec = node.get("spec") or {}
+    return bool(spec.get("unschedulable")) and any(t.get("key") == DRAIN_TAINT for t in spec.get("taints") or [])
+
+
+class InstanceManagerController(LonghornController):
+    name = "longhorn-instance-manager-controller"
+    watches = (("", "nodes"), (GROUP, "volumes"), (GROUP, "replicas"))
+
+    async def on_change(self, kind: Kind, obj: dict) -> None:
+        for node in lookups.nodes(self.store):
+            if _drained(node):
+                self.evict(node["metadata"]["name"])
+
+    def evict(self, name: str) -> None:
+        if any(_attached(v) and (v.get("status") or {}).get("currentNodeID") == name for v in self.lh_list("volumes")):
+            return  # an engine still runs there: the PodDisruptionBudget keeps the pod
+        replicas = self.lh_list("replicas")
+        running = [r for r in replicas if (r.get("spec") or {}).get("nodeID") == name
+                   and (r.get("status") or {}).get("currentState") == "running"]
+        if not running:
+            return
+        policy = (self.get(self.lh("settings"), NAMESPACE, "node-drain-policy") or {}).get("value")
+        if policy != "always-allow":
+            for r in running:
+                volume = (r.get("spec") or {}).get("volumeName")
+                if not any((o.get("spec") or {}).get("volumeName") == volume and (o.get("spec") or {}).get("nodeID") != name
+                           and _replica_healthy(o) and (o.get("status") or {}).get("currentState") == "running"
+                           for o in replicas):
+                    return  # the node holds the last running replica of a volume: eviction blocked
+        for r in running:
+            self.mutate(self.lh("replicas"), NAMESPACE, r["metadata"]["name"],
+                        lambda o: o.setdefault("status", {}).update(currentState="error", started=False), status=True)
+
+
 # ---------------------------------------------------------------------------------------- backup target
 class BackupTargetController(LonghornController):
     name = "longhorn-backup-target-controller"
@@ -451,4 +505,5 @@ class BackupTargetController(LonghornController):
         self.mutate(self.lh("backuptargets"), NAMESPACE, name, write, status=True)
 
 
-CONTROLLERS: list = [SettingController, VolumeController, NodeController, BackupTargetController]
+CONTROLLERS: list = [SettingController, VolumeController, NodeController, InstanceManagerController,
+                     BackupTargetController]
