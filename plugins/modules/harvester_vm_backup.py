@@ -1,0 +1,193 @@
+#!/usr/bin/python
+# Copyright: (c) 2026, Homelab platform team
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: harvester_vm_backup
+short_description: Back up or snapshot a Harvester VM (VirtualMachineBackup)
+version_added: 0.1.0
+description:
+  - Creates a backup of a VM, whose volumes Harvester copies to its backup target (the C(backup-target) setting, for
+    example an NFS export), or a snapshot, kept inside the cluster as Longhorn snapshots. Waits until Harvester
+    reports it ready to use, and fails with Harvester's message when the backup fails.
+  - With O(state=absent), deletes it and waits until Harvester has removed its data from the backup target.
+  - A backup never changes. When one of that name exists for another VM or of the other type, the task fails
+    naming the option (backups and snapshots share their names). Only its labels can be changed.
+  - A backup needs a backup target. When the C(backup-target) setting is not set, the task fails before sending
+    anything and says so.
+  - Check mode sends the create or delete with C(dryRun=All), so Harvester's webhook judges it and nothing is
+    stored.
+author:
+  - Homelab platform team (@homelab)
+extends_documentation_fragment:
+  - homelab.harvester.connection
+attributes:
+  check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
+    support: full
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: full
+    details: The diff shows the VM, the type and the labels given.
+  action_group:
+    description: Use C(group/homelab.harvester.harvester) in C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - homelab.harvester.harvester
+options:
+  name:
+    description:
+      - Name of the backup, a DNS-1123 subdomain. Unique among the backups and snapshots of the namespace.
+    type: str
+    required: true
+  namespace:
+    description:
+      - Namespace of the VM, where the backup lives too.
+    type: str
+    default: default
+  vm:
+    description:
+      - Name of the VM to back up. Required with O(state=present).
+      - With O(state=absent), when given, the backup is only deleted if it is of this VM.
+    type: str
+  type:
+    description:
+      - V(backup) copies the volumes to the backup target; V(snapshot) keeps Longhorn snapshots in the cluster and
+        needs no backup target.
+      - When not given, V(backup). With O(state=absent), when given, the backup is only deleted if it is of this
+        type.
+    type: str
+    choices: [backup, snapshot]
+  labels:
+    description:
+      - Labels of the backup (a value of V(null) removes that label). Other labels are left alone.
+      - Put the same labels on every backup a playbook makes, so that
+        M(homelab.harvester.harvester_vm_backup_info) finds them to keep only the newest.
+    type: dict
+  state:
+    description:
+      - V(present) creates the backup, V(absent) deletes it.
+    type: str
+    choices: [present, absent]
+    default: present
+  wait:
+    description:
+      - With O(state=present), wait until the backup is ready to use (C(status.readyToUse)). Fails at once with
+        Harvester's message (C(status.error.message)) when the backup fails.
+      - With O(state=absent), wait until the backup is gone, which takes its data off the backup target.
+      - Not done in check mode.
+    type: bool
+    default: true
+  wait_timeout:
+    description:
+      - Seconds to wait for O(wait).
+    type: int
+    default: 1800
+notes:
+  - Input is checked before any request. Nothing is sent when a check fails.
+  - Harvester refuses to change the C(backup-target) setting while any backup is not ready, and to delete a backup
+    while a restore of it runs.
+seealso:
+  - module: homelab.harvester.harvester_vm_backup_info
+  - module: homelab.harvester.harvester_vm_restore
+  - module: homelab.harvester.harvester_setting
+  - name: Harvester VM backup, snapshot and restore
+    description: Harvester documentation on VM backups.
+    link: https://docs.harvesterhci.io/v1.8/vm/backup-restore
+"""
+
+EXAMPLES = r"""
+- name: Back up lab-router to the NFS backup target
+  homelab.harvester.harvester_vm_backup:
+    name: lab-router-nightly
+    vm: lab-router
+    labels:
+      homelab.harvester/backup: nightly
+  register: router_backup
+
+- name: Show where it went
+  ansible.builtin.debug:
+    msg: "{{ router_backup.backup.status.backupTarget.endpoint }}"
+
+- name: Snapshot lab-dns before a change (no backup target needed)
+  homelab.harvester.harvester_vm_backup:
+    name: lab-dns-before-upgrade
+    vm: lab-dns
+    type: snapshot
+
+- name: Delete an old backup (only if it is of lab-router)
+  homelab.harvester.harvester_vm_backup:
+    name: lab-router-nightly
+    vm: lab-router
+    state: absent
+"""
+
+RETURN = r"""
+backup:
+  description:
+    - The VirtualMachineBackup as last read, with the status Harvester set once O(wait) is done (what it recorded of
+      the VM in C(status.source), the volumes in C(status.volumeBackups), the target in C(status.backupTarget)).
+    - In check mode, the server's dry-run answer for a new backup.
+  returned: when O(state=present)
+  type: dict
+  sample:
+    apiVersion: harvesterhci.io/v1beta1
+    kind: VirtualMachineBackup
+    metadata:
+      name: lab-router-nightly
+      namespace: default
+      labels: {homelab.harvester/backup: nightly}
+    spec:
+      type: backup
+      source: {apiGroup: kubevirt.io, kind: VirtualMachine, name: lab-router}
+    status:
+      readyToUse: true
+      progress: 100
+      backupTarget: {endpoint: "nfs://10.10.10.20:/volume1/harvester-backups"}
+      conditions:
+        - {type: InProgress, status: "False", message: Operation complete}
+        - {type: Ready, status: "True", message: Operation complete}
+ready_to_use:
+  description: Whether Harvester reports the backup ready to use (false in check mode and with O(wait=false)).
+  returned: when O(state=present)
+  type: bool
+  sample: true
+diff:
+  description: The VM, type and labels before and after. Only in diff mode.
+  returned: when diff mode is on
+  type: dict
+  sample:
+    before: {}
+    after:
+      metadata: {labels: {homelab.harvester/backup: nightly}}
+      spec: {source: {name: lab-router}, type: backup}
+"""
+
+from ansible_collections.homelab.harvester.plugins.module_utils import vm_backup
+from ansible_collections.homelab.harvester.plugins.module_utils.module import HarvesterModule
+
+ARGUMENT_SPEC = {
+    "name": {"type": "str", "required": True},
+    "namespace": {"type": "str", "default": "default"},
+    "vm": {"type": "str"},
+    "type": {"type": "str", "choices": ["backup", "snapshot"]},
+    "labels": {"type": "dict"},
+    "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+    "wait": {"type": "bool", "default": True},
+    "wait_timeout": {"type": "int", "default": 1800},
+}
+
+
+def run(module):
+    vm_backup.check(module.params)
+    return vm_backup.run(module.client, module.params, check_mode=module.check_mode)
+
+
+def main():
+    HarvesterModule(argument_spec=ARGUMENT_SPEC).run(run)
+
+
+if __name__ == "__main__":
+    main()

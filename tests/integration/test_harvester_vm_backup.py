@@ -1,0 +1,183 @@
+# Copyright: (c) 2026, Homelab platform team
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""harvester_vm_backup end to end: ``ansible-playbook`` runs tiny playbooks against a twin process
+(lab-router, lab-dns running, lab-builder stopped, the backup-target setting empty) and the twin's
+request log says what reached the API: a backup to the NFS target waited until ready, a second
+run without writes, a snapshot without any backup target, a backup without one refused with no
+write, check mode storing nothing, a name taken by another VM or type failing on the option,
+labels patched, Harvester's failure message when the target is down, retention (keep the newest,
+delete the rest, their files gone from the target), and bad input with no request at all."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.integration.playbooks import run_tasks, stored_writes, writes
+
+pytestmark = [pytest.mark.twin, pytest.mark.integration]
+
+MODULE = "homelab.harvester.harvester_vm_backup"
+INFO = "homelab.harvester.harvester_vm_backup_info"
+BACKUPS = "/apis/harvesterhci.io/v1beta1/namespaces/default/virtualmachinebackups"
+SETTING = "/apis/harvesterhci.io/v1beta1/settings/backup-target"
+NFS = "nfs://10.10.10.20:/volume1/harvester-backups"
+NIGHTLY = {"homelab.harvester/backup": "nightly"}
+
+
+def play(twin, tmp_path, tasks, *, check=False, diff=False, module=MODULE):
+    """Returns (results, API requests the run made)."""
+    results, requests, dummy = run_tasks(twin, tmp_path, module, tasks, check=check, diff=diff)
+    return results, requests
+
+
+def get(twin, path):
+    r = twin.session().get(twin.url(path))
+    return r.json() if r.status_code == 200 else None
+
+
+def set_target(twin):
+    setting = get(twin, SETTING)
+    setting["value"] = json.dumps({"type": "nfs", "endpoint": NFS})
+    twin.session().put(twin.url(SETTING), json=setting).raise_for_status()
+
+
+def store_files(twin):
+    return twin.session().get(twin.url("/_twin/environment")).json().get("backupstore", {}).get(NFS, [])
+
+
+def test_backup_to_nfs_waits_until_ready_then_changes_nothing(twin, tmp_path):
+    set_target(twin)
+    task = {"name": "router-1", "vm": "lab-router", "labels": NIGHTLY}
+    (first,), reqs = play(twin, tmp_path, [task], diff=True)
+    assert first["changed"] is True and not first.get("failed"), first
+    assert first["ready_to_use"] is True
+    status = first["backup"]["status"]
+    assert status["readyToUse"] is True and status["progress"] == 100 and status["backupTarget"] == {"endpoint": NFS}
+    messages = {c["type"]: c["message"] for c in status["conditions"]}
+    assert messages == {"InProgress": "Operation complete", "Ready": "Operation complete"}
+    assert first["diff"] == {"before": {}, "after": {"metadata": {"labels": NIGHTLY},
+                                                     "spec": {"source": {"name": "lab-router"}, "type": "backup"}}}
+    first_three = [(r["method"], r["path"]) for r in reqs[:3]]
+    assert first_three == [("GET", f"{BACKUPS}/router-1"), ("GET", SETTING), ("POST", BACKUPS)]
+    assert [r["method"] for r in writes(reqs)] == ["POST"]
+    assert "harvester/vmbackups/default/router-1.cfg" in store_files(twin)
+
+    (again,), reqs = play(twin, tmp_path, [task])
+    assert again["changed"] is False and again["ready_to_use"] is True, again
+    assert [(r["method"], r["path"]) for r in reqs] == [("GET", f"{BACKUPS}/router-1")]  # one read, already ready
+
+
+def test_snapshot_needs_no_backup_target(twin, tmp_path):
+    (snap,), reqs = play(twin, tmp_path, [{"name": "dns-snap", "vm": "lab-dns", "type": "snapshot"}])
+    assert snap["changed"] is True and snap["ready_to_use"] is True, snap
+    assert "backupTarget" not in snap["backup"]["status"]
+    assert SETTING not in [r["path"] for r in reqs]
+    assert store_files(twin) == []
+
+
+def test_backup_without_a_target_is_refused_before_any_write(twin, tmp_path):
+    (result,), reqs = play(twin, tmp_path, [{"name": "router-1", "vm": "lab-router"}])
+    assert result["failed"] and result["option"] == "type"
+    assert result["msg"].startswith("type: backup needs a backup target, and Harvester's backup-target setting is not "
+                                    "set; set it (homelab.harvester.harvester_setting")
+    assert writes(reqs) == [] and [r["path"] for r in reqs] == [f"{BACKUPS}/router-1", SETTING]
+    assert get(twin, f"{BACKUPS}/router-1") is None
+
+
+def test_check_mode_stores_nothing(twin, tmp_path):
+    set_target(twin)
+    (created,), reqs = play(twin, tmp_path, [{"name": "router-1", "vm": "lab-router"}], check=True, diff=True)
+    assert created["changed"] is True and created["ready_to_use"] is False, created
+    assert created["diff"]["after"]["spec"] == {"source": {"name": "lab-router"}, "type": "backup"}
+    assert len(writes(reqs)) == 1 and stored_writes(reqs) == []
+    assert get(twin, f"{BACKUPS}/router-1") is None
+
+    play(twin, tmp_path, [{"name": "router-1", "vm": "lab-router"}])
+    (deleted,), reqs = play(twin, tmp_path, [{"name": "router-1", "state": "absent"}], check=True)
+    assert deleted["changed"] is True and stored_writes(reqs) == [] and len(writes(reqs)) == 1, deleted
+    assert get(twin, f"{BACKUPS}/router-1")["status"]["readyToUse"] is True
+
+
+def test_a_name_taken_by_another_vm_or_type_fails_on_that_option(twin, tmp_path):
+    set_target(twin)
+    (made, other_vm, other_type, absent_other), reqs = play(twin, tmp_path, [
+        {"name": "nightly", "vm": "lab-router", "type": "snapshot"},
+        {"name": "nightly", "vm": "lab-dns", "type": "snapshot"},
+        {"name": "nightly", "vm": "lab-router", "type": "backup"},
+        {"name": "nightly", "vm": "lab-dns", "state": "absent"}])
+    assert made["changed"] and not made.get("failed"), made
+    assert other_vm["failed"] and other_vm["option"] == "vm"
+    assert other_vm["msg"] == ("vm: VirtualMachineBackup default/nightly exists and is of VM lab-router, not lab-dns; "
+                               "a backup cannot change: choose another name")
+    assert other_type["failed"] and other_type["option"] == "type"
+    assert "is a snapshot, not a backup (backups and snapshots share their names)" in other_type["msg"]
+    assert absent_other["failed"] and absent_other["option"] == "vm"
+    assert [r["method"] for r in writes(reqs)] == ["POST"]
+    assert get(twin, f"{BACKUPS}/nightly") is not None
+
+
+def test_labels_are_patched_alone(twin, tmp_path):
+    (made, relabelled), reqs = play(twin, tmp_path, [
+        {"name": "snap", "vm": "lab-dns", "type": "snapshot", "labels": NIGHTLY},
+        {"name": "snap", "vm": "lab-dns", "type": "snapshot", "labels": {"homelab.harvester/backup": None, "keep": "yes"}}],
+        diff=True)
+    assert made["changed"] and relabelled["changed"], relabelled
+    assert relabelled["diff"]["before"]["metadata"] == {"labels": NIGHTLY}
+    assert relabelled["diff"]["after"]["metadata"] == {"labels": {"keep": "yes"}}
+    assert [r["method"] for r in writes(reqs)] == ["POST", "PATCH"]
+    assert get(twin, f"{BACKUPS}/snap")["metadata"]["labels"] == {"keep": "yes"}
+
+
+def test_a_failed_backup_fails_with_harvesters_message(twin, tmp_path):
+    set_target(twin)
+    twin.session().patch(twin.url("/_twin/environment"), json={"unreachable": [NFS]}).raise_for_status()
+    (result,), reqs = play(twin, tmp_path, [{"name": "builder-1", "vm": "lab-builder"}])
+    assert result["failed"], result
+    assert result["msg"].startswith("gave up waiting for VirtualMachineBackup default/builder-1 to be ready to use: "
+                                    "Harvester reports: VolumeSnapshot builder-1-volume-lab-builder-rootdisk in error "
+                                    "state (volume rootdisk: cannot mount nfs 10.10.10.20:/volume1/harvester-backups")
+    assert [r["method"] for r in writes(reqs)] == ["POST"]
+
+
+def test_keep_the_newest_and_delete_the_rest(twin, tmp_path):
+    set_target(twin)
+    made, dummy = play(twin, tmp_path, [{"name": f"router-{i}", "vm": "lab-router", "labels": NIGHTLY} for i in (1, 2, 3)]
+                       + [{"name": "dns-1", "vm": "lab-dns", "labels": NIGHTLY}])
+    assert all(r["ready_to_use"] for r in made), made
+    (info,), reqs = play(twin, tmp_path, [{"label_selector": "homelab.harvester/backup=nightly", "keep": 2}], module=INFO)
+    assert [(e["name"], e["state"]) for e in info["expired"]] == [("router-1", "ready")], info
+    assert info["by_vm"] == {"default/lab-router": ["router-3", "router-2", "router-1"], "default/lab-dns": ["dns-1"]}
+    assert len(reqs) == 1
+    pruned, reqs = play(twin, tmp_path, [{"name": e["name"], "namespace": e["namespace"], "vm": e["vm"], "state": "absent"}
+                                         for e in info["expired"]])
+    assert pruned[0]["changed"] is True and not pruned[0].get("failed"), pruned
+    assert [(r["method"], r["path"]) for r in writes(reqs)] == [("DELETE", f"{BACKUPS}/router-1")]
+    assert get(twin, f"{BACKUPS}/router-1") is None  # waited: Harvester removed its data
+    assert not any("router-1" in f for f in store_files(twin)) and "harvester/vmbackups/default/router-2.cfg" in store_files(twin)
+    (again,), reqs = play(twin, tmp_path, [{"name": "router-1", "state": "absent"}])
+    assert again["changed"] is False and writes(reqs) == []
+
+
+BAD_INPUTS = [
+    ({"vm": "lab-router"}, "missing required arguments: name"),
+    ({"name": "router-1"}, "vm: is required when state is present"),
+    ({"name": "Router_1", "vm": "lab-router"}, "name: 'Router_1' is not a valid name"),
+    ({"name": "router-1", "vm": "lab router"}, "vm: 'lab router' is not a valid name"),
+    ({"name": "router-1", "vm": "lab-router", "namespace": "Lab"}, "namespace: 'Lab' is not a valid name"),
+    ({"name": "router-1", "vm": "lab-router", "type": "full"},
+     "value of type must be one of: backup, snapshot, got: full"),
+    ({"name": "router-1", "vm": "lab-router", "state": "gone"}, "value of state must be one of: present, absent, got: gone"),
+    ({"name": "router-1", "vm": "lab-router", "labels": {"bad key!": "x"}}, "labels: 'bad key!' is not a valid label key"),
+    ({"name": "router-1", "vm": "lab-router", "labels": {"tier": "-x"}}, "labels.tier: '-x' is not a valid label value"),
+    ({"name": "router-1", "state": "absent", "labels": NIGHTLY}, "labels: only with state=present"),
+    ({"name": "router-1", "vm": "lab-router", "wait_timeout": 0}, "wait_timeout: 0 must be more than 0"),
+]
+
+
+def test_bad_inputs_refused_without_any_request(twin, tmp_path):
+    results, reqs = play(twin, tmp_path, [args for args, message in BAD_INPUTS])
+    for (args, message), result in zip(BAD_INPUTS, results, strict=True):
+        assert result.get("failed") and message in result["msg"], (args, result)
+    assert reqs == []
