@@ -24,7 +24,7 @@ VMIS = "/apis/kubevirt.io/v1/namespaces/default/virtualmachineinstances"
 
 
 def run_playbook(twin, cwd: Path, playbook: Path, *, inventory: Path = LAB_INVENTORY, extra_vars=None,
-                 tags=None, verbosity: int = 1, env=None) -> subprocess.CompletedProcess:
+                 tags=None, verbosity: int = 1, env=None, check=False) -> subprocess.CompletedProcess:
     """ansible-playbook -i inventory playbook with the twin's kubeconfig in K8S_AUTH_KUBECONFIG and
     `extra_vars` (a dict) as an extra-vars file in `cwd`; returns the finished process (stdout and
     stderr as text), whatever its exit status."""
@@ -41,6 +41,8 @@ def run_playbook(twin, cwd: Path, playbook: Path, *, inventory: Path = LAB_INVEN
         args += ["-e", f"@{vars_file}"]
     if tags:
         args += ["--tags", ",".join(tags)]
+    if check:
+        args.append("--check")
     if verbosity:
         args.append("-" + "v" * verbosity)
     return subprocess.run(args, capture_output=True, text=True, env=environ, cwd=cwd, timeout=900, check=False)
@@ -52,11 +54,12 @@ def recap(output, host="harvester-lab"):
     return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", found.group(1))} if found else {}
 
 
-def run_site(twin, cwd, *, playbook=SITE, inventory=LAB_INVENTORY, tags=None, extra_vars=None, verbosity=0):
+def run_site(twin, cwd, *, playbook=SITE, inventory=LAB_INVENTORY, tags=None, extra_vars=None, verbosity=0, check=False):
     """A site-level playbook (site.yml by default) with its install files rendered under `cwd`;
     returns (exit status, stdout + stderr, recap counters)."""
     extra = {"bootstrap_publish_dir": str(cwd / "pxe"), **(extra_vars or {})}
-    proc = run_playbook(twin, cwd, playbook, inventory=inventory, tags=tags, extra_vars=extra, verbosity=verbosity)
+    proc = run_playbook(twin, cwd, playbook, inventory=inventory, tags=tags, extra_vars=extra, verbosity=verbosity,
+                        check=check)
     out = proc.stdout + proc.stderr
     return proc.returncode, out, recap(out)
 
@@ -83,6 +86,12 @@ def copy_inventory(tmp_path, change=None):
             name: {"ansible_host": data["lab_node"]["mgmt_ip"]} for name, data in hosts.items()}
         hosts_file.write_text(yaml.safe_dump(tree, sort_keys=False))
     return inventory
+
+
+def api_writes(twin, since):
+    """The stored (not dry-run) writes to the API since request number `since`."""
+    return [r for r in twin.requests_log(since) if not r["path"].startswith("/_twin/")
+            and r["method"] in ("POST", "PUT", "PATCH", "DELETE") and "dryRun=All" not in (r.get("query") or "")]
 
 
 def get(twin, path):
