@@ -31,20 +31,12 @@ author:
   - Homelab platform team (@homelab)
 extends_documentation_fragment:
   - homelab.harvester.connection
+  - homelab.harvester.attributes
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
-    support: full
     details: Writes are sent with C(dryRun=All). Objects in a namespace that does not exist yet are reported without a request.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: full
     details: Per object, the managed fields only; the identity kubeconfig is shown as a fingerprint, never its content.
-  action_group:
-    description: Use C(group/homelab.harvester.harvester) in C(module_defaults) to set defaults for this module.
-    support: full
-    membership:
-      - homelab.harvester.harvester
 notes:
   - The connection options (O(kubeconfig), O(host), ...) reach the management cluster where Cluster API runs.
     O(harvester) reaches the Harvester cluster. In a lab where one API serves both, give both the same kubeconfig.

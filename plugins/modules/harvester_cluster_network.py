@@ -24,23 +24,15 @@ author:
   - Homelab platform team (@homelab)
 extends_documentation_fragment:
   - homelab.harvester.connection
+  - homelab.harvester.attributes
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
-    support: full
     details:
       - Writes are sent with C(dryRun=All), so Harvester's webhooks judge them and nothing is stored.
       - When the ClusterNetwork does not exist yet, the VlanConfigs are not sent (the webhook would refuse them for a
         cluster network that does not exist); they are reported as to be created.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: full
     details: The diff shows whether the ClusterNetwork exists and the managed fields of each VlanConfig.
-  action_group:
-    description: Use C(group/homelab.harvester.harvester) in C(module_defaults) to set defaults for this module.
-    support: full
-    membership:
-      - homelab.harvester.harvester
 options:
   name:
     description:

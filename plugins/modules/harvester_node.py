@@ -36,24 +36,16 @@ author:
   - Homelab platform team (@homelab)
 extends_documentation_fragment:
   - homelab.harvester.connection
+  - homelab.harvester.attributes
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
-    support: full
     details:
       - With O(method=annotation) the writes are sent as dry runs (C(dryRun=All)).
       - The Harvester API's actions have no dry run, so with O(method=steve) the module runs every check
         (Harvester's C(maintenancePossible) and C(listUnhealthyVM) included, which only read) and predicts the
         result without sending the action.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: full
     details: The diff shows the node's maintenance status and schedulability before and after.
-  action_group:
-    description: Use C(group/homelab.harvester.harvester) in C(module_defaults) to set defaults for this module.
-    support: full
-    membership:
-      - homelab.harvester.harvester
 options:
   name:
     description:

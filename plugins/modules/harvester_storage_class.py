@@ -23,26 +23,18 @@ author:
   - Homelab platform team (@homelab)
 extends_documentation_fragment:
   - homelab.harvester.connection
+  - homelab.harvester.attributes
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
-    support: full
     details:
       - When O(default=true) takes the default from another class, that class is demoted with a dry run, and this
         class's promotion is predicted without a request, because Harvester would refuse a second default while
         the first one keeps its flag.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: full
     details:
       - The diff shows the managed fields only.
       - When another class loses its default, the diff is a list, this class first, then one entry per other class
         with its name and default flag.
-  action_group:
-    description: Use C(group/homelab.harvester.harvester) in C(module_defaults) to set defaults for this module.
-    support: full
-    membership:
-      - homelab.harvester.harvester
 options:
   name:
     description:

@@ -31,20 +31,12 @@ author:
   - Homelab platform team (@homelab)
 extends_documentation_fragment:
   - homelab.harvester.connection
+  - homelab.harvester.attributes
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
-    support: full
     details: Check mode reports what would block the upgrade by failing with every blocker, like a real run.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: full
     details: The diff shows the server version before and after (or, with O(state=absent), the Upgrades deleted).
-  action_group:
-    description: Use C(group/homelab.harvester.harvester) in C(module_defaults) to set defaults for this module.
-    support: full
-    membership:
-      - homelab.harvester.harvester
 options:
   version:
     description:

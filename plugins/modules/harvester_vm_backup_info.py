@@ -18,20 +18,7 @@ author:
   - Homelab platform team (@homelab)
 extends_documentation_fragment:
   - homelab.harvester.connection
-attributes:
-  check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
-    support: full
-    details: The module only reads; it returns the same answer in check mode.
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: none
-    details: Nothing is ever changed, so there is no diff.
-  action_group:
-    description: Use C(group/homelab.harvester.harvester) in C(module_defaults) to set defaults for this module.
-    support: full
-    membership:
-      - homelab.harvester.harvester
+  - homelab.harvester.attributes.info_module
 options:
   namespace:
     description:

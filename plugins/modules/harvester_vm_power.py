@@ -27,19 +27,10 @@ author:
   - Homelab platform team (@homelab)
 extends_documentation_fragment:
   - homelab.harvester.connection
+  - homelab.harvester.attributes
 attributes:
-  check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
-    support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: full
     details: The diff shows, per VM written, its run strategy and the remembered one before and after.
-  action_group:
-    description: Use C(group/homelab.harvester.harvester) in C(module_defaults) to set defaults for this module.
-    support: full
-    membership:
-      - homelab.harvester.harvester
 options:
   name:
     description:
