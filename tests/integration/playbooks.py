@@ -46,3 +46,11 @@ def writes(requests):
 def stored_writes(requests):
     """Writes that were not dry runs: what check mode must never send."""
     return [r for r in writes(requests) if "dryRun=All" not in (r.get("query") or "")]
+
+
+def assert_all_refused_without_a_request(catalogue, results, requests):
+    """Every (args, message) of a module's BAD_INPUTS failed with its message, and the run sent
+    no request at all: input is checked before anything reaches the API."""
+    for (args, message), result in zip(catalogue, results, strict=True):
+        assert result.get("failed") and message in result["msg"], (args, result)
+    assert requests == []

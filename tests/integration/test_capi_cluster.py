@@ -21,7 +21,7 @@ import requests
 import yaml
 
 from ansible_collections.homelab.harvester.plugins.module_utils import vm_network
-from tests.integration.playbooks import run_tasks, stored_writes, writes
+from tests.integration.playbooks import assert_all_refused_without_a_request, run_tasks, stored_writes, writes
 
 pytestmark = [pytest.mark.twin, pytest.mark.integration]
 
@@ -307,9 +307,7 @@ BAD_INPUTS = [
 
 def test_bad_inputs_refused_without_any_request(twin, tmp_path):
     results, reqs = play(twin, tmp_path, [args for args, message in BAD_INPUTS])
-    for (args, message), result in zip(BAD_INPUTS, results, strict=True):
-        assert result.get("failed") and message in result["msg"], (args, result)
-    assert reqs == []
+    assert_all_refused_without_a_request(BAD_INPUTS, results, reqs)
 
 
 def test_preflight_names_every_missing_harvester_object_and_writes_nothing(twin, tmp_path):

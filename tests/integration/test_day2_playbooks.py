@@ -190,9 +190,9 @@ def test_backup_backs_up_the_labelled_vms_and_keeps_the_newest(twin, tmp_path):
     for vm in ("lab-router", "lab-dns"):
         merge_patch(twin, f"{VMS}/{vm}", {"metadata": {"labels": {"homelab.harvester/backup": "nightly"}}})
     made = []
-    for dummy in range(3):
+    for run in range(3):
         rc, out, recap = run_site(twin, tmp_path, playbook=PLAYBOOKS / "backup.yml", extra_vars={"backup_keep": 2})
-        assert rc == 0, out
+        assert rc == 0, (run, out)
         made.append(backups_by_vm(twin))
         time.sleep(1.1)  # the backups are named after the second
     assert [len(m.get("lab-router", [])) for m in made] == [1, 2, 2]

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from tests.integration.playbooks import run_tasks, writes
+from tests.integration.playbooks import assert_all_refused_without_a_request, run_tasks, writes
 from tests.integration.roles import ROOT, run_site
 
 pytestmark = [pytest.mark.twin, pytest.mark.integration]
@@ -77,6 +77,4 @@ BAD_INPUTS = [
 
 def test_bad_inputs_refused_without_any_request(twin, tmp_path):
     results, reqs, dummy = run_tasks(twin, tmp_path, "homelab.harvester.harvester_health_info", [a for a, m in BAD_INPUTS])
-    for (args, message), result in zip(BAD_INPUTS, results, strict=True):
-        assert result.get("failed") and message in result["msg"], (args, result)
-    assert reqs == []
+    assert_all_refused_without_a_request(BAD_INPUTS, results, reqs)

@@ -13,7 +13,7 @@ import hashlib
 import pytest
 
 from tests.integration.image_files import DISK, DISK_SHA512, OTHER
-from tests.integration.playbooks import run_tasks, stored_writes, writes
+from tests.integration.playbooks import assert_all_refused_without_a_request, run_tasks, stored_writes, writes
 
 TWIN_ARGS = ["--speed", "50"]  # the image controller backs off 10 s between retries
 pytestmark = [pytest.mark.twin, pytest.mark.integration]
@@ -157,6 +157,4 @@ BAD_INPUTS = [
 
 def test_bad_inputs_refused_without_any_request(twin, tmp_path):
     results, reqs = play(twin, tmp_path, [args for args, message in BAD_INPUTS])
-    for (args, message), result in zip(BAD_INPUTS, results, strict=True):
-        assert result.get("failed") and message in result["msg"], (args, result)
-    assert reqs == []
+    assert_all_refused_without_a_request(BAD_INPUTS, results, reqs)

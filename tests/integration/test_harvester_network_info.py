@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.playbooks import run_tasks, writes
+from tests.integration.playbooks import assert_all_refused_without_a_request, run_tasks, writes
 
 pytestmark = [pytest.mark.twin, pytest.mark.integration]
 
@@ -60,6 +60,4 @@ BAD_INPUTS = [
 
 def test_bad_inputs_refused_without_any_request(twin, tmp_path):
     results, reqs = play(twin, tmp_path, [args for args, message in BAD_INPUTS])
-    for (args, message), result in zip(BAD_INPUTS, results, strict=True):
-        assert result.get("failed") and message in result["msg"], (args, result)
-    assert reqs == []
+    assert_all_refused_without_a_request(BAD_INPUTS, results, reqs)

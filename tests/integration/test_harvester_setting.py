@@ -13,7 +13,7 @@ import json
 
 import pytest
 
-from tests.integration.playbooks import run_tasks, stored_writes, writes
+from tests.integration.playbooks import assert_all_refused_without_a_request, run_tasks, stored_writes, writes
 
 pytestmark = [pytest.mark.twin, pytest.mark.integration]
 
@@ -130,9 +130,7 @@ BAD_INPUTS = [
 
 def test_bad_inputs_refused_without_any_request(twin, tmp_path):
     results, reqs, dummy = play(twin, tmp_path, [args for args, message in BAD_INPUTS])
-    for (args, message), result in zip(BAD_INPUTS, results, strict=True):
-        assert result.get("failed") and message in result["msg"], (args, result)
-    assert reqs == []
+    assert_all_refused_without_a_request(BAD_INPUTS, results, reqs)
 
 
 def test_storage_network_while_vms_run_is_one_clean_line(twin, tmp_path):

@@ -14,7 +14,7 @@ import json
 
 import pytest
 
-from tests.integration.playbooks import run_tasks, stored_writes, writes
+from tests.integration.playbooks import assert_all_refused_without_a_request, run_tasks, stored_writes, writes
 from tests.twin.tests.conftest import wait_for
 
 pytestmark = [pytest.mark.twin, pytest.mark.integration]
@@ -192,6 +192,4 @@ BAD_INPUTS = [
 
 def test_bad_inputs_refused_without_any_request(twin, tmp_path):
     results, reqs = play(twin, tmp_path, [args for args, message in BAD_INPUTS])
-    for (args, message), result in zip(BAD_INPUTS, results, strict=True):
-        assert result.get("failed") and message in result["msg"], (args, result)
-    assert reqs == []
+    assert_all_refused_without_a_request(BAD_INPUTS, results, reqs)

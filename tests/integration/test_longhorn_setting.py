@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.playbooks import stored_writes, writes
+from tests.integration.playbooks import assert_all_refused_without_a_request, stored_writes, writes
 from tests.integration.test_harvester_setting import play as _play
 
 pytestmark = [pytest.mark.twin, pytest.mark.integration]
@@ -106,9 +106,7 @@ BAD_INPUTS = [
 
 def test_bad_inputs_refused_without_any_request(twin, tmp_path):
     results, reqs, dummy = play(twin, tmp_path, [args for args, message in BAD_INPUTS])
-    for (args, message), result in zip(BAD_INPUTS, results, strict=True):
-        assert result.get("failed") and message in result["msg"], (args, result)
-    assert reqs == []
+    assert_all_refused_without_a_request(BAD_INPUTS, results, reqs)
 
 
 def test_webhook_refusal_is_one_clean_line_also_in_check_mode(twin, tmp_path):
