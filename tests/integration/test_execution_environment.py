@@ -8,6 +8,7 @@ introspection reads, so the image gets the collection's Python and system depend
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -34,8 +35,9 @@ def pins(path):
     return {line.split("==")[0].lower(): line for line in lines if line}
 
 
-def run(*args, cwd):
-    proc = subprocess.run([str(a) for a in args], cwd=cwd, capture_output=True, text=True, timeout=300, check=False)
+def run(*args, cwd, env=None):
+    proc = subprocess.run([str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300,
+                          check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc.stdout
 
@@ -102,7 +104,13 @@ def test_ansible_builder_create_writes_the_build_context(tmp_path, tarball):
 def test_introspection_of_the_installed_collection_gives_its_dependencies(tmp_path, tarball):
     """What the image's builder stage runs on the installed collections: the collection's Python
     and system requirements, ansible-core left out (the image's own pin is the one)."""
-    run(BIN / "ansible-galaxy", "collection", "install", "--offline", "-p", tmp_path / "collections", tarball, cwd=tmp_path)
+    # Only the image's collections path is configured, as in the builder stage: with `make test`'s
+    # ANSIBLE_COLLECTIONS_PATH (this checkout) ansible-galaxy would find the collection already
+    # installed there and install nothing.
+    env = {**os.environ, "ANSIBLE_COLLECTIONS_PATH": str(tmp_path / "collections")}
+    run(BIN / "ansible-galaxy", "collection", "install", "--offline", "-p", tmp_path / "collections", tarball,
+        cwd=tmp_path, env=env)
+    assert (tmp_path / "collections" / "ansible_collections" / "homelab" / "harvester" / "MANIFEST.json").is_file()
     found = yaml.safe_load(run(BIN / "ansible-builder", "introspect", "--sanitize", tmp_path / "collections", cwd=tmp_path)
                            .split("---", 1)[1])
     ours = {name: line for name, line in pins(ROOT / "requirements.txt").items() if name != "ansible-core"}
