@@ -189,8 +189,13 @@ def test_backup_backs_up_the_labelled_vms_and_keeps_the_newest(twin, tmp_path):
                 {"value": json.dumps({"type": "nfs", "endpoint": "nfs://10.10.10.20:/volume1/harvester-backups"})})
     for vm in ("lab-router", "lab-dns"):
         merge_patch(twin, f"{VMS}/{vm}", {"metadata": {"labels": {"homelab.harvester/backup": "nightly"}}})
-    made = []
+    made, would_delete = [], None
     for run in range(3):
+        if run == 2:  # check mode names the backup the real run then deletes (its new one counted)
+            rc, out, recap = run_site(twin, tmp_path, playbook=PLAYBOOKS / "backup.yml", extra_vars={"backup_keep": 2},
+                                      check=True)
+            assert rc == 0, out
+            would_delete = out.split("would delete (beyond 2 per VM): ", 1)[1].split('"', 1)[0].strip()
         rc, out, recap = run_site(twin, tmp_path, playbook=PLAYBOOKS / "backup.yml", extra_vars={"backup_keep": 2})
         assert rc == 0, (run, out)
         made.append(backups_by_vm(twin))
@@ -202,6 +207,8 @@ def test_backup_backs_up_the_labelled_vms_and_keeps_the_newest(twin, tmp_path):
     first_router = made[0]["lab-router"][0]
     assert first_router not in kept["lab-router"], "the oldest backup was pruned"
     assert "deleted (beyond 2 per VM): " in out and first_router in out
+    deleted = out.split("deleted (beyond 2 per VM): ", 1)[1].split('"', 1)[0].strip()
+    assert would_delete == deleted and first_router in would_delete, (would_delete, deleted)
 
 
 def test_backup_check_mode_lists_and_writes_nothing(twin, tmp_path):
