@@ -122,12 +122,12 @@ def _harvester_connection(run, spec):
             raise harvester_identity.IdentityError(f"{where} not found on the management cluster")
         doc = harvester_identity.from_secret(secret, where)
         conn = harvester_identity.connection({"kubeconfig": doc})
-        run.module.ansible.no_log_values.update(conn.secret_values())
+        run.module.hide(conn.secret_values())
         return conn, None
     conn = harvester_identity.connection(params.get("harvester"))
     text = harvester_identity.kubeconfig_text(conn)
     identity = capi_render.identity_secret(spec, text)
-    run.module.ansible.no_log_values.update(conn.secret_values() | {text, identity["data"]["kubeconfig"]})
+    run.module.hide(conn.secret_values() | {text, identity["data"]["kubeconfig"]})
     return conn, identity
 
 
@@ -145,7 +145,7 @@ def _namespace(run, namespace, client=None, label="Namespace"):
 def _storage(run, spec, conn):
     """The guest cluster's CSI: the Harvester side now, the management objects for ``_apply_all``
     (``[(kind, object, fields, known)]``; ``known`` is False in check mode before a token exists)."""
-    harvester = Client(conn, dry_run=run.client.dry_run)
+    harvester = Client(conn, dry_run=run.client.dry_run, progress=run.client.progress)
     if _namespace(run, spec["target_namespace"], client=harvester, label="Harvester Namespace"):
         token = None  # check mode, target namespace still to be created: nothing to ask there
         for entry in capi_storage.harvester_objects(spec):
@@ -157,9 +157,9 @@ def _storage(run, spec, conn):
         placeholder = capi_storage.management_objects(spec, spec["storage"], "", spec["storage"]["manifests"])
         return [(kind, obj, fields, False) for kind, obj, fields in placeholder]
     text, secret = capi_storage.cloud_config(conn, token, spec["target_namespace"])
-    run.module.ansible.no_log_values.update({text, secret})
+    run.module.hide({text, secret})
     built = capi_storage.management_objects(spec, spec["storage"], text, spec["storage"]["manifests"])
-    run.module.ansible.no_log_values.add(built[0][1]["data"]["cloud-config.yaml"])
+    run.module.hide([built[0][1]["data"]["cloud-config.yaml"]])
     return [(kind, obj, fields, True) for kind, obj, fields in built]
 
 
@@ -323,15 +323,16 @@ def _remove_storage(run, spec):
             conn = harvester_identity.connection({"kubeconfig": harvester_identity.from_secret(secret, "identity Secret")})
     if conn is None:
         return
-    run.module.ansible.no_log_values.update(conn.secret_values())
+    run.module.hide(conn.secret_values())
     target = run.params.get("target_namespace") or spec["namespace"]
-    capi_storage.remove_harvester_side(Client(conn, dry_run=run.client.dry_run), dict(spec, target_namespace=target), run.noted)
+    capi_storage.remove_harvester_side(Client(conn, dry_run=run.client.dry_run, progress=run.client.progress), dict(spec, target_namespace=target), run.noted)
 
 
-def main(module):
-    run = Run(module)
-    result = present(run) if module.params["state"] == "present" else absent(run)
-    result["changed"] = run.changed or bool(result.get("kubeconfig_written"))  # a (re)written kubeconfig is a change too
-    result["changes"] = run.changes
-    result["diff"] = run.diff()
+def run(module):
+    """The module's flow: ``present`` or ``absent`` of one cluster, its changes and diff."""
+    this = Run(module)
+    result = present(this) if module.params["state"] == "present" else absent(this)
+    result["changed"] = this.changed or bool(result.get("kubeconfig_written"))  # a (re)written kubeconfig is a change too
+    result["changes"] = this.changes
+    result["diff"] = this.diff()
     return result

@@ -42,6 +42,7 @@ from .errors import (
     api_error,
     one_line,
 )
+from .progress import Progress
 from .retry import DEFAULT_POLICY, JSON_PATCH, NO_RETRY, is_idempotent, parse_retry_after
 
 USER_AGENT = "homelab.harvester (ansible)"
@@ -51,6 +52,12 @@ MERGE_PATCH = "application/merge-patch+json"
 JSON = "application/json"
 PROPAGATION_POLICIES = ("Foreground", "Background", "Orphan")
 WRITE_METHODS = frozenset(("POST", "PUT", "PATCH", "DELETE"))
+
+
+def user_agent(way):
+    """The User-Agent of a task that runs as ``way`` (``module`` or ``in-process``), so that a
+    server's log tells the two ways apart."""
+    return f"homelab.harvester (ansible; {way})"
 
 
 # --- private temp files (client certificate and key given as data) -----------------------------
@@ -313,10 +320,11 @@ class Client:
     method can override it. ``retry_policy``: ``retry.DEFAULT_POLICY``. ``sleep``: what waits
     between retries (tests inject a recorder). ``transport``: anything with
     ``send(method, target, headers, body, timeout) -> (status, headers, bytes)``; default the
-    process-wide ``Session`` of the connection."""
+    process-wide ``Session`` of the connection. ``progress``: where the waits of this task report
+    (``progress.Progress``); it travels with the client because every flow already has it."""
 
     def __init__(self, connection, dry_run=False, retry_policy=None, sleep=None, transport=None, debug_log=None,
-                 field_manager=FIELD_MANAGER):
+                 field_manager=FIELD_MANAGER, progress=None, user_agent=USER_AGENT):
         self.connection = connection
         self.dry_run = bool(dry_run)
         self.retry_policy = retry_policy or DEFAULT_POLICY
@@ -324,6 +332,8 @@ class Client:
         self.transport = transport if transport is not None else session_for(connection)
         self.debug_log = DebugLog.from_env() if debug_log is None else (debug_log or None)  # False: off
         self.field_manager = field_manager
+        self.user_agent = user_agent
+        self.progress = progress if progress is not None else Progress()
         self.stats = Stats()
 
     def __repr__(self):
@@ -465,7 +475,7 @@ class Client:
         return self.transport.send(method, target, headers, data, timeout)
 
     def _headers(self, content_type):
-        headers = {"Accept": JSON, "User-Agent": USER_AGENT}
+        headers = {"Accept": JSON, "User-Agent": self.user_agent}
         token = self.connection.credentials().token
         if token:
             headers["Authorization"] = "Bearer " + token

@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """What a Harvester cluster network is: a ``ClusterNetwork`` (name only, no spec) plus one
 ``VlanConfig`` per group of nodes with the same uplink NICs, and the per-node ``VlanStatus``
-objects the network agent writes. Per-kind knowledge only; the flow is in the module.
+objects the network agent writes. Per-kind knowledge only; the flow is in ``cluster_network_flow.py``.
 
 Facts (shared/reference/harvester-api.md §1.5, §2.1; network-controller-harvester):
 

@@ -1,63 +1,116 @@
 # Copyright: (c) 2026, Homelab platform team
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The module base every homelab.harvester module uses. It composes ``AnsibleModule`` (as
-kubernetes.core's ``AnsibleK8SModule`` and amazon.aws's ``AnsibleAWSModule`` do) and adds:
+"""The contract every homelab.harvester module runs under, whichever way its task executes.
 
-- the connection options (``connection.CONNECTION_ARGS``) merged into the argument spec;
-- ``client``: the one ``Client``, built on first use with ``dry_run=check_mode`` -- so input
-  checks done before touching it can never cause a request -- with the connection's secrets
-  registered in ``no_log_values``;
-- ``run(fn)``: calls the module's one function, exits with ``changed`` (and ``diff`` only under
-  ``--diff``), and turns any ``HarvesterError`` into one failure shape,
-  ``fail_json(msg=str(e), **e.as_dict())``::
+A module file declares what it is, once::
+
+    def run(module):                       # the module's one function -> result dict
+        ...
+    DEFINITION = ModuleDefinition(ARGUMENT_SPEC, run, mutually_exclusive=[...])
 
     def main():
-        HarvesterModule(argument_spec=ARGUMENT_SPEC).run(run)   # run(module) -> dict
+        run_module(DEFINITION)             # the AnsiballZ path: AnsibleModule, exit_json/fail_json
+
+The in-process path (``plugins/plugin_utils/in_process.py``, used by the collection's action
+plugin when the task runs on the controller) validates the same spec with ansible-core's
+``ModuleArgumentSpecValidator`` and calls the same ``run`` through the same ``ModuleContext``.
+So the things that make up the contract live here, once:
+
+- ``ModuleContext``: what ``run(module)`` sees -- ``params``, ``check_mode``, ``diff_mode``,
+  ``client`` (the one ``Client``, built on first use with ``dry_run=check_mode``, so input checks
+  made before touching it never cause a request), ``warn``, ``hide`` (values no output may
+  show), ``progress`` (what long waits report);
+- ``ModuleContext.execute(run)``: the one result shape -- ``changed``, ``diff`` only under
+  ``--diff``, ``progress`` when a wait reported any, and any ``HarvesterError`` turned into
+  ``failed`` + ``msg`` + the error's fields (``e.as_dict()``).
 """
 
 from __future__ import annotations
 
 from ansible.module_utils.basic import AnsibleModule
 
-from .client import Client
+from .client import Client, user_agent
 from .connection import CONNECTION_ARGS, kubeconfig_secrets, resolve
 from .errors import HarvesterError
+from .progress import Progress
+
+CONSTRAINTS = ("mutually_exclusive", "required_together", "required_one_of", "required_if", "required_by")
 
 
-class HarvesterModule:
-    """``params``, ``check_mode``, ``diff_mode``, ``client``, ``warn``, ``run``."""
+class ModuleDefinition:
+    """A module's argument spec (the connection options are added here), the constraints
+    AnsibleModule takes (``mutually_exclusive``, ``required_if``, ...) and its ``run``."""
 
-    def __init__(self, argument_spec, supports_check_mode=True, **kwargs):
+    __slots__ = ("argument_spec", "run", "constraints")
+
+    def __init__(self, argument_spec, run, **constraints):
+        unknown = set(constraints) - set(CONSTRAINTS)
+        if unknown:
+            raise TypeError(f"unknown module constraints: {', '.join(sorted(unknown))}")
         spec = dict(CONNECTION_ARGS)
         spec.update(argument_spec)
-        self.ansible = AnsibleModule(argument_spec=spec, supports_check_mode=supports_check_mode, **kwargs)
-        self.params = self.ansible.params
-        self.check_mode = self.ansible.check_mode
-        self.diff_mode = bool(self.ansible._diff)
-        self.ansible.no_log_values.update(kubeconfig_secrets(self.params.get("kubeconfig")))
+        self.argument_spec = spec
+        self.run = run
+        self.constraints = {k: v for k, v in constraints.items() if v}
+
+
+class ModuleContext:
+    """What ``run(module)`` is given. ``warn(text)`` shows a warning; ``no_log_values`` is the
+    set the result is masked with (AnsibleModule's own on the module path); ``way`` says how the
+    task runs (``module`` or ``in-process``), sent in the User-Agent so a server log tells them apart."""
+
+    def __init__(self, params, *, check_mode=False, diff_mode=False, warn=None, no_log_values=None, progress=None,
+                 way="module"):
+        self.params = params
+        self.way = way
+        self.check_mode = bool(check_mode)
+        self.diff_mode = bool(diff_mode)
+        self._warn = warn
+        self.no_log_values = set() if no_log_values is None else no_log_values
+        self.progress = progress if progress is not None else Progress()
         self._connection = None
         self._client = None
+        self.hide(kubeconfig_secrets(params.get("kubeconfig")))
 
     @property
     def client(self):
         if self._client is None:
             self._connection = resolve(self.params)
-            self.ansible.no_log_values.update(self._connection.secret_values())
-            self._client = Client(self._connection, dry_run=self.check_mode)
+            self.hide(self._connection.secret_values())
+            self._client = Client(self._connection, dry_run=self.check_mode, progress=self.progress,
+                                  user_agent=user_agent(self.way))
         return self._client
 
     def warn(self, message):
-        self.ansible.warn(message)
+        if self._warn is not None:
+            self._warn(message)
 
-    def run(self, fn):
-        """``fn(self)`` returns the result dict (``changed``, optional ``diff``, return values)."""
+    def hide(self, values):
+        """Strings no output of this task may show (secrets the module learns while it runs)."""
+        self.no_log_values.update(str(v) for v in values if v)
+
+    def execute(self, run):
+        """``run(self)`` -> the task result (see the module docstring)."""
         try:
-            result = fn(self)
+            result = run(self)
         except HarvesterError as e:
-            self.ansible.fail_json(msg=str(e), **e.as_dict())
+            result = dict(e.as_dict(), failed=True, msg=str(e))
         if self._connection is not None:  # an exec plugin may have produced a token since
-            self.ansible.no_log_values.update(self._connection.secret_values())
+            self.hide(self._connection.secret_values())
         diff = result.pop("diff", None)
         if self.diff_mode and diff is not None:
             result["diff"] = diff
-        self.ansible.exit_json(**result)
+        if self.progress.events:
+            result["progress"] = list(self.progress.events)
+        return result
+
+
+def run_module(definition):
+    """The module path: AnsibleModule reads the arguments and writes the result."""
+    ansible = AnsibleModule(argument_spec=definition.argument_spec, supports_check_mode=True, **definition.constraints)
+    context = ModuleContext(ansible.params, check_mode=ansible.check_mode, diff_mode=ansible._diff, warn=ansible.warn,
+                            no_log_values=ansible.no_log_values)
+    result = context.execute(definition.run)
+    if result.pop("failed", False):
+        ansible.fail_json(**result)
+    ansible.exit_json(**result)

@@ -31,13 +31,14 @@ class WaitFailed(HarvesterError):
 
 
 def until(read, done, *, timeout, what="the condition", failed=None, describe=None, first=_UNSET,
-          interval=0.1, max_interval=2.0, clock=None, sleep=None):
+          interval=0.1, max_interval=2.0, clock=None, sleep=None, progress=None, stage=None):
     """Poll and return the first state for which ``done(state)`` is true.
 
     ``read()``: the current state (e.g. a GET). ``first``: a state already in hand (the answer
     of the write just made), checked before any read, so a condition that already holds costs
     no request. ``failed(state)``: a message when the state is terminal, which raises
     ``WaitFailed`` at once. ``describe(state)``: a short text for messages (default ``repr``).
+    ``progress`` (a ``progress.Progress``) gets what ``stage(state)`` says of every state seen.
     Raises ``WaitTimeout`` with the last state seen after ``timeout`` seconds."""
     clock = clock or time.monotonic
     sleep = sleep or time.sleep
@@ -46,6 +47,8 @@ def until(read, done, *, timeout, what="the condition", failed=None, describe=No
     state = read() if first is _UNSET else first
     pause = interval
     while True:
+        if progress is not None:
+            progress.stage(stage, state)
         if done(state):
             return state
         reason = failed(state) if failed is not None else None

@@ -423,7 +423,7 @@ pending:
 """
 
 from ansible_collections.homelab.harvester.plugins.module_utils import capi_cluster
-from ansible_collections.homelab.harvester.plugins.module_utils.module import HarvesterModule
+from ansible_collections.homelab.harvester.plugins.module_utils.module import ModuleDefinition, run_module
 
 MACHINE_OPTIONS = {
     "cpu": {"type": "int"},
@@ -489,10 +489,13 @@ ARGUMENT_SPEC = {
 }
 
 
+DEFINITION = ModuleDefinition(
+    ARGUMENT_SPEC, capi_cluster.run,
+    mutually_exclusive=[("identity_secret", "harvester")], required_if=[("state", "present", ("kubernetes_version", "talos_version", "ssh_keypair"))])
+
+
 def main():
-    HarvesterModule(argument_spec=ARGUMENT_SPEC, mutually_exclusive=[("identity_secret", "harvester")],
-                    required_if=[("state", "present", ("kubernetes_version", "talos_version", "ssh_keypair"))],
-                    ).run(capi_cluster.main)
+    run_module(DEFINITION)
 
 
 if __name__ == "__main__":

@@ -154,7 +154,7 @@ clusters:
 """
 
 from ansible_collections.homelab.harvester.plugins.module_utils import health
-from ansible_collections.homelab.harvester.plugins.module_utils.module import HarvesterModule
+from ansible_collections.homelab.harvester.plugins.module_utils.module import ModuleDefinition, run_module
 
 ARGUMENT_SPEC = {
     "sections": {"type": "list", "elements": "str", "choices": list(health.SECTIONS), "default": list(health.SECTIONS)},
@@ -166,8 +166,11 @@ def run(module):
     return {"changed": False, "healthy": not problems, "problems": problems, **report}
 
 
+DEFINITION = ModuleDefinition(ARGUMENT_SPEC, run)
+
+
 def main():
-    HarvesterModule(argument_spec=ARGUMENT_SPEC).run(run)
+    run_module(DEFINITION)
 
 
 if __name__ == "__main__":

@@ -238,7 +238,7 @@ diff:
 """
 
 from ansible_collections.homelab.harvester.plugins.module_utils import image, reconcile
-from ansible_collections.homelab.harvester.plugins.module_utils.module import HarvesterModule
+from ansible_collections.homelab.harvester.plugins.module_utils.module import ModuleDefinition, run_module
 
 ARGUMENT_SPEC = {
     "name": {"type": "str", "required": True},
@@ -272,8 +272,11 @@ def run(module):
             "storage_class_name": status.get("storageClassName"), "diff": diff}
 
 
+DEFINITION = ModuleDefinition(ARGUMENT_SPEC, run)
+
+
 def main():
-    HarvesterModule(argument_spec=ARGUMENT_SPEC).run(run)
+    run_module(DEFINITION)
 
 
 if __name__ == "__main__":

@@ -150,7 +150,7 @@ diff:
 """
 
 from ansible_collections.homelab.harvester.plugins.module_utils import keypair, reconcile
-from ansible_collections.homelab.harvester.plugins.module_utils.module import HarvesterModule
+from ansible_collections.homelab.harvester.plugins.module_utils.module import ModuleDefinition, run_module
 
 ARGUMENT_SPEC = {
     "name": {"type": "str", "required": True},
@@ -175,8 +175,11 @@ def run(module):
     return {"changed": changed, "keypair": obj, "fingerprint": keypair.result_fingerprint(obj, p), "diff": diff}
 
 
+DEFINITION = ModuleDefinition(ARGUMENT_SPEC, run)
+
+
 def main():
-    HarvesterModule(argument_spec=ARGUMENT_SPEC).run(run)
+    run_module(DEFINITION)
 
 
 if __name__ == "__main__":

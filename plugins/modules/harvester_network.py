@@ -206,7 +206,7 @@ diff:
 """
 
 from ansible_collections.homelab.harvester.plugins.module_utils import reconcile, vm_network
-from ansible_collections.homelab.harvester.plugins.module_utils.module import HarvesterModule
+from ansible_collections.homelab.harvester.plugins.module_utils.module import ModuleDefinition, run_module
 
 ARGUMENT_SPEC = {
     "name": {"type": "str", "required": True},
@@ -241,8 +241,11 @@ def run(module):
     return {"changed": changed, "network": network, "diff": diff}
 
 
+DEFINITION = ModuleDefinition(ARGUMENT_SPEC, run)
+
+
 def main():
-    HarvesterModule(argument_spec=ARGUMENT_SPEC).run(run)
+    run_module(DEFINITION)
 
 
 if __name__ == "__main__":

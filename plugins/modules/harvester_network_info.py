@@ -112,7 +112,7 @@ networks:
 """
 
 from ansible_collections.homelab.harvester.plugins.module_utils import vm_network
-from ansible_collections.homelab.harvester.plugins.module_utils.module import HarvesterModule
+from ansible_collections.homelab.harvester.plugins.module_utils.module import ModuleDefinition, run_module
 
 ARGUMENT_SPEC = {
     "name": {"type": "str"},
@@ -126,8 +126,11 @@ def run(module):
     return {"changed": False, "networks": vm_network.list_networks(module.client, module.params)}
 
 
+DEFINITION = ModuleDefinition(ARGUMENT_SPEC, run)
+
+
 def main():
-    HarvesterModule(argument_spec=ARGUMENT_SPEC).run(run)
+    run_module(DEFINITION)
 
 
 if __name__ == "__main__":

@@ -221,7 +221,7 @@ waited:
 """
 
 from ansible_collections.homelab.harvester.plugins.module_utils import node_maintenance
-from ansible_collections.homelab.harvester.plugins.module_utils.module import HarvesterModule
+from ansible_collections.homelab.harvester.plugins.module_utils.module import ModuleDefinition, run_module
 
 ARGUMENT_SPEC = {
     "name": {"type": "str", "required": True},
@@ -241,9 +241,11 @@ def run(module):
     return node_maintenance.run(module.client, module.params, check_mode=module.check_mode, warn=module.warn)
 
 
+DEFINITION = ModuleDefinition(ARGUMENT_SPEC, run, mutually_exclusive=MUTUALLY_EXCLUSIVE, required_one_of=REQUIRED_ONE_OF)
+
+
 def main():
-    HarvesterModule(argument_spec=ARGUMENT_SPEC, mutually_exclusive=MUTUALLY_EXCLUSIVE,
-                    required_one_of=REQUIRED_ONE_OF).run(run)
+    run_module(DEFINITION)
 
 
 if __name__ == "__main__":

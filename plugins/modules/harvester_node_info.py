@@ -186,7 +186,7 @@ nodes:
 """
 
 from ansible_collections.homelab.harvester.plugins.module_utils import node, validate
-from ansible_collections.homelab.harvester.plugins.module_utils.module import HarvesterModule
+from ansible_collections.homelab.harvester.plugins.module_utils.module import ModuleDefinition, run_module
 
 ARGUMENT_SPEC = {
     "name": {"type": "str"},
@@ -200,8 +200,11 @@ def run(module):
     return {"changed": False, "nodes": node.gather(module.client, name)}
 
 
+DEFINITION = ModuleDefinition(ARGUMENT_SPEC, run)
+
+
 def main():
-    HarvesterModule(argument_spec=ARGUMENT_SPEC).run(run)
+    run_module(DEFINITION)
 
 
 if __name__ == "__main__":

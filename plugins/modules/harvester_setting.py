@@ -151,7 +151,7 @@ diff:
 
 from ansible_collections.homelab.harvester.plugins.module_utils import harvester_settings, kinds
 from ansible_collections.homelab.harvester.plugins.module_utils import setting_objects as so
-from ansible_collections.homelab.harvester.plugins.module_utils.module import HarvesterModule
+from ansible_collections.homelab.harvester.plugins.module_utils.module import ModuleDefinition, run_module
 
 ARGUMENT_SPEC = {
     "name": {"type": "str"},
@@ -167,7 +167,7 @@ KIND = kinds.HARVESTER_SETTING
 def run(module):
     p = module.params
     for name, value in (p["settings"] or {p["name"]: p["value"]}).items():
-        module.ansible.no_log_values.update(so.harvester_secrets(name, value))
+        module.hide(so.harvester_secrets(name, value))
     wires = so.harvester_wires(p)
     outcomes = so.apply_all(module.client, KIND, None, wires, harvester_settings.same)
     for outcome in outcomes:
@@ -186,9 +186,13 @@ def run(module):
     }
 
 
+DEFINITION = ModuleDefinition(
+    ARGUMENT_SPEC, run,
+    mutually_exclusive=[("name", "settings"), ("value", "settings")], required_one_of=[("name", "settings")])
+
+
 def main():
-    HarvesterModule(argument_spec=ARGUMENT_SPEC, mutually_exclusive=[("name", "settings"), ("value", "settings")],
-                    required_one_of=[("name", "settings")]).run(run)
+    run_module(DEFINITION)
 
 
 if __name__ == "__main__":

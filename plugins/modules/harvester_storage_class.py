@@ -251,7 +251,7 @@ diff:
 """
 
 from ansible_collections.homelab.harvester.plugins.module_utils import storage_class
-from ansible_collections.homelab.harvester.plugins.module_utils.module import HarvesterModule
+from ansible_collections.homelab.harvester.plugins.module_utils.module import ModuleDefinition, run_module
 
 ARGUMENT_SPEC = {
     "name": {"type": "str", "required": True},
@@ -278,8 +278,11 @@ def run(module):
     return storage_class.ensure(module.client, module.params)
 
 
+DEFINITION = ModuleDefinition(ARGUMENT_SPEC, run)
+
+
 def main():
-    HarvesterModule(argument_spec=ARGUMENT_SPEC).run(run)
+    run_module(DEFINITION)
 
 
 if __name__ == "__main__":

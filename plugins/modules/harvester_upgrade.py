@@ -274,7 +274,7 @@ diff:
 """
 
 from ansible_collections.homelab.harvester.plugins.module_utils import upgrade
-from ansible_collections.homelab.harvester.plugins.module_utils.module import HarvesterModule
+from ansible_collections.homelab.harvester.plugins.module_utils.module import ModuleDefinition, run_module
 
 ARGUMENT_SPEC = {
     "version": {"type": "str"},
@@ -296,8 +296,11 @@ def run(module):
     return upgrade.run(module.client, module.params, check_mode=module.check_mode)
 
 
+DEFINITION = ModuleDefinition(ARGUMENT_SPEC, run, mutually_exclusive=MUTUALLY_EXCLUSIVE, required_one_of=REQUIRED_ONE_OF)
+
+
 def main():
-    HarvesterModule(argument_spec=ARGUMENT_SPEC, mutually_exclusive=MUTUALLY_EXCLUSIVE, required_one_of=REQUIRED_ONE_OF).run(run)
+    run_module(DEFINITION)
 
 
 if __name__ == "__main__":

@@ -157,7 +157,7 @@ diff:
 """
 
 from ansible_collections.homelab.harvester.plugins.module_utils import vm_backup
-from ansible_collections.homelab.harvester.plugins.module_utils.module import HarvesterModule
+from ansible_collections.homelab.harvester.plugins.module_utils.module import ModuleDefinition, run_module
 
 ARGUMENT_SPEC = {
     "name": {"type": "str", "required": True},
@@ -176,8 +176,11 @@ def run(module):
     return vm_backup.run(module.client, module.params, check_mode=module.check_mode)
 
 
+DEFINITION = ModuleDefinition(ARGUMENT_SPEC, run)
+
+
 def main():
-    HarvesterModule(argument_spec=ARGUMENT_SPEC).run(run)
+    run_module(DEFINITION)
 
 
 if __name__ == "__main__":

@@ -151,7 +151,7 @@ expired:
 """
 
 from ansible_collections.homelab.harvester.plugins.module_utils import vm_backup
-from ansible_collections.homelab.harvester.plugins.module_utils.module import HarvesterModule
+from ansible_collections.homelab.harvester.plugins.module_utils.module import ModuleDefinition, run_module
 
 ARGUMENT_SPEC = {
     "namespace": {"type": "str", "default": "default"},
@@ -168,8 +168,11 @@ def run(module):
     return vm_backup.listing(module.client, module.params)
 
 
+DEFINITION = ModuleDefinition(ARGUMENT_SPEC, run)
+
+
 def main():
-    HarvesterModule(argument_spec=ARGUMENT_SPEC).run(run)
+    run_module(DEFINITION)
 
 
 if __name__ == "__main__":

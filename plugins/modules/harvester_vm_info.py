@@ -100,7 +100,7 @@ vms:
 """
 
 from ansible_collections.homelab.harvester.plugins.module_utils import vm_info
-from ansible_collections.homelab.harvester.plugins.module_utils.module import HarvesterModule
+from ansible_collections.homelab.harvester.plugins.module_utils.module import ModuleDefinition, run_module
 
 ARGUMENT_SPEC = {
     "name": {"type": "str"},
@@ -115,8 +115,11 @@ def run(module):
     return {"changed": False, "vms": vm_info.gather(module.client, module.params)}
 
 
+DEFINITION = ModuleDefinition(ARGUMENT_SPEC, run)
+
+
 def main():
-    HarvesterModule(argument_spec=ARGUMENT_SPEC).run(run)
+    run_module(DEFINITION)
 
 
 if __name__ == "__main__":

@@ -201,7 +201,7 @@ diff:
 """
 
 from ansible_collections.homelab.harvester.plugins.module_utils import vm_power
-from ansible_collections.homelab.harvester.plugins.module_utils.module import HarvesterModule
+from ansible_collections.homelab.harvester.plugins.module_utils.module import ModuleDefinition, run_module
 
 ARGUMENT_SPEC = {
     "name": {"type": "str"},
@@ -222,8 +222,11 @@ def run(module):
     return vm_power.run(module.client, module.params, check_mode=module.check_mode)
 
 
+DEFINITION = ModuleDefinition(ARGUMENT_SPEC, run, mutually_exclusive=MUTUALLY_EXCLUSIVE)
+
+
 def main():
-    HarvesterModule(argument_spec=ARGUMENT_SPEC, mutually_exclusive=MUTUALLY_EXCLUSIVE).run(run)
+    run_module(DEFINITION)
 
 
 if __name__ == "__main__":

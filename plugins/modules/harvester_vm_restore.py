@@ -165,7 +165,7 @@ diff:
 """
 
 from ansible_collections.homelab.harvester.plugins.module_utils import vm_restore
-from ansible_collections.homelab.harvester.plugins.module_utils.module import HarvesterModule
+from ansible_collections.homelab.harvester.plugins.module_utils.module import ModuleDefinition, run_module
 
 ARGUMENT_SPEC = {
     "name": {"type": "str", "required": True},
@@ -186,8 +186,11 @@ def run(module):
     return vm_restore.run(module.client, module.params, check_mode=module.check_mode)
 
 
+DEFINITION = ModuleDefinition(ARGUMENT_SPEC, run)
+
+
 def main():
-    HarvesterModule(argument_spec=ARGUMENT_SPEC).run(run)
+    run_module(DEFINITION)
 
 
 if __name__ == "__main__":

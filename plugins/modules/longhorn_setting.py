@@ -136,7 +136,7 @@ diff:
 
 from ansible_collections.homelab.harvester.plugins.module_utils import kinds, longhorn_settings
 from ansible_collections.homelab.harvester.plugins.module_utils import setting_objects as so
-from ansible_collections.homelab.harvester.plugins.module_utils.module import HarvesterModule
+from ansible_collections.homelab.harvester.plugins.module_utils.module import ModuleDefinition, run_module
 
 ARGUMENT_SPEC = {
     "name": {"type": "str"},
@@ -172,9 +172,13 @@ def run(module):
     }
 
 
+DEFINITION = ModuleDefinition(
+    ARGUMENT_SPEC, run,
+    mutually_exclusive=[("name", "settings"), ("value", "settings")], required_one_of=[("name", "settings")])
+
+
 def main():
-    HarvesterModule(argument_spec=ARGUMENT_SPEC, mutually_exclusive=[("name", "settings"), ("value", "settings")],
-                    required_one_of=[("name", "settings")]).run(run)
+    run_module(DEFINITION)
 
 
 if __name__ == "__main__":

@@ -102,9 +102,10 @@ class RequestLog:
         self.entries: list[dict] = []
         self._seq = 0
 
-    def add(self, method: str, path: str, query: str, status: int) -> None:
+    def add(self, method: str, path: str, query: str, status: int, agent: str = "") -> None:
         self._seq += 1
-        self.entries.append({"seq": self._seq, "method": method, "path": path, "query": query, "status": status})
+        self.entries.append({"seq": self._seq, "method": method, "path": path, "query": query, "status": status,
+                             "agent": agent})
 
     def since(self, seq: int) -> list[dict]:
         return [e for e in self.entries if e["seq"] > seq]

@@ -179,7 +179,7 @@ class Twin:
             if fault.delay:
                 await asyncio.sleep(fault.delay)
             elif fault.reset:
-                self.requests.add(request.method, path, request.query_string, 0)
+                self.requests.add(request.method, path, request.query_string, 0, request.headers.get("User-Agent", ""))
                 if request.transport is not None:
                     request.transport.abort()
                 raise asyncio.CancelledError()
@@ -203,7 +203,8 @@ class Twin:
         return self._logged(request, response)
 
     def _logged(self, request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
-        self.requests.add(request.method, request.path, request.query_string, response.status)
+        self.requests.add(request.method, request.path, request.query_string, response.status,
+                          request.headers.get("User-Agent", ""))
         return response
 
     def _authorized(self, request: web.Request) -> bool:
