@@ -1,40 +1,21 @@
 """Writes docs/bad-inputs.md: the catalogue of bad inputs the modules refuse before any API
-request, each with the message a user sees. The entries live in the integration tests
-(BAD_INPUTS of each tests/integration/test_<module>.py), which run every one through
-ansible-playbook against the twin and assert the message and that no request was made; this
-page only shows them. `python tools/bad_inputs.py --check` fails when the page is stale."""
+request, each with the message a user sees. The entries live in the module catalogues
+(BAD_INPUTS of each tests/catalogue/<module>.py); the tests run every one against the twin and
+assert the message and that no request was made; this page only shows them. `python tools/bad_inputs.py --check` fails when the page is stale."""
 from __future__ import annotations
 
-import importlib
 import json
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "docs" / "bad-inputs.md"
-MODULES = [
-    "harvester_network",
-    "harvester_network_info",
-    "harvester_cluster_network",
-    "harvester_image",
-    "harvester_keypair",
-    "harvester_storage_class",
-    "harvester_vm_power",
-    "harvester_node",
-    "harvester_vm_backup",
-    "harvester_vm_backup_info",
-    "harvester_vm_restore",
-    "harvester_upgrade",
-    "harvester_setting",
-    "harvester_health_info",
-    "longhorn_setting",
-    "capi_cluster",
-]
 
 
 def catalogue() -> dict[str, list[tuple[dict, str]]]:
     sys.path[:0] = [str(ROOT), str(ROOT / ".collections")]
-    return {m: importlib.import_module(f"tests.integration.test_{m}").BAD_INPUTS for m in MODULES}
+    from tests.catalogue import bad_inputs
+    return bad_inputs()
 
 
 def render(entries: dict[str, list[tuple[dict, str]]]) -> str:

@@ -155,10 +155,27 @@ def describe(state):
             f"workers {workers}, Available {s['available']}")
 
 
+def stage(state):
+    """What a wait on a cluster reports: its phase and how many machines are ready, at the time of
+    the cluster's newest condition change."""
+    s = summary(state)
+    if s is None:
+        return None
+    spec = state["spec"]
+    wanted = spec["control_plane"]["replicas"] + sum(pool["replicas"] for pool in spec["workers"])
+    ready = s["control_plane"]["ready_replicas"] + sum(w["ready_replicas"] for w in s["workers"].values())
+    label = f"cluster {spec['namespace']}/{spec['name']}: phase {s['phase'] or 'Pending'}, machines ready {ready}/{wanted}"
+    if s["available"]:
+        label += ", Available"
+    times = [c.get("lastTransitionTime") for obj in (state["cluster"], state["control_plane"], *state["deployments"])
+             for c in _status(obj).get("conditions") or [] if c.get("lastTransitionTime")]
+    return (label, max(times) if times else None)
+
+
 def wait(client, spec, step, timeout):
     what = f"Cluster {spec['namespace']}/{spec['name']} to reach {step}"
     return until(lambda: observe(client, spec), lambda s: s["paused"] or reached(s, step), timeout=timeout, what=what,
-                 failed=failure, describe=describe)
+                 failed=failure, describe=describe, progress=client.progress, stage=stage)
 
 
 def wait_control_plane_version(client, spec, timeout):
@@ -168,7 +185,8 @@ def wait_control_plane_version(client, spec, timeout):
         ready = _replicas_ready(state["control_plane"], spec["control_plane"]["replicas"])
         return ready and status.get("version") == spec["kubernetes_version"]
     return until(lambda: observe(client, spec), done, timeout=timeout, failed=failure, describe=describe,
-                 what=f"the control plane of {spec['namespace']}/{spec['name']} to run {spec['kubernetes_version']}")
+                 what=f"the control plane of {spec['namespace']}/{spec['name']} to run {spec['kubernetes_version']}",
+                 progress=client.progress, stage=stage)
 
 
 def describe_deleting(obj):

@@ -323,6 +323,8 @@ class Client:
     process-wide ``Session`` of the connection. ``progress``: where the waits of this task report
     (``progress.Progress``); it travels with the client because every flow already has it."""
 
+    progress = None  # set by __init__; named here so that the interface (and a spec'd mock) has it
+
     def __init__(self, connection, dry_run=False, retry_policy=None, sleep=None, transport=None, debug_log=None,
                  field_manager=FIELD_MANAGER, progress=None, user_agent=USER_AGENT):
         self.connection = connection

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 
-from . import kinds, validate
+from . import kinds, progress, validate
 from .reconcile import Field, label_fields, set_labels
 from .validate import ValidationError, label_value, subdomain
 
@@ -218,6 +218,12 @@ def failure(obj):
     if imported.get("status") == "False" and imported.get("reason") == "UploadFailed":
         return imported.get("message") or "upload failed"
     return None
+
+
+def stage(obj):
+    """What a wait on an image reports (``progress.Progress``): the import percent, then imported."""
+    meta = (obj or {}).get("metadata") or {}
+    return progress.percent(f"image {meta.get('namespace')}/{meta.get('name')}", obj, is_imported, "imported", "Imported")
 
 
 def summary(obj):

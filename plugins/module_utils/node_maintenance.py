@@ -363,7 +363,7 @@ class Maintenance:
         if self.check_mode or not self.params.get("wait", True):
             live = self.client.get(self.node_path())
             return self.result(wrote, before, snapshot(live), non_migratable=unhealthy)
-        final = self.wait_enabled()
+        final = self.wait_enabled(vmis_before)
         migrated, stopped = departures(self.name, vmis_before, self.list_vmis())
         return self.result(wrote, before, snapshot(final), migrated_vms=migrated, stopped_vms=stopped,
                            non_migratable=unhealthy)
@@ -395,13 +395,16 @@ class Maintenance:
             self.warn(f"node {self.name}: force=true shuts down the VMs that cannot be migrated: {unhealthy_text(unhealthy)}")
         return unhealthy
 
-    def wait_enabled(self):
-        """Until ``maintain-status: completed``; a request that vanishes without a status is the
-        silent drop."""
+    def wait_enabled(self, vmis_before):
+        """Until ``maintain-status: completed``, reporting how many of the node's VMs have left it;
+        a request that vanishes without a status is the silent drop."""
         seen = set()
 
-        def done(live):
-            now = state(live)
+        def read():  # the VMIs only while some were on the node: one request more per poll
+            return self.client.get(self.node_path()), (self.list_vmis() if vmis_before else [])
+
+        def done(observed):
+            now = state(observed[0])
             if now in (RUNNING, COMPLETED) and RUNNING not in seen:
                 seen.add(RUNNING)
                 self.note(f"maintain-status {RUNNING}")
@@ -410,8 +413,8 @@ class Maintenance:
                 return True
             return False
 
-        def dropped(live):
-            if state(live) is None:
+        def dropped(observed):
+            if state(observed[0]) is None:
                 raise MaintenanceDropped(
                     f"node {self.name}: Harvester dropped the maintenance request: its node-drain controller removed "
                     f"{DRAIN_REQUESTED} without setting {MAINTAIN_STATUS}, which it does when the drain is impossible "
@@ -419,9 +422,15 @@ class Maintenance:
                     "false); the reason is in the harvester pod's log. The node was not changed", self.name)
             return None
 
-        return until(lambda: self.client.get(self.node_path()), done, failed=dropped, timeout=self.timeout(),
-                     what=f"node {self.name} to enter maintenance mode", describe=describe, clock=self.clock,
-                     sleep=self.sleep)
+        def stage(observed):
+            live, vmis = observed
+            left = len(vmis_before) - len(set(vmis_before) & set(vmis_on(self.name, vmis)))
+            moved = f", VMs moved away {left}/{len(vmis_before)}" if vmis_before else ""
+            return f"node {self.name}: maintenance {state(live) or 'requested'}{moved}"
+
+        return until(read, done, failed=dropped, timeout=self.timeout(), what=f"node {self.name} to enter maintenance mode",
+                     describe=lambda observed: describe(observed[0]), clock=self.clock, sleep=self.sleep,
+                     progress=self.client.progress, stage=stage)[0]
 
     # --- leave maintenance -------------------------------------------------------------------
     def enable_or_disable(self):
@@ -464,12 +473,19 @@ class Maintenance:
         def read():
             return volume_states(names, self.longhorn(kinds.LONGHORN_VOLUME))
 
+        def waiting(states):
+            return sorted(n for n, s in states.items() if s not in (HEALTHY, DETACHED, MISSING))
+
         def describe_states(states):
-            waiting = sorted(n for n, s in states.items() if s not in (HEALTHY, DETACHED, MISSING))
-            return "still not healthy: " + ", ".join(f"{n} ({states[n]})" for n in waiting)
+            return "still not healthy: " + ", ".join(f"{n} ({states[n]})" for n in waiting(states))
+
+        def stage(states):
+            return (f"node {self.name}: Longhorn volumes healthy {len(states) - len(waiting(states))}/{len(states)}"
+                    + (f" (rebuilding {', '.join(waiting(states))})" if waiting(states) else ""))
 
         states = until(read, rebuilt, timeout=self.timeout(), describe=describe_states, clock=self.clock, sleep=self.sleep,
-                       what=f"Longhorn to rebuild the volumes with a replica on {self.name}")
+                       what=f"Longhorn to rebuild the volumes with a replica on {self.name}",
+                       progress=self.client.progress, stage=stage)
         self.note("Longhorn volumes healthy: " + ", ".join(sorted(n for n, s in states.items() if s == HEALTHY)))
         return states
 

@@ -236,10 +236,11 @@ def ensure_absent(client, kind, namespace, name, *, fields=(), wait=True, delete
 
 
 def converge(client, kind, params, *, desired, fields, absent_fields, immutable=None, ready=None, wait=False, what="",
-             failed=None, describe=None):
+             failed=None, describe=None, stage=None):
     """The whole flow of a module that manages one object: ``state: absent`` deletes it (waiting
     for its finalizers with ``params["wait"]``); ``present`` creates or patches it, then, with
-    ``wait``, polls until ``ready(obj)``. ``desired()`` builds the object (only for present).
+    ``wait``, polls until ``ready(obj)``, reporting ``stage(obj)`` to ``client.progress``.
+    ``desired()`` builds the object (only for present).
     Uses ``params`` ``namespace``, ``name``, ``state``, ``recreate``, ``wait``, ``wait_timeout``.
     Returns ``(changed, obj, diff)`` (``obj`` is None after a delete)."""
     namespace, name, timeout = params["namespace"], params["name"], params["wait_timeout"]
@@ -252,5 +253,5 @@ def converge(client, kind, params, *, desired, fields, absent_fields, immutable=
     if wait and ready is not None:
         path = kind.path(namespace, name)
         obj = until(lambda: client.get(path, missing_ok=True), ready, first=obj, timeout=timeout, what=what,
-                    failed=failed, describe=describe)
+                    failed=failed, describe=describe, progress=client.progress, stage=stage)
     return changed, obj, diff

@@ -28,8 +28,8 @@ pkg/controller/master/upgrade, pkg/webhook/resources/version/validator.go):
 - The ``server-version`` setting is the version Harvester runs.
 
 Following: a watch on the one Upgrade in windows of ``WATCH_WINDOW`` seconds (so no state is
-missed, however short), each event's state label and node states recorded in ``progress`` with
-the time the module saw it.
+missed, however short), each event's state label and node states reported to ``client.progress``
+with the time the module saw it.
 """
 
 from __future__ import annotations
@@ -217,31 +217,21 @@ def matches(obj, params):
 
 
 # --- progress -------------------------------------------------------------------------------
-def _stamp(seconds):
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
-
-
-class Progress:
-    """The transitions seen while following: one entry per new state label and per new node
-    state, with the time the module saw it."""
-
-    def __init__(self, now=None):
-        self.now = now or time.time
-        self.entries = []
-        self._state = None
-        self._nodes = {}
-
-    def see(self, obj):
-        at = _stamp(self.now())
-        if state(obj) and state(obj) != self._state:
-            self._state = state(obj)
-            self.entries.append({"time": at, "state": self._state})
-        for node, st in sorted(node_statuses(obj).items()):
-            if st["state"] and self._nodes.get(node) != st["state"]:
-                self._nodes[node] = st["state"]
-                entry = {"time": at, "node": node, "state": st["state"]}
-                entry.update({k: st[k] for k in ("reason", "message") if st[k]})
-                self.entries.append(entry)
+def report(progress, obj):
+    """One look at the Upgrade into ``progress`` (``progress.Progress``): each new phase (state
+    label) and each node's new state, with the time the module saw it. The phase comes after the
+    node states when it is the end: Harvester finishes the last node before the upgrade."""
+    name = name_of(obj)
+    phase = [(f"upgrade {name}: {state(obj)}", "phase", {"state": state(obj)})] if state(obj) else []
+    nodes = []
+    for node, st in sorted(node_statuses(obj).items()):
+        if st["state"]:
+            extra = {k: st[k] for k in ("reason", "message") if st[k]}
+            why = f" ({': '.join(extra.values())})" if extra else ""
+            nodes.append((f"upgrade {name}: node {node} {st['state']}{why}", f"node/{node}",
+                          dict(node=node, state=st["state"], **extra)))
+    for message, key, fields in (nodes + phase if is_terminal(obj) else phase + nodes):
+        progress.report(message, key=key, **fields)
 
 
 # --- reading the cluster --------------------------------------------------------------------
@@ -387,7 +377,7 @@ def _events(body):
     return events
 
 
-def follow(client, obj, timeout, progress, clock=None):
+def follow(client, obj, timeout, clock=None):
     """Watch the Upgrade until it has Completed (True or False); the last version seen. Raises
     ``UpgradeFailed`` when it is deleted or the time is up."""
     clock = clock or time.monotonic
@@ -395,7 +385,8 @@ def follow(client, obj, timeout, progress, clock=None):
     path = KIND.path(NAMESPACE)
     rv = _meta(obj).get("resourceVersion")
     deadline = clock() + timeout
-    progress.see(obj)
+    progress = client.progress
+    report(progress, obj)
     while completed(obj) is None:
         remaining = deadline - clock()
         if remaining <= 0:
@@ -415,18 +406,18 @@ def follow(client, obj, timeout, progress, clock=None):
                 if obj is None:
                     break
                 rv = _meta(obj).get("resourceVersion")
-                progress.see(obj)
+                report(progress, obj)
                 break
             if event.get("type") == "DELETED":
                 obj = None
                 break
             obj = event.get("object") or {}
             rv = _meta(obj).get("resourceVersion") or rv
-            progress.see(obj)
+            report(progress, obj)
             if completed(obj) is not None:
                 break
         if obj is None:
-            raise UpgradeFailed(f"upgrade {name} was deleted while it was followed", {"name": name, "progress": progress.entries})
+            raise UpgradeFailed(f"upgrade {name} was deleted while it was followed", {"name": name, "progress": progress.events})
     return obj
 
 
@@ -434,17 +425,17 @@ def result_of(obj, progress, **extra):
     """The module's return values for one Upgrade."""
     result = {"upgrade": obj, "name": name_of(obj), "state": state(obj), "cleanup": cleanup(obj),
               "previous_version": ((obj or {}).get("status") or {}).get("previousVersion") or "",
-              "node_statuses": node_statuses(obj), "progress": progress.entries if progress else []}
+              "node_statuses": node_statuses(obj), "progress": list(progress.events) if progress else []}
     result.update(extra)
     return result
 
 
 # --- the flow ---------------------------------------------------------------------------------
-def present(client, params, check_mode=False, clock=None, now=None):
+def present(client, params, check_mode=False, clock=None):
     """Start (or follow) the upgrade and wait for its end; the module result."""
     current = server_version(client)
     upgrades = list_upgrades(client)
-    progress = Progress(now)
+    progress = client.progress
     wanted = params.get("version")
     running = [u for u in upgrades if not is_terminal(u) and matches(u, params)]
     if running:  # started before (by this module or anyone): follow it, never a second one
@@ -476,12 +467,12 @@ def _finish(client, obj, params, progress, *, changed, check_mode, clock, before
     following = params.get("wait", True) and not check_mode
     if following:
         try:
-            obj = follow(client, obj, params.get("wait_timeout") or 7200, progress, clock=clock)
+            obj = follow(client, obj, params.get("wait_timeout") or 7200, clock=clock)
         except UpgradeFailed as e:  # timed out or deleted: still say what this run wrote
             e.result.update(changed=changed, version_created=version_created)
             raise
     else:
-        progress.see(obj)
+        report(progress, obj)
     target = params.get("version") or target_of(obj)
     after = server_version(client) if following else before
     result = result_of(obj, progress, changed=changed, version=target, server_version=after,
@@ -506,8 +497,8 @@ def absent(client, params, check_mode=False, clock=None, sleep=None):
     return {"changed": bool(names), "deleted": names, "diff": {"before": {"upgrades": names}, "after": {"upgrades": []}}}
 
 
-def run(client, params, check_mode=False, clock=None, sleep=None, now=None):
+def run(client, params, check_mode=False, clock=None, sleep=None):
     check(params)
     if params.get("state") == "absent":
         return absent(client, params, check_mode=check_mode, clock=clock, sleep=sleep)
-    return present(client, params, check_mode=check_mode, clock=clock, now=now)
+    return present(client, params, check_mode=check_mode, clock=clock)

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import json
 
-from . import kinds, reconcile, validate
+from . import kinds, progress, reconcile, validate
 from .errors import HarvesterError
 from .reconcile import Field
 from .validate import ValidationError
@@ -86,11 +86,17 @@ def summary(obj):
     """One line for wait messages."""
     if obj is None:
         return "no such backup"
-    progress = _status(obj).get("progress")
-    shown = f"progress {progress}%, " if progress is not None else ""
+    done = _status(obj).get("progress")
+    shown = f"progress {done}%, " if done is not None else ""
     c = condition(obj, "InProgress")
     return shown + (f"InProgress={c.get('status')} ({c.get('message') or c.get('reason') or ''})" if c
                     else "not picked up by Harvester yet")
+
+
+def stage(obj):
+    """What a wait on a backup reports: Harvester's percent, then ready to use."""
+    meta = (obj or {}).get("metadata") or {}
+    return progress.percent(f"{KIND.kind} {meta.get('namespace')}/{meta.get('name')}", obj, is_ready, "ready to use", "Ready")
 
 
 def failure(obj):
@@ -199,7 +205,8 @@ def run(client, params, check_mode=False, sleep=None):
             changed, dummy, obj, diff = reconcile.ensure_present(client, KIND, body, fields=managed)
     if params["wait"] and not check_mode:
         obj = until(lambda: client.get(path, missing_ok=True), is_ready, first=obj, timeout=timeout,
-                    what=f"{_ref(params)} to be ready to use", failed=failure, describe=summary, sleep=sleep)
+                    what=f"{_ref(params)} to be ready to use", failed=failure, describe=summary, sleep=sleep,
+                    progress=client.progress, stage=stage)
     return {"changed": changed, "backup": obj, "ready_to_use": is_ready(obj), "diff": diff}
 
 

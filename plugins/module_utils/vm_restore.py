@@ -23,7 +23,7 @@ pkg/controller/master/backup/restore.go):
 
 from __future__ import annotations
 
-from . import kinds, reconcile, validate
+from . import kinds, progress, reconcile, validate
 from .errors import HarvesterError
 from .reconcile import Field
 from .validate import ValidationError
@@ -144,12 +144,18 @@ def failure(obj):
     return f"Harvester reports: {c.get('message')}" if c.get("reason") == "Error" else None
 
 
+def stage(obj):
+    """What a wait on a restore reports: Harvester's percent, then complete."""
+    meta = (obj or {}).get("metadata") or {}
+    return progress.percent(f"{KIND.kind} {meta.get('namespace')}/{meta.get('name')}", obj, is_complete, "complete", "Ready")
+
+
 def summary(obj):
     if obj is None:
         return "no such restore"
-    progress = ((obj.get("status") or {}).get("progress"))
+    done = ((obj.get("status") or {}).get("progress"))
     c = condition(obj, "Ready")
-    shown = f"progress {progress}%, " if progress is not None else ""
+    shown = f"progress {done}%, " if done is not None else ""
     return shown + (c.get("message") or "not picked up by Harvester yet")
 
 
@@ -174,5 +180,6 @@ def run(client, params, check_mode=False, sleep=None):
         diff = {"before": {}, "after": reconcile.managed_view(body, FIELDS)}
     if params["wait"] and not check_mode:
         obj = until(lambda: client.get(path, missing_ok=True), is_complete, first=obj, timeout=params["wait_timeout"],
-                    what=f"{_ref(params)} to complete", failed=failure, describe=summary, sleep=sleep)
+                    what=f"{_ref(params)} to complete", failed=failure, describe=summary, sleep=sleep,
+                    progress=client.progress, stage=stage)
     return {"changed": changed, "restore": obj, "complete": is_complete(obj), "diff": diff}

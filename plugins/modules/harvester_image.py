@@ -212,11 +212,28 @@ image:
         - {type: Initialized, status: "True", reason: Initialized}
         - {type: Imported, status: "True", reason: Imported}
         - {type: RetryLimitExceeded, status: "False"}
-progress:
+percent:
   description: The import progress in percent (C(status.progress); 100 once imported).
   returned: when O(state=present)
   type: int
   sample: 100
+progress:
+  description:
+    - What the wait saw, in order, one entry per change (the import percent, then imported). Run in the worker (a
+      local connection), each entry is also printed as it happens.
+  returned: when the module waited
+  type: list
+  elements: dict
+  contains:
+    time:
+      description: When it happened, C(YYYY-MM-DDTHH:MM:SSZ) (the condition's time when Harvester gives one).
+      type: str
+    msg:
+      description: What happened.
+      type: str
+  sample:
+    - {time: "2026-12-06T18:01:02Z", msg: "image default/talos-1-11: 45%"}
+    - {time: "2026-12-06T18:01:09Z", msg: "image default/talos-1-11: imported"}
 size:
   description: The size of the image file in bytes (C(status.size)), once Harvester knows it.
   returned: when O(state=present)
@@ -264,11 +281,12 @@ def run(module):
     changed, obj, diff = reconcile.converge(
         module.client, image.KIND, p, desired=lambda: image.desired(p), fields=image.fields(p), absent_fields=image.ALL_FIELDS,
         immutable=image.immutable(p), ready=image.ready_check(p), wait=p["wait"] and not module.check_mode,
-        what=f"image {p['namespace']}/{p['name']} to be {goal}", failed=image.failure, describe=image.summary)
+        what=f"image {p['namespace']}/{p['name']} to be {goal}", failed=image.failure, describe=image.summary,
+        stage=image.stage)
     if p["state"] == "absent":
         return {"changed": changed, "diff": diff}
     status = (obj or {}).get("status") or {}
-    return {"changed": changed, "image": obj, "progress": status.get("progress", 0), "size": status.get("size"),
+    return {"changed": changed, "image": obj, "percent": status.get("progress", 0), "size": status.get("size"),
             "storage_class_name": status.get("storageClassName"), "diff": diff}
 
 

@@ -220,6 +220,9 @@ progress:
     time:
       description: When the module saw the transition, C(YYYY-MM-DDTHH:MM:SSZ).
       type: str
+    msg:
+      description: The transition in words, as printed while the task runs in the worker (a local connection).
+      type: str
     state:
       description: The new phase, or (with C(node)) the node's new state.
       type: str

@@ -54,3 +54,42 @@ def assert_all_refused_without_a_request(catalogue, results, requests):
     for (args, message), result in zip(catalogue, results, strict=True):
         assert result.get("failed") and message in result["msg"], (args, result)
     assert requests == []
+
+
+def run_steps(twin, tmp_path, module, steps, *, in_process=True, env=None):
+    """The catalogue's ``steps`` (tests/catalogue) as one playbook, every task registered and
+    allowed to fail, a step's ``fault`` armed just before it through the twin's /_twin/faults.
+    ``in_process`` sets the collection's switch (``homelab_harvester_in_process``) for the play.
+    Returns (results, API requests the run made, stdout)."""
+    body = []
+    for i, step in enumerate(steps):
+        if step.fault:
+            body.append({"name": f"arm fault {i}", "check_mode": False, "ansible.builtin.uri": {
+                "url": f"{twin.server}/_twin/faults", "method": "POST", "body_format": "json", "body": step.fault,
+                "headers": {"Authorization": f"Bearer {twin.token}"}, "ca_path": str(twin.ca_file),
+                "status_code": 201}})
+        task = {"name": step.name or f"step {i}", step.module or module: step.args, "register": f"r{i}",
+                "ignore_errors": True}
+        if step.check:
+            task["check_mode"] = True
+        if step.diff:
+            task["diff"] = True
+        body.append(task)
+    out = tmp_path / "results.json"
+    refs = ", ".join(f"r{i}" for i in range(len(steps)))
+    body.append({"name": "save results", "check_mode": False,
+                 "ansible.builtin.copy": {"content": "{{ [" + refs + "] | to_json }}", "dest": str(out), "mode": "0600"}})
+    book = tmp_path / "steps.yml"
+    book.write_text(yaml.safe_dump([{"hosts": "localhost", "gather_facts": False,
+                                     "vars": {"homelab_harvester_in_process": in_process}, "tasks": body}]))
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("K8S_AUTH_", "KUBECONFIG", "HOMELAB_HARVESTER_"))}
+    environ.update(ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"), ANSIBLE_LOCALHOST_WARNING="False",
+                   ANSIBLE_INVENTORY_UNPARSED_WARNING="False", K8S_AUTH_KUBECONFIG=str(twin.kubeconfig))
+    environ.update(env or {})
+    since = twin.last_seq()
+    out.unlink(missing_ok=True)
+    proc = subprocess.run([str(PLAYBOOK), str(book)], capture_output=True, text=True, env=environ, cwd=tmp_path,
+                          timeout=600, check=False)
+    assert out.exists(), proc.stdout + proc.stderr
+    requests = [r for r in twin.requests_log(since) if not r["path"].startswith("/_twin/")]
+    return json.loads(out.read_text()), requests, proc.stdout

@@ -21,6 +21,7 @@ import requests
 import yaml
 
 from ansible_collections.homelab.harvester.plugins.module_utils import vm_network
+from tests.catalogue.capi_cluster import BAD_INPUTS
 from tests.integration.playbooks import assert_all_refused_without_a_request, run_tasks, stored_writes, writes
 
 pytestmark = [pytest.mark.twin, pytest.mark.integration]
@@ -269,40 +270,6 @@ def test_paused_cluster_is_reported_not_waited_on_and_not_deleted(lab, tmp_path)
     (gone,), reqs = play(lab, tmp_path, [{"name": "demo", "namespace": NS, "state": "absent"}])
     assert gone["failed"] and "is paused" in gone["msg"] and "spec.paused to false" in gone["msg"], gone
     assert writes(reqs) == []
-
-
-BAD_INPUTS = [
-    ({"name": "demo", "kubernetes_version": "1.33", "talos_version": "v1.11", "ssh_keypair": "default/lab",
-      "control_plane": {"image": "default/talos-1-11", "networks": ["default/cluster"]}, "harvester": {"kubeconfig": "/nonexistent"}},
-     "kubernetes_version: '1.33' is not a Kubernetes version"),
-    ({"name": "demo", "kubernetes_version": "v1.33.4", "talos_version": "v1.11", "ssh_keypair": "default/lab",
-      "control_plane": {"replicas": 2, "image": "default/talos-1-11", "networks": ["default/cluster"]}},
-     "control_plane.replicas: 2 is even"),
-    ({"name": "demo", "kubernetes_version": "v1.33.4", "talos_version": "v1.11", "ssh_keypair": "default/lab",
-      "control_plane": {"image": "default/talos-1-11"}}, "control_plane.networks: at least one Harvester VM network"),
-    ({"name": "demo", "kubernetes_version": "v1.33.4", "talos_version": "v1.11", "ssh_keypair": "default/lab",
-      "control_plane": {"image": "default/talos-1-11", "networks": ["default/cluster"]},
-      "workers": [{"name": "w", "config_patches": [{"op": "merge", "path": "/machine"}]}]}, "workers[0].config_patches[0].op"),
-    ({"name": "demo", "kubernetes_version": "v1.33.4", "talos_version": "v1.11"}, "missing: ssh_keypair"),
-    ({"name": "demo", "kubernetes_version": "v1.33.4", "talos_version": "v1.11", "ssh_keypair": "default/lab",
-      "control_plane": {"image": "default/talos-1-11", "networks": ["default/cluster"]},
-      "cluster_network": {"pods_cidr": "10.96.0.0/16"}}, "cluster_network.services_cidr: 10.96.0.0/12 overlaps"),
-    ({"name": "demo", "kubernetes_version": "v1.33.4", "talos_version": "v1.11", "ssh_keypair": "default/lab",
-      "control_plane": {"image": "default/talos-1-11", "networks": ["default/cluster"]},
-      "machine_ip_pool": {"subnet": "10.10.40.0/24", "gateway": "10.10.40.1", "range_start": "10.10.40.10", "range_end": "10.10.40.12"}},
-     "machine_ip_pool: 10.10.40.10-10.10.40.12 holds 3 addresses; 4 are needed"),
-    ({"name": "demo", "kubernetes_version": "v1.33.4", "talos_version": "v1.11", "ssh_keypair": "default/lab",
-      "control_plane": {"image": "default/talos-1-11", "networks": ["default/cluster"]}},
-     "harvester: give kubeconfig (path or dict) or host and api_key"),
-    ({"name": "demo", "kubernetes_version": "v1.33.4", "talos_version": "v1.11", "ssh_keypair": "default/lab",
-      "control_plane": {"image": "default/talos-1-11", "networks": ["default/cluster"]},
-      "storage": {"csi_manifests": "/nonexistent/harvester-csi-driver.yaml"}},
-     "storage.csi_manifests: /nonexistent/harvester-csi-driver.yaml: No such file or directory"),
-    ({"name": "demo", "kubernetes_version": "v1.33.4", "talos_version": "v1.11", "ssh_keypair": "default/lab",
-      "control_plane": {"image": "default/talos-1-11", "networks": ["default/cluster"]},
-      "storage": {"csi_manifests": "/etc/hostname", "cloud_config_secret": "cloud-config"}},
-     "storage.cloud_config_secret: 'cloud-config' is not namespace/name"),
-]
 
 
 def test_bad_inputs_refused_without_any_request(twin, tmp_path):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.catalogue.harvester_cluster_network import BAD_INPUTS
 from tests.integration.playbooks import assert_all_refused_without_a_request, run_tasks, stored_writes, writes
 
 pytestmark = [pytest.mark.twin, pytest.mark.integration]
@@ -96,18 +97,6 @@ def test_absent_twice(twin, tmp_path):
     assert first["changed"] is True and second["changed"] is False and not first.get("failed"), first
     assert [r["method"] for r in writes(reqs)] == ["DELETE", "DELETE"]
     assert get(twin, "clusternetworks", "oob") is None and get(twin, "vlanconfigs", "oob-all") is None
-
-
-BAD_INPUTS = [
-    ({"name": "mgmt", "uplinks": [{"name": "x", "nics": ["enp5s0"]}]}, "name: mgmt is the built-in management network"),
-    ({"name": "averylongname", "uplinks": [{"name": "x", "nics": ["enp5s0"]}]}, "name: 'averylongname' is 13 characters"),
-    ({"name": "Oob", "uplinks": [{"name": "x", "nics": ["enp5s0"]}]}, "name: 'Oob' is not a valid name"),
-    ({"name": "oob"}, "uplinks: at least one uplink is needed"),
-    ({"name": "oob", "uplinks": [{"name": "x", "nics": []}]}, "uplinks[0].nics: at least one NIC is needed"),
-    ({"name": "oob", "uplinks": [{"name": "x", "nics": ["enp5s0"], "mtu": 100}]}, "uplinks[0].mtu: 100 is not 0 or in 576-9000"),
-    ({"name": "oob", "uplinks": [{"name": "x", "nics": ["enp5s0"]}, {"name": "x", "nics": ["enp6s0"]}]}, "uplinks[1].name: 'x' is given twice"),
-    ({"name": "oob", "uplinks": [{"name": "x", "nics": ["enp5s0"], "bond_mode": "lacp"}]}, "value of bond_mode must be one of"),
-]
 
 
 def test_bad_inputs_refused_without_any_request(twin, tmp_path):

@@ -10,6 +10,7 @@ import json
 
 import pytest
 
+from tests.catalogue.harvester_health_info import BAD_INPUTS
 from tests.integration.playbooks import assert_all_refused_without_a_request, run_tasks, writes
 from tests.integration.roles import ROOT, run_site
 
@@ -67,12 +68,6 @@ def test_playbook_names_the_problems_and_fails(twin, tmp_path):
 
     rc, out, recap = run_site(twin, tmp_path, playbook=HEALTH, extra_vars={"health_fail": False})
     assert rc == 0 and "problems:" in out, out
-
-
-BAD_INPUTS = [
-    ({"sections": ["nodes", "vms"]}, "value of sections must be one or more of: nodes, volumes, settings, images, upgrade, clusters"),
-    ({"section": ["nodes"]}, "Unsupported parameters for (homelab.harvester.harvester_health_info) module: section"),
-]
 
 
 def test_bad_inputs_refused_without_any_request(twin, tmp_path):

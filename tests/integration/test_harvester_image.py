@@ -12,6 +12,7 @@ import hashlib
 
 import pytest
 
+from tests.catalogue.harvester_image import BAD_INPUTS
 from tests.integration.image_files import DISK, DISK_SHA512, OTHER
 from tests.integration.playbooks import assert_all_refused_without_a_request, run_tasks, stored_writes, writes
 
@@ -43,7 +44,7 @@ def test_create_waits_until_imported_then_unchanged_with_zero_writes(twin, tmp_p
     assert first["changed"] is True and not first.get("failed"), first
     status = first["image"]["status"]
     assert any(c["type"] == "Imported" and c["status"] == "True" for c in status["conditions"])
-    assert first["progress"] == 100 and first["size"] == len(DISK) == status["size"]
+    assert first["percent"] == 100 and first["size"] == len(DISK) == status["size"]
     uid = first["image"]["metadata"]["uid"]
     assert first["storage_class_name"] == f"lh-{uid}" == status["storageClassName"]
     assert first["diff"]["before"] == {}
@@ -132,27 +133,6 @@ def test_upload_creates_the_object_only(twin, tmp_path):
     assert result["changed"] is True and not result.get("failed"), result
     assert result["storage_class_name"].startswith("lh-")
     assert [r["method"] for r in writes(reqs)] == ["POST"]
-
-
-BAD_INPUTS = [
-    ({"name": "talos", "checksum": "abc123"}, "url: is required when source_type is download"),
-    ({"name": "talos", "url": "http://x/disk.img", "checksum": "abc123"}, "checksum: 'abc123' is not a sha512 checksum"),
-    ({"name": "talos", "url": "http://x/disk.img", "checksum": DISK_SHA512.upper()}, "is not a sha512 checksum"),
-    ({"name": "talos"}, "url: is required when source_type is download"),
-    ({"name": "talos", "source_type": "upload", "url": "http://x/disk.img"}, "url: only with source_type download"),
-    ({"name": "talos", "url": "ftp://x/disk.img"}, "url: 'ftp://x/disk.img' is not an http:// or https:// URL"),
-    ({"name": "talos", "url": "http:///disk.img"}, "url: 'http:///disk.img' has no host"),
-    ({"name": "Talos", "url": "http://x/disk.img"}, "name: 'Talos' is not a valid name"),
-    ({"name": "talos", "namespace": "my_ns", "url": "http://x/d"}, "namespace: 'my_ns' is not a valid name"),
-    ({"name": "talos", "display_name": "Talos Linux", "url": "http://x/d"},
-     "display_name: 'Talos Linux' is not a valid label value"),
-    ({"name": "talos", "display_name": "", "url": "http://x/d"}, "display_name: must not be empty"),
-    ({"name": "talos", "url": "http://x/d", "labels": {"harvesterhci.io/imageDisplayName": "x"}},
-     "labels: harvesterhci.io/imageDisplayName is set by Harvester from display_name"),
-    ({"name": "talos", "url": "http://x/d", "labels": {"os": "talos linux"}}, "labels.os: 'talos linux' is not a valid label value"),
-    ({"name": "talos", "url": "http://x/d", "source_type": "clone"}, "value of source_type must be one of: download, upload"),
-    ({"name": "talos", "url": "http://x/d", "wait_timeout": 0}, "wait_timeout: 0 must be more than 0"),
-]
 
 
 def test_bad_inputs_refused_without_any_request(twin, tmp_path):

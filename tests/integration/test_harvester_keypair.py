@@ -12,6 +12,7 @@ import base64
 
 import pytest
 
+from tests.catalogue.harvester_keypair import BAD_INPUTS, KEY, KEY_DATA, RSA
 from tests.integration.playbooks import assert_all_refused_without_a_request, run_tasks, stored_writes, writes
 
 pytestmark = [pytest.mark.twin, pytest.mark.integration]
@@ -20,14 +21,8 @@ MODULE = "homelab.harvester.harvester_keypair"
 KEYPAIRS = "/apis/harvesterhci.io/v1beta1/namespaces/default/keypairs"
 
 # public keys made with ssh-keygen, and what `ssh-keygen -l -E md5` printed for them
-KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINIo/2HGpPL7GjBFJsVI7cMISvAndq+HWkTUGcr4VPsi ops@lab"
 KEY_MD5 = "af:b2:31:64:25:41:11:b8:0e:7f:f0:03:35:bd:c5:74"
-RSA = ("ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQCV7DDgygK9AMtJyhl/hbGDFvT8yg11tvV0H0BC8V+nMHu7hFeX4AT5igvmHSTMuWJHc4U3beY4w"
-       "zNkSuf3EIur+TV6KXAIqiVjtiNY3QVwHXle/02MDWmPf7c85clD9zfhARUbdvNN7d/jj5i5iFB7JNaIUaYGRFr3QGrnBvqThE+2pdtR/D+wnaLj32A1z"
-       "x7XptRY2P5kGwaspx9k/dehbTmGnarIrZ9LsiZneooA6XyUWdFYJjDpBsRIRJAR1dcwFvslKbPh4s3VfIq+6kf9kehatmFGUc2Ck1aW5+FAMFSpS7t7q"
-       "TE6o+0g8ZQgMq3l0CpULi+99k3u5zmN+OmX rsa@lab")
 RSA_MD5 = "33:56:2e:c3:a7:de:08:78:9c:b1:10:ce:57:6e:bd:12"
-KEY_DATA = KEY.split()[1]
 OPS = {"name": "ops", "public_key": KEY + "\n"}
 
 
@@ -94,25 +89,6 @@ def test_different_key_refused_then_recreated(twin, tmp_path):
     assert [r["method"] for r in writes(reqs)] == ["DELETE", "POST"]
     live = get_keypair(twin, "ops")
     assert live["spec"]["publicKey"] == RSA and live["status"]["fingerPrint"] == RSA_MD5
-
-
-BAD_INPUTS = [
-    ({"name": "ops"}, "public_key: is required when state is present"),
-    ({"name": "ops", "public_key": ""}, "public_key: must not be empty"),
-    ({"name": "ops", "public_key": KEY_DATA}, "is not an OpenSSH public key line (<type> <base64 key data> [comment])"),
-    ({"name": "ops", "public_key": f"ssh-dss {KEY_DATA}"}, "public_key: key type 'ssh-dss' is not supported"),
-    ({"name": "ops", "public_key": f"ssh-rsa {KEY_DATA} ops@lab"},
-     "public_key: is not a valid ssh-rsa key: the key data is a ssh-ed25519 key, not ssh-rsa"),
-    ({"name": "ops", "public_key": "ssh-ed25519 AAAA$$$$"}, "public_key: the key data 'AAAA$$$$' is not valid base64"),
-    ({"name": "ops", "public_key": f"ssh-ed25519 {KEY_DATA[:-8]}"}, "public_key: is not a valid ssh-ed25519 key: it ends early"),
-    ({"name": "ops", "public_key": f"{KEY}\n{RSA}"}, "public_key: holds 2 lines; a KeyPair holds one public key"),
-    ({"name": "ops", "public_key": "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----"},
-     "public_key: is a PEM block (a private key?)"),
-    ({"name": "Ops", "public_key": KEY}, "name: 'Ops' is not a valid name"),
-    ({"name": "ops", "namespace": "my_ns", "public_key": KEY}, "namespace: 'my_ns' is not a valid name"),
-    ({"name": "ops", "public_key": KEY, "wait_timeout": 0}, "wait_timeout: 0 must be more than 0"),
-    ({"name": "ops", "state": "gone"}, "value of state must be one of: present, absent, got: gone"),
-]
 
 
 def test_bad_inputs_refused_without_any_request(twin, tmp_path):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.catalogue.harvester_network_info import BAD_INPUTS
 from tests.integration.playbooks import assert_all_refused_without_a_request, run_tasks, writes
 
 pytestmark = [pytest.mark.twin, pytest.mark.integration]
@@ -49,13 +50,6 @@ def test_check_mode_reads_the_same(twin, tmp_path):
     (result,), reqs = play(twin, tmp_path, [{"label_selector": "app.kubernetes.io/managed-by=homelab.harvester.vlans"}], check=True)
     assert [n["name"] for n in result["networks"]] == ["cluster", "platform"]
     assert writes(reqs) == []
-
-
-BAD_INPUTS = [
-    ({"namespace": "Default"}, "namespace: 'Default' is not a valid name"),
-    ({"name": "Platform"}, "name: 'Platform' is not a valid name"),
-    ({"nme": "platform"}, "Unsupported parameters for (homelab.harvester.harvester_network_info) module: nme"),
-]
 
 
 def test_bad_inputs_refused_without_any_request(twin, tmp_path):

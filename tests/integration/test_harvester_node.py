@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.catalogue.harvester_node import BAD_INPUTS
 from tests.integration.playbooks import assert_all_refused_without_a_request, run_tasks, stored_writes, writes
 from tests.twin.tests.conftest import wait_for
 
@@ -267,21 +268,6 @@ def test_unknown_node_fails_without_a_write(twin, tmp_path):
     (result,), reqs = play(twin, tmp_path, [{"name": "ms02-9", "maintenance": True}])
     assert result["failed"] and result["msg"] == "node 'ms02-9' not found", result
     assert writes(reqs) == []
-
-
-BAD_INPUTS = [
-    ({"maintenance": True}, "missing required arguments: name"),
-    ({"name": "ms02-1"}, "one of the following is required: maintenance, cordon"),
-    ({"name": "ms02-1", "maintenance": True, "cordon": True}, "parameters are mutually exclusive: maintenance|cordon"),
-    ({"name": "", "maintenance": True}, "name: must not be empty"),
-    ({"name": "MS02_1", "maintenance": True}, "name: 'MS02_1' is not a valid name"),
-    ({"name": "ms02-1", "maintenance": False, "force": True}, "force: only with maintenance=true"),
-    ({"name": "ms02-1", "cordon": True, "force": True}, "force: only with maintenance=true"),
-    ({"name": "ms02-1", "maintenance": True, "method": "kubectl"},
-     "value of method must be one of: auto, steve, annotation, got: kubectl"),
-    ({"name": "ms02-1", "maintenance": "maybe"}, "argument 'maintenance' is of type"),
-    ({"name": "ms02-1", "maintenance": True, "wait_timeout": 0}, "wait_timeout: 0 must be more than 0"),
-]
 
 
 def test_bad_inputs_refused_without_any_request(twin, tmp_path):

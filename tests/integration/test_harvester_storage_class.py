@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.catalogue.harvester_storage_class import BAD_INPUTS
 from tests.integration.playbooks import assert_all_refused_without_a_request, run_tasks, stored_writes, writes
 
 pytestmark = [pytest.mark.twin, pytest.mark.integration]
@@ -189,35 +190,6 @@ def test_harvester_refuses_an_encrypted_class_without_its_secret(twin, tmp_path)
     assert result["msg"].startswith("POST storageclasses: 422 Invalid: spec.parameters: storage class must contain "
                                     "csi.storage.k8s.io/provisioner-secret-name"), result
     assert methods(reqs) == [("POST", "/")] and get_sc(twin, "sealed") is None
-
-
-BAD_INPUTS = [
-    ({"name": "Lab_R2"}, "name: 'Lab_R2' is not a valid name"),
-    ({"name": "lab-r2", "replicas": 0}, "replicas: 0 is not in 1-20"),
-    ({"name": "lab-r2", "replicas": 21}, "replicas: 21 is not in 1-20"),
-    ({"name": "lab-r2", "stale_replica_timeout": 0}, "stale_replica_timeout: 0 must be more than 0"),
-    ({"name": "lab-r2", "data_locality": "strict-local"},
-     "data_locality: strict-local is refused by Harvester: a strict-local volume keeps its one replica on the VM's "
-     "node, so the VM cannot be live-migrated"),
-    ({"name": "lab-r2", "data_locality": "nearby"}, "data_locality: 'nearby' is not one of disabled, best-effort"),
-    ({"name": "lab-r2", "parameters": {"dataLocality": "strict-local"}},
-     "parameters.dataLocality: strict-local is refused by Harvester"),
-    ({"name": "lab-r2", "parameters": {"numberOfReplicas": "many"}},
-     "parameters.numberOfReplicas: many is not in 1-20"),
-    ({"name": "lab-r2", "replicas": 2, "parameters": {"numberOfReplicas": "2"}},
-     "parameters: numberOfReplicas is also set by the replicas option; give it one way"),
-    ({"name": "lab-r2", "parameters": {"": "x"}}, "parameters: has an empty parameter name"),
-    ({"name": "lab-r2", "parameters": {"diskSelector": ["nvme"]}},
-     "parameters.diskSelector: must be a string (or a number or boolean, written as text)"),
-    ({"name": "lab-r2", "disk_selector": ["nvme,ssd"]}, "disk_selector: 'nvme,ssd' is not a Longhorn tag"),
-    ({"name": "lab-r2", "node_selector": ["rack 1"]}, "node_selector: 'rack 1' is not a Longhorn tag"),
-    ({"name": "nfs", "provisioner": "nfs.csi.k8s.io", "replicas": 2},
-     "replicas: is a Longhorn parameter, and provisioner is nfs.csi.k8s.io"),
-    ({"name": "lab-r2", "provisioner": ""}, "provisioner: must not be empty"),
-    ({"name": "lab-r2", "provisioner": "not a driver"}, "provisioner: 'not a driver' is not a valid provisioner name"),
-    ({"name": "lab-r2", "reclaim_policy": "Recycle"}, "value of reclaim_policy must be one of: Delete, Retain, got: Recycle"),
-    ({"name": "lab-r2", "state": "gone"}, "value of state must be one of: present, absent, got: gone"),
-]
 
 
 def test_bad_inputs_refused_without_any_request(twin, tmp_path):

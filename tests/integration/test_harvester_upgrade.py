@@ -16,6 +16,7 @@ import socket
 
 import pytest
 
+from tests.catalogue.harvester_upgrade import BAD_INPUTS
 from tests.integration import image_files
 from tests.integration.playbooks import assert_all_refused_without_a_request, run_tasks, stored_writes, writes
 from tests.twin.tests.conftest import wait_for
@@ -307,23 +308,6 @@ def test_an_upgrade_from_an_image(twin, tmp_path, files):
     assert done["version"] == "v1.9.0" and done["upgrade"]["spec"] == {"image": "default/harvester-iso", "logEnabled": True}
     assert again["changed"] is False, again
     assert [r["path"] for r in writes(reqs)] == [UPGRADES]
-
-
-BAD_INPUTS = [
-    ({}, "one of the following is required: version, image"),
-    ({"version": "v1.9.0", "image": "default/iso"}, "parameters are mutually exclusive: version|image"),
-    ({"version": "V1.9.0"}, "version: 'V1.9.0' is not a valid name"),
-    ({"image": "harvester-iso"}, "image: 'harvester-iso' is not <namespace>/<name> of a VirtualMachineImage"),
-    ({"image": "Default/iso"}, "image namespace: 'Default' is not a valid name"),
-    ({"version": "v1.9.0", "iso_url": "ftp://nas/harvester.iso"}, "iso_url: 'ftp://nas/harvester.iso' is not an http:// or https:// URL"),
-    ({"version": "v1.9.0", "iso_url": "http://nas/h.iso", "iso_checksum": "abc"}, "iso_checksum: 'abc' is not a sha512 checksum"),
-    ({"version": "v1.9.0", "iso_checksum": "a" * 128}, "iso_checksum: only with iso_url"),
-    ({"image": "default/iso", "iso_url": "http://nas/h.iso"}, "iso_url: only with version"),
-    ({"version": "v1.9.0", "release_date": "20260806"}, "release_date: only with iso_url"),
-    ({"version": "v1.9.0", "iso_url": "http://nas/h.iso", "state": "absent"}, "iso_url: only with state=present"),
-    ({"version": "v1.9.0", "wait_timeout": 0}, "wait_timeout: 0 must be more than 0"),
-    ({"version": "v1.9.0", "state": "started"}, "value of state must be one of: present, absent, got: started"),
-]
 
 
 def test_bad_inputs_refused_without_any_request(twin, tmp_path):

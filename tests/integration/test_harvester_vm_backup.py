@@ -14,6 +14,7 @@ import json
 
 import pytest
 
+from tests.catalogue.harvester_vm_backup import BAD_INPUTS, NIGHTLY
 from tests.integration.playbooks import assert_all_refused_without_a_request, run_tasks, stored_writes, writes
 
 pytestmark = [pytest.mark.twin, pytest.mark.integration]
@@ -23,9 +24,6 @@ INFO = "homelab.harvester.harvester_vm_backup_info"
 BACKUPS = "/apis/harvesterhci.io/v1beta1/namespaces/default/virtualmachinebackups"
 SETTING = "/apis/harvesterhci.io/v1beta1/settings/backup-target"
 NFS = "nfs://10.10.10.20:/volume1/harvester-backups"
-NIGHTLY = {"homelab.harvester/backup": "nightly"}
-
-
 def play(twin, tmp_path, tasks, *, check=False, diff=False, module=MODULE):
     """Returns (results, API requests the run made)."""
     results, requests, dummy = run_tasks(twin, tmp_path, module, tasks, check=check, diff=diff)
@@ -158,22 +156,6 @@ def test_keep_the_newest_and_delete_the_rest(twin, tmp_path):
     assert not any("router-1" in f for f in store_files(twin)) and "harvester/vmbackups/default/router-2.cfg" in store_files(twin)
     (again,), reqs = play(twin, tmp_path, [{"name": "router-1", "state": "absent"}])
     assert again["changed"] is False and writes(reqs) == []
-
-
-BAD_INPUTS = [
-    ({"vm": "lab-router"}, "missing required arguments: name"),
-    ({"name": "router-1"}, "vm: is required when state is present"),
-    ({"name": "Router_1", "vm": "lab-router"}, "name: 'Router_1' is not a valid name"),
-    ({"name": "router-1", "vm": "lab router"}, "vm: 'lab router' is not a valid name"),
-    ({"name": "router-1", "vm": "lab-router", "namespace": "Lab"}, "namespace: 'Lab' is not a valid name"),
-    ({"name": "router-1", "vm": "lab-router", "type": "full"},
-     "value of type must be one of: backup, snapshot, got: full"),
-    ({"name": "router-1", "vm": "lab-router", "state": "gone"}, "value of state must be one of: present, absent, got: gone"),
-    ({"name": "router-1", "vm": "lab-router", "labels": {"bad key!": "x"}}, "labels: 'bad key!' is not a valid label key"),
-    ({"name": "router-1", "vm": "lab-router", "labels": {"tier": "-x"}}, "labels.tier: '-x' is not a valid label value"),
-    ({"name": "router-1", "state": "absent", "labels": NIGHTLY}, "labels: only with state=present"),
-    ({"name": "router-1", "vm": "lab-router", "wait_timeout": 0}, "wait_timeout: 0 must be more than 0"),
-]
 
 
 def test_bad_inputs_refused_without_any_request(twin, tmp_path):

@@ -10,6 +10,7 @@ import json
 
 import pytest
 
+from tests.catalogue.harvester_vm_backup_info import BAD_INPUTS
 from tests.integration.playbooks import assert_all_refused_without_a_request, run_tasks, writes
 from tests.twin.tests.conftest import wait_for
 
@@ -69,17 +70,6 @@ def test_all_namespaces(twin, tmp_path):
     (result,), reqs = play(twin, tmp_path, [{"all_namespaces": True, "namespace": "ignored"}])
     assert [(e["namespace"], e["name"]) for e in result["backups"]] == [("default", "a-1")]
     assert [r["path"] for r in reqs] == ["/apis/harvesterhci.io/v1beta1/virtualmachinebackups"]
-
-
-BAD_INPUTS = [
-    ({"namespace": "Lab"}, "namespace: 'Lab' is not a valid name"),
-    ({"vm": "Lab_Router"}, "vm: 'Lab_Router' is not a valid name"),
-    ({"type": "full"}, "value of type must be one of: backup, snapshot, got: full"),
-    ({"label_selector": "set in nightly"}, "label_selector: 'set in nightly' is not a label selector requirement"),
-    ({"label_selector": ""}, "label_selector: must not be empty"),
-    ({"keep": -1}, "keep: -1 must be 0 or more"),
-    ({"keep": "many"}, "argument 'keep' is of type"),
-]
 
 
 def test_bad_inputs_refused_without_any_request(twin, tmp_path):

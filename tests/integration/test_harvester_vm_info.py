@@ -9,6 +9,7 @@ import json
 
 import pytest
 
+from tests.catalogue.harvester_vm_info import BAD_INPUTS
 from tests.integration.playbooks import assert_all_refused_without_a_request, run_tasks, writes
 
 pytestmark = [pytest.mark.twin, pytest.mark.integration]
@@ -45,15 +46,6 @@ def test_by_label_and_by_name(twin, tmp_path):
     assert [v["name"] for v in labelled["vms"]] == ["lab-dns"]
     assert [(v["namespace"], v["name"]) for v in everywhere["vms"]] == [("default", "lab-dns")]
     assert [v["name"] for v in one["vms"]] == ["lab-router"]
-
-
-BAD_INPUTS = [
-    ({"namespace": "Default"}, "namespace: 'Default' is not a valid name"),
-    ({"label_selector": "a b"}, "label_selector: 'a b' is not a label selector requirement"),
-    ({"name": "lab-router", "all_namespaces": True}, "all_namespaces: not with name"),
-    ({"name": "lab-router", "label_selector": "a=b"}, "label_selector: not with name"),
-    ({"name": "Lab_Router"}, "name: 'Lab_Router' is not a valid name"),
-]
 
 
 def test_bad_inputs_refused_without_any_request(twin, tmp_path):

@@ -14,6 +14,7 @@ import json
 
 import pytest
 
+from tests.catalogue.harvester_vm_restore import BAD_INPUTS
 from tests.integration.playbooks import assert_all_refused_without_a_request, run_tasks, stored_writes, writes
 from tests.twin.tests.conftest import wait_for
 
@@ -169,25 +170,6 @@ def test_check_mode_stores_nothing_and_lets_harvester_judge(twin, tmp_path):
     assert "backup target &{Type:nfs Endpoint:nfs://10.10.10.21:/elsewhere" in refused["msg"]
     assert "is not matched in vmBackup default/router-1" in refused["msg"]
     assert len(writes(reqs)) == 1 and stored_writes(reqs) == []  # the dry-run create Harvester's webhook refused
-
-
-BAD_INPUTS = [
-    ({"backup": "router-1", "vm": "copy"}, "missing required arguments: name"),
-    ({"name": "r", "vm": "copy"}, "missing required arguments: backup"),
-    ({"name": "r", "backup": "router-1"}, "missing required arguments: vm"),
-    ({"name": "R_1", "backup": "router-1", "vm": "copy"}, "name: 'R_1' is not a valid name"),
-    ({"name": "r", "backup": "Router_1", "vm": "copy"}, "backup: 'Router_1' is not a valid name"),
-    ({"name": "r", "backup": "router-1", "vm": "copy", "namespace": "Lab"}, "namespace: 'Lab' is not a valid name"),
-    ({"name": "r", "backup": "router-1", "backup_namespace": "a b", "vm": "copy"},
-     "backup_namespace: 'a b' is not a valid name"),
-    ({"name": "r", "backup": "router-1", "vm": "Copy"}, "vm: 'Copy' is not a valid name"),
-    ({"name": "r", "backup": "router-1", "vm": "copy", "deletion_policy": "purge"},
-     "value of deletion_policy must be one of: retain, delete, got: purge"),
-    ({"name": "r", "backup": "router-1", "vm": "lab-router", "keep_mac_address": True},
-     "keep_mac_address: only with new_vm=true"),
-    ({"name": "r", "backup": "router-1", "vm": "copy", "new_vm": True, "wait_timeout": -5},
-     "wait_timeout: -5 must be more than 0"),
-]
 
 
 def test_bad_inputs_refused_without_any_request(twin, tmp_path):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.catalogue.longhorn_setting import BAD_INPUTS
 from tests.integration.playbooks import assert_all_refused_without_a_request, stored_writes, writes
 from tests.integration.test_harvester_setting import play as _play
 
@@ -79,29 +80,6 @@ def test_danger_zone_change_is_reported_pending_not_failed(twin, tmp_path):
     assert get_setting(twin, "taint-toleration")["value"] == "nodetype=storage:NoSchedule"
     (second,), reqs, dummy = play(twin, tmp_path, [task])
     assert second["changed"] is False and writes(reqs) == []
-
-
-BAD_INPUTS = [
-    ({"name": "default-replica-cnt", "value": 2},
-     "settings.default-replica-cnt: unknown Longhorn setting; did you mean default-replica-count"),
-    ({"name": "storage-over-provisioning-percentage", "value": 200},
-     "set the Harvester setting overcommit-config (field storage) instead"),
-    ({"name": "backup-target", "value": "s3://bucket@us-east-1/"}, "set the Harvester setting backup-target instead"),
-    ({"name": "v2-data-engine", "value": True}, "set the Harvester setting longhorn-v2-data-engine-enabled instead"),
-    ({"name": "default-replica-count", "value": 25}, "settings.default-replica-count: 25 is above the maximum 20"),
-    ({"name": "default-replica-count", "value": {"v1": 2}},
-     "settings.default-replica-count: needs a value for every data engine it supports (v1, v2); v2 missing"),
-    ({"name": "log-level", "value": "Loud"}, "settings.log-level: 'Loud' is not one of: Panic, Fatal, Error"),
-    ({"name": "upgrade-checker", "value": "maybe"}, "settings.upgrade-checker: 'maybe' is not a boolean"),
-    ({"name": "current-longhorn-version", "value": "v9"}, "settings.current-longhorn-version: is read-only"),
-    ({"name": "orphan-auto-deletion", "value": "instance"}, "it was replaced by orphan-resource-auto-deletion"),
-    ({"name": "taint-toleration", "value": "node.kubernetes.io/x:NoSchedule"}, "must not use the kubernetes.io prefix"),
-    ({"settings": {"auto-cleanup-system-generated-snapshot": True, "disable-snapshot-purge": True}},
-     "settings.disable-snapshot-purge: cannot be true while auto-cleanup-system-generated-snapshot is true"),
-    ({"name": "default-replica-count"}, "value: is required with name (default-replica-count)"),
-    ({"name": "log-level", "value": "Info", "settings": {"log-level": "Info"}}, "parameters are mutually exclusive: name|settings"),
-    ({"name": "log-level", "value": "Info", "wait_timeout": 0}, "wait_timeout: 0 must be more than 0"),
-]
 
 
 def test_bad_inputs_refused_without_any_request(twin, tmp_path):

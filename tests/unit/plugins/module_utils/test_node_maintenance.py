@@ -15,6 +15,7 @@ from ansible_collections.homelab.harvester.plugins.module_utils import kinds
 from ansible_collections.homelab.harvester.plugins.module_utils import node_maintenance as nm
 from ansible_collections.homelab.harvester.plugins.module_utils.errors import NotFound, ServerError, WaitTimeout
 from ansible_collections.homelab.harvester.plugins.module_utils.node import NodeNotFound
+from ansible_collections.homelab.harvester.plugins.module_utils.progress import Progress
 from ansible_collections.homelab.harvester.plugins.module_utils.validate import ValidationError
 
 CP = {"node-role.kubernetes.io/control-plane": "true", "node-role.kubernetes.io/etcd": "true"}
@@ -172,6 +173,7 @@ class FakeClient:
         self.steve, self.answers = steve, dict(answers or {})
         self.calls = []
         self.dry_run = dry_run
+        self.progress = Progress(now=lambda: 0)
         self.connection = SimpleNamespace(server="https://harvester.example")
 
     def list(self, path):

@@ -15,6 +15,7 @@ import pytest
 
 from ansible_collections.homelab.harvester.plugins.module_utils import upgrade
 from ansible_collections.homelab.harvester.plugins.module_utils.errors import Gone, NotFound
+from ansible_collections.homelab.harvester.plugins.module_utils.progress import Progress
 from ansible_collections.homelab.harvester.plugins.module_utils.validate import ValidationError
 
 UPGRADES = "/apis/harvesterhci.io/v1beta1/namespaces/harvester-system/upgrades"
@@ -78,6 +79,7 @@ class FakeClient:
         self.nodes = [node(n) for n in ("ms02-1", "ms02-2", "ms02-3")] if nodes is None else nodes
         self.volumes, self.backups = list(volumes), list(backups)
         self.watches = list(watches)
+        self.progress = Progress(now=lambda: 0)
         self.objects = dict(objects or {})
         self.calls = []
         self.created = []
@@ -221,17 +223,21 @@ def test_summary_and_node_statuses():
 
 
 def test_progress_records_each_new_phase_and_node_state_once():
-    times = iter([0, 60, 120, 180])
-    p = upgrade.Progress(now=lambda: next(times))
-    p.see(make_upgrade())  # no state yet: nothing
-    p.see(make_upgrade(state="PreparingNodes", nodes={"ms02-1": "Images preloading"}))
-    p.see(make_upgrade(state="PreparingNodes", nodes={"ms02-1": "Images preloading"}))
-    p.see(make_upgrade(state="Failed", nodes={"ms02-1": {"state": "Failed", "reason": "R", "message": "M"}}))
-    assert p.entries == [
-        {"time": "1970-01-01T00:01:00Z", "state": "PreparingNodes"},
-        {"time": "1970-01-01T00:01:00Z", "node": "ms02-1", "state": "Images preloading"},
-        {"time": "1970-01-01T00:03:00Z", "state": "Failed"},
-        {"time": "1970-01-01T00:03:00Z", "node": "ms02-1", "state": "Failed", "reason": "R", "message": "M"},
+    times = iter([60, 60, 180, 180])
+    p = Progress(now=lambda: next(times))
+    upgrade.report(p, make_upgrade())  # no state yet: nothing
+    upgrade.report(p, make_upgrade(state="PreparingNodes", nodes={"ms02-1": "Images preloading"}))
+    upgrade.report(p, make_upgrade(state="PreparingNodes", nodes={"ms02-1": "Images preloading"}))
+    upgrade.report(p, make_upgrade(state="Failed", nodes={"ms02-1": {"state": "Failed", "reason": "R", "message": "M"}}))
+    name = "upgrade hvst-upgrade-abcde"
+    assert p.events == [
+        {"time": "1970-01-01T00:01:00Z", "msg": f"{name}: PreparingNodes", "state": "PreparingNodes"},
+        {"time": "1970-01-01T00:01:00Z", "msg": f"{name}: node ms02-1 Images preloading", "node": "ms02-1",
+         "state": "Images preloading"},
+        # the end comes after the node states seen with it: Harvester finishes the nodes first
+        {"time": "1970-01-01T00:03:00Z", "msg": f"{name}: node ms02-1 Failed (R: M)", "node": "ms02-1", "state": "Failed",
+         "reason": "R", "message": "M"},
+        {"time": "1970-01-01T00:03:00Z", "msg": f"{name}: Failed", "state": "Failed"},
     ]
 
 
@@ -306,13 +312,14 @@ def test_follow_watches_from_the_resource_version_and_records_every_state():
     steps = [make_upgrade(state=s, rv=str(21 + i)) for i, s in enumerate(["PreparingLoggingInfra", "LoggingInfraPrepared"])]
     done = make_upgrade(state="Succeeded", completed="True", rv="30", nodes={"ms02-1": "Succeeded"})
     client = FakeClient(watches=[None, events(*steps), events(done)])
-    p = upgrade.Progress(now=lambda: 0)
-    assert upgrade.follow(client, created, 60, p, clock=Clock()) is done
+    p = client.progress
+    assert upgrade.follow(client, created, 60, clock=Clock()) is done
     queries = [c[2] for c in client.calls if c[0] == "WATCH"]
     assert [q["resourceVersion"] for q in queries] == ["20", "20", "22"]
     assert all(q["watch"] == "true" and q["fieldSelector"] == "metadata.name=hvst-upgrade-abcde" for q in queries)
     assert all(q["timeoutSeconds"] == upgrade.WATCH_WINDOW for q in queries)
-    assert [e["state"] for e in p.entries] == ["PreparingLoggingInfra", "LoggingInfraPrepared", "Succeeded", "Succeeded"]
+    assert [e["state"] for e in p.events] == ["PreparingLoggingInfra", "LoggingInfraPrepared", "Succeeded", "Succeeded"]
+    assert [e.get("node") for e in p.events][-2:] == ["ms02-1", None]  # the last node, then the end
 
 
 def test_follow_reads_the_object_again_when_the_resource_version_is_too_old():
@@ -320,21 +327,21 @@ def test_follow_reads_the_object_again_when_the_resource_version_is_too_old():
     done = make_upgrade(state="Failed", completed="False", rv="90")
     client = FakeClient(watches=[Gone(410, "Expired", "too old"), {"type": "ERROR", "object": {"code": 410}}, events(done)],
                         objects={path: [make_upgrade(state="PreparingRepo", rv="50"), make_upgrade(state="PreparingNodes", rv="60")]})
-    p = upgrade.Progress(now=lambda: 0)
-    assert upgrade.follow(client, make_upgrade(rv="1"), 60, p, clock=Clock()) is done
+    assert upgrade.follow(client, make_upgrade(rv="1"), 60, clock=Clock()) is done
     assert [c[2]["resourceVersion"] for c in client.calls if c[0] == "WATCH"] == ["1", "50", "60"]
-    assert [e["state"] for e in p.entries] == ["PreparingRepo", "PreparingNodes", "Failed"]
+    assert [e["state"] for e in client.progress.events] == ["PreparingRepo", "PreparingNodes", "Failed"]
 
 
 def test_follow_fails_when_the_upgrade_is_deleted_or_the_time_is_up():
     client = FakeClient(watches=[events(make_upgrade(), kind="DELETED")])
     with pytest.raises(upgrade.UpgradeFailed, match="upgrade hvst-upgrade-abcde was deleted while it was followed"):
-        upgrade.follow(client, make_upgrade(), 60, upgrade.Progress(), clock=Clock())
+        upgrade.follow(client, make_upgrade(), 60, clock=Clock())
     client = FakeClient(watches=[None] * 10)
     with pytest.raises(upgrade.UpgradeFailed) as e:
-        upgrade.follow(client, make_upgrade(state="UpgradingNodes"), 3, upgrade.Progress(now=lambda: 0), clock=Clock())
+        upgrade.follow(client, make_upgrade(state="UpgradingNodes"), 3, clock=Clock())
     assert str(e.value) == "timed out after 3 s following upgrade hvst-upgrade-abcde; last seen: state UpgradingNodes"
-    assert e.value.as_dict()["progress"] == [{"time": "1970-01-01T00:00:00Z", "state": "UpgradingNodes"}]
+    assert e.value.as_dict()["progress"] == [{"time": "1970-01-01T00:00:00Z", "msg": "upgrade hvst-upgrade-abcde: UpgradingNodes",
+                                              "state": "UpgradingNodes"}]
 
 
 # --- the flow ---------------------------------------------------------------------------------
@@ -346,7 +353,7 @@ def succeeded(name="hvst-upgrade-x1y2z"):
 def test_start_creates_the_version_then_the_upgrade_and_follows_it():
     client = FakeClient(watches=[events(succeeded())])
     client.server = "v1.8.2"
-    result = upgrade.run(client, params(iso_url="http://nas/h.iso"), clock=Clock(), now=lambda: 0)
+    result = upgrade.run(client, params(iso_url="http://nas/h.iso"), clock=Clock())
     assert [c[1] for c in client.writes()] == [VERSIONS, UPGRADES]
     assert client.created[1]["metadata"] == {"generateName": "hvst-upgrade-", "namespace": "harvester-system"}
     assert result["changed"] is True and result["state"] == "Succeeded" and result["version_created"] is True
@@ -417,12 +424,12 @@ def test_a_failed_upgrade_fails_with_the_condition_message_and_what_was_seen():
                                        "message": "Job has reached the specified backoff limit"}])
     client = FakeClient(version={"spec": {"isoURL": "http://nas/h.iso"}}, watches=[events(failed)])
     with pytest.raises(upgrade.UpgradeFailed) as e:
-        upgrade.run(client, params(), clock=Clock(), now=lambda: 0)
+        upgrade.run(client, params(), clock=Clock())
     assert str(e.value) == ("upgrade hvst-upgrade-x1y2z to v1.9.0 failed: SystemServicesUpgraded: "
                             "Job has reached the specified backoff limit")
     result = e.value.as_dict()
     assert result["changed"] is True and result["state"] == "Failed" and "diff" not in result
-    assert result["progress"] == [{"time": "1970-01-01T00:00:00Z", "state": "Failed"}]
+    assert result["progress"] == [{"time": "1970-01-01T00:00:00Z", "msg": "upgrade hvst-upgrade-x1y2z: Failed", "state": "Failed"}]
 
 
 def test_image_upgrades_are_unchanged_once_the_latest_succeeded():

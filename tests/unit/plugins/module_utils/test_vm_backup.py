@@ -13,6 +13,7 @@ import copy
 import pytest
 
 from ansible_collections.homelab.harvester.plugins.module_utils import vm_backup, vm_restore
+from ansible_collections.homelab.harvester.plugins.module_utils.progress import Progress
 from ansible_collections.homelab.harvester.plugins.module_utils.validate import ValidationError
 from ansible_collections.homelab.harvester.plugins.module_utils.wait import WaitFailed
 
@@ -61,6 +62,7 @@ class FakeClient:
         self.objects = dict(objects or {})
         self.dry_run, self.on_create = dry_run, on_create
         self.calls = []
+        self.progress = Progress(now=lambda: 0)
 
     def get(self, path, missing_ok=False):
         self.calls.append(("get", path))

@@ -28,7 +28,12 @@ def run(main, args, client=None, check_mode=False, diff=False):
     """Run ``main()`` with ``args`` (plus CONNECTION); returns (kind "exit"|"fail", result,
     the mocked Client class, whose call says how the client was built)."""
     fake_client = client or Mock(spec=Client)
-    client_class = Mock(return_value=fake_client)
+
+    def build(*args, **kwargs):  # the real Client keeps the task's progress reporter
+        fake_client.progress = kwargs.get("progress")
+        return fake_client
+
+    client_class = Mock(side_effect=build)
     warnings = []
 
     def exit_json(self, **result):

@@ -59,7 +59,7 @@ def test_present_creates_and_returns_progress_size_and_storage_class():
     c.create.side_effect = lambda path, body: imported(body)
     kind, result, client_class = run_module({"name": "talos", "url": URL, "checksum": SHA}, client=c)
     assert kind == "exit" and result["changed"] is True, result
-    assert (result["progress"], result["size"], result["storage_class_name"]) == (100, 1234, "lh-u1")
+    assert (result["percent"], result["size"], result["storage_class_name"]) == (100, 1234, "lh-u1")
     assert result["image"]["spec"]["checksum"] == SHA and "diff" not in result
     [(path, body)] = [call.args for call in c.create.call_args_list]
     assert path == "/apis/harvesterhci.io/v1beta1/namespaces/default/virtualmachineimages"

@@ -1,0 +1,22 @@
+"""Catalogue of homelab.harvester.harvester_setting (see tests/catalogue/__init__.py)."""
+from __future__ import annotations
+
+BAD_INPUTS = [
+    ({"name": "log-levl", "value": "debug"}, "settings.log-levl: unknown Harvester setting; did you mean log-level?"),
+    ({"name": "server-version", "value": "v9"}, "settings.server-version: is written by Harvester itself and cannot be set"),
+    ({"name": "overcommit-config", "value": {"cpu": 50, "memory": 150, "storage": 100}},
+     "settings.overcommit-config.cpu: cannot undercommit; must be greater than or equal to 100, got 50"),
+    ({"name": "log-level", "value": "loud"}, "settings.log-level: 'loud' is not one of panic, fatal, error, warn, info, debug, trace"),
+    ({"settings": {"max-hotplug-ratio": 50}}, "settings.max-hotplug-ratio: 50 is above the maximum 20"),
+    ({"name": "storage-network", "value": {"vlan": 100, "clusterNetwork": "mgmt", "range": "10.0.0.0/8"}},
+     "settings.storage-network.range: prefix /8 is too wide; the minimum prefix length is 16"),
+    ({"name": "backup-target", "value": {"type": "ftp"}}, "settings.backup-target.type: 'ftp' is not a backup target type"),
+    ({"name": "ui-source", "value": {"a": 1}}, "settings.ui-source: takes a plain string, not a dict"),
+    ({"name": "overcommit-config", "value": "{bad json"}, "settings.overcommit-config: is not valid JSON"),
+    ({"name": "log-level"}, "value: is required with name (log-level)"),
+    ({"settings": {"log-level": None}}, "settings.log-level: needs a value"),
+    ({"name": "log-level", "value": "debug", "state": "absent"}, "value: is not used with state=absent"),
+    ({"name": "log-level", "value": "debug", "settings": {"log-level": "info"}}, "parameters are mutually exclusive: name|settings"),
+    ({"value": "debug"}, "one of the following is required: name, settings"),
+    ({"name": "log-level", "value": "debug", "wait_timeout": 0}, "wait_timeout: 0 must be more than 0"),
+]

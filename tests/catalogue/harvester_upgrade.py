@@ -1,0 +1,18 @@
+"""Catalogue of homelab.harvester.harvester_upgrade (see tests/catalogue/__init__.py)."""
+from __future__ import annotations
+
+BAD_INPUTS = [
+    ({}, "one of the following is required: version, image"),
+    ({"version": "v1.9.0", "image": "default/iso"}, "parameters are mutually exclusive: version|image"),
+    ({"version": "V1.9.0"}, "version: 'V1.9.0' is not a valid name"),
+    ({"image": "harvester-iso"}, "image: 'harvester-iso' is not <namespace>/<name> of a VirtualMachineImage"),
+    ({"image": "Default/iso"}, "image namespace: 'Default' is not a valid name"),
+    ({"version": "v1.9.0", "iso_url": "ftp://nas/harvester.iso"}, "iso_url: 'ftp://nas/harvester.iso' is not an http:// or https:// URL"),
+    ({"version": "v1.9.0", "iso_url": "http://nas/h.iso", "iso_checksum": "abc"}, "iso_checksum: 'abc' is not a sha512 checksum"),
+    ({"version": "v1.9.0", "iso_checksum": "a" * 128}, "iso_checksum: only with iso_url"),
+    ({"image": "default/iso", "iso_url": "http://nas/h.iso"}, "iso_url: only with version"),
+    ({"version": "v1.9.0", "release_date": "20260806"}, "release_date: only with iso_url"),
+    ({"version": "v1.9.0", "iso_url": "http://nas/h.iso", "state": "absent"}, "iso_url: only with state=present"),
+    ({"version": "v1.9.0", "wait_timeout": 0}, "wait_timeout: 0 must be more than 0"),
+    ({"version": "v1.9.0", "state": "started"}, "value of state must be one of: present, absent, got: started"),
+]

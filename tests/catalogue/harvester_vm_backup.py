@@ -1,0 +1,19 @@
+"""Catalogue of homelab.harvester.harvester_vm_backup (see tests/catalogue/__init__.py)."""
+from __future__ import annotations
+
+NIGHTLY = {"homelab.harvester/backup": "nightly"}
+
+BAD_INPUTS = [
+    ({"vm": "lab-router"}, "missing required arguments: name"),
+    ({"name": "router-1"}, "vm: is required when state is present"),
+    ({"name": "Router_1", "vm": "lab-router"}, "name: 'Router_1' is not a valid name"),
+    ({"name": "router-1", "vm": "lab router"}, "vm: 'lab router' is not a valid name"),
+    ({"name": "router-1", "vm": "lab-router", "namespace": "Lab"}, "namespace: 'Lab' is not a valid name"),
+    ({"name": "router-1", "vm": "lab-router", "type": "full"},
+     "value of type must be one of: backup, snapshot, got: full"),
+    ({"name": "router-1", "vm": "lab-router", "state": "gone"}, "value of state must be one of: present, absent, got: gone"),
+    ({"name": "router-1", "vm": "lab-router", "labels": {"bad key!": "x"}}, "labels: 'bad key!' is not a valid label key"),
+    ({"name": "router-1", "vm": "lab-router", "labels": {"tier": "-x"}}, "labels.tier: '-x' is not a valid label value"),
+    ({"name": "router-1", "state": "absent", "labels": NIGHTLY}, "labels: only with state=present"),
+    ({"name": "router-1", "vm": "lab-router", "wait_timeout": 0}, "wait_timeout: 0 must be more than 0"),
+]

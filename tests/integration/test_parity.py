@@ -1,0 +1,64 @@
+"""Both ways a task executes give the same results: every module's catalogue (tests/catalogue: its
+good inputs, check mode, diff, every bad input, a refusal and an injected failure from the API)
+runs once in the ansible-playbook worker (the default for a local connection) and once as an
+ordinary module (``homelab_harvester_in_process: false``), each from the twin's seeded lab; the
+registered results must be equal but for what differs between any two runs (times, uids,
+resourceVersions), and so must the writes that reached the API. The twin's request log proves
+which way ran: the User-Agent says ``in-process`` or ``module``."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests import catalogue
+from tests.integration.playbooks import WRITES, run_steps
+
+pytestmark = [pytest.mark.twin, pytest.mark.integration, pytest.mark.slow]
+
+TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+# values that differ between any two runs against a fresh lab: server-set counters and elapsed times
+VOLATILE_KEYS = {"resourceVersion", "generation", "seconds", "elapsed", "observedGeneration"}
+GENERATED_NAME = re.compile(r"\b(hvst-upgrade-)[a-z0-9]{5}\b")
+
+
+def normalised(value):
+    """A result with the run-to-run differences masked. An API object returned whole is compared by
+    what the module wrote (kind, name, spec): the cluster's controllers fill in its status, labels
+    and annotations on their own time, which no two runs share."""
+    if isinstance(value, dict) and {"apiVersion", "kind", "metadata"} <= set(value):
+        meta = value["metadata"]
+        value = {"apiVersion": value["apiVersion"], "kind": value["kind"], "spec": value.get("spec"),
+                 "metadata": {k: meta.get(k) for k in ("name", "namespace", "generateName")}}
+    if isinstance(value, dict):
+        return {k: "<volatile>" if k in VOLATILE_KEYS else normalised(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [normalised(v) for v in value]
+    if isinstance(value, str):
+        value = TIMESTAMP.sub("<time>", value)
+        value = UUID.sub("<uid>", value)
+        return GENERATED_NAME.sub(r"\1<random>", value)
+    return value
+
+
+def stored(requests):
+    return [(r["method"], r["path"], r["query"]) for r in requests if r["method"] in WRITES]
+
+
+@pytest.mark.parametrize("module", catalogue.MODULES)
+def test_in_process_and_module_path_give_the_same_results(module, twin, tmp_path, files):
+    cat = catalogue.load(module)
+    steps = [*getattr(cat, "steps", lambda ctx: [])(catalogue.Context(files=files)), *catalogue.bad_input_steps(module)]
+    assert steps, f"tests/catalogue/{module}.py has no steps and no BAD_INPUTS"
+    fqcn = f"homelab.harvester.{module}"
+
+    in_process, in_requests, dummy = run_steps(twin, tmp_path, fqcn, steps, in_process=True)
+    twin.reset()
+    as_module, module_requests, dummy = run_steps(twin, tmp_path, fqcn, steps, in_process=False)
+
+    assert {r["agent"] for r in in_requests} <= {"homelab.harvester (ansible; in-process)"}, in_requests
+    assert {r["agent"] for r in module_requests} <= {"homelab.harvester (ansible; module)"}, module_requests
+    for step, a, b in zip(steps, in_process, as_module, strict=True):
+        assert normalised(a) == normalised(b), f"{module} {step}: in-process {a} != module {b}"
+    assert stored(in_requests) == stored(module_requests)
