@@ -20,7 +20,6 @@ import os
 import tempfile
 
 from . import capi_preflight, capi_render, capi_spec, capi_status, capi_storage, harvester_identity, kinds
-from .client import Client
 from .errors import HarvesterError, NotFound
 from .reconcile import Field, ensure_absent, ensure_present, get_path, managed_view
 from .wait import until
@@ -68,10 +67,13 @@ class Run:
     def __init__(self, module):
         self.module = module
         self.params = module.params
-        self.client = module.client
         self.changes = []  # [{"kind", "name", "action"}]
         self.before = {}
         self.after = {}
+
+    @property
+    def client(self):  # built on first use: the input checks come first
+        return self.module.client
 
     def record(self, kind_name, name, action, before, after):
         key = f"{kind_name}/{name}"
@@ -145,7 +147,7 @@ def _namespace(run, namespace, client=None, label="Namespace"):
 def _storage(run, spec, conn):
     """The guest cluster's CSI: the Harvester side now, the management objects for ``_apply_all``
     (``[(kind, object, fields, known)]``; ``known`` is False in check mode before a token exists)."""
-    harvester = Client(conn, dry_run=run.client.dry_run, progress=run.client.progress)
+    harvester = run.client.sibling(conn)
     if _namespace(run, spec["target_namespace"], client=harvester, label="Harvester Namespace"):
         token = None  # check mode, target namespace still to be created: nothing to ask there
         for entry in capi_storage.harvester_objects(spec):
@@ -259,7 +261,7 @@ def present(run):
         spec["identity_secret"] = run.params["identity_secret"]
     conn, identity = _harvester_connection(run, spec)
     if run.params["preflight"]:
-        capi_preflight.check(Client(conn, dry_run=True), spec)
+        capi_preflight.check(run.client.sibling(conn, dry_run=True), spec)
     objects = capi_render.ObjectSet(spec, identity)
     live = run.client.get(kinds.CAPI_CLUSTER.path(spec["namespace"], spec["name"]), missing_ok=True)
     if live is not None and live["metadata"].get("deletionTimestamp"):
@@ -325,7 +327,7 @@ def _remove_storage(run, spec):
         return
     run.module.hide(conn.secret_values())
     target = run.params.get("target_namespace") or spec["namespace"]
-    capi_storage.remove_harvester_side(Client(conn, dry_run=run.client.dry_run, progress=run.client.progress), dict(spec, target_namespace=target), run.noted)
+    capi_storage.remove_harvester_side(run.client.sibling(conn), dict(spec, target_namespace=target), run.noted)
 
 
 def run(module):

@@ -341,6 +341,13 @@ class Client:
     def __repr__(self):
         return f"Client({self.connection!r}, dry_run={self.dry_run})"
 
+    def sibling(self, connection, dry_run=None):
+        """A client of the same task for another cluster (CAPI's Harvester side): the same check
+        mode (unless ``dry_run`` says otherwise), retry policy, progress and User-Agent."""
+        return Client(connection, dry_run=self.dry_run if dry_run is None else dry_run, retry_policy=self.retry_policy,
+                      sleep=self.sleep, debug_log=self.debug_log or False, field_manager=self.field_manager,
+                      progress=self.progress, user_agent=self.user_agent)
+
     # --- reads ---------------------------------------------------------------------------
     def get(self, path, query=None, timeout=None, missing_ok=False):
         """The object (or any JSON) at ``path``; ``None`` for a 404 when ``missing_ok``."""

@@ -15,7 +15,6 @@ import base64
 import hashlib
 import json
 
-from .client import Client
 from .connection import resolve
 from .errors import AuthConfigError, HarvesterError
 
@@ -93,10 +92,6 @@ def from_secret(secret, where):
     if not isinstance(doc, dict):
         raise IdentityError(f"{where}: data.kubeconfig is not a kubeconfig")
     return doc
-
-
-def client(conn, dry_run):
-    return Client(conn, dry_run=dry_run)
 
 
 def fingerprint(encoded):

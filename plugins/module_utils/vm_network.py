@@ -221,14 +221,18 @@ def describe(obj):
     }
 
 
+def check_info(params):
+    """The input checks of ``harvester_network_info``, before any request."""
+    if params.get("namespace"):
+        validate.name(params["namespace"], "namespace")
+    if params.get("name"):
+        validate.name(params["name"])
+
+
 def list_networks(client, params):
     """The networks ``params`` select (``namespace``, ``name``, ``label_selector``,
     ``cluster_network``), described, in one list request (a name is a field selector)."""
     namespace = params.get("namespace") or None
-    if namespace:
-        validate.name(namespace, "namespace")
-    if params.get("name"):
-        validate.name(params["name"])
     items = client.list(KIND.path(namespace), label_selector=params.get("label_selector"),
                         field_selector=f"metadata.name={params['name']}" if params.get("name") else None)
     networks = [describe(obj) for obj in items]

@@ -123,6 +123,7 @@ ARGUMENT_SPEC = {
 
 
 def run(module):
+    vm_network.check_info(module.params)
     return {"changed": False, "networks": vm_network.list_networks(module.client, module.params)}
 
 

@@ -23,6 +23,8 @@ In process, the module uses the controller's Python (``ansible_playbook_python``
 
 from __future__ import annotations
 
+import os
+
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
@@ -45,38 +47,33 @@ class ActionModule(ActionBase):
         task_vars = task_vars or {}
         result = super().run(tmp, task_vars)
         del tmp
-        reason = self._module_path_reason(task_vars)
+        task_env = {}
+        self._compute_environment_string(task_env)
+        reason = self.module_path_reason(task_vars, task_env)
         if reason:
             display.vvv(f"{self._task.action}: runs as a module ({reason})", host=task_vars.get("inventory_hostname"))
             return merge_hash(result, self._as_module(task_vars))
-        return merge_hash(result, self._in_process(task_vars))
+        return merge_hash(result, self._in_process(task_vars, task_env))
 
-    def _module_path_reason(self, task_vars):
+    def module_path_reason(self, task_vars, task_env):
         """Why this task must take the module path, or ``None`` when it can run in process."""
-        switch = self._switch(task_vars)
-        if switch is False:
-            return f"{SWITCH_VAR} is false"
+        if self._switch(task_vars, task_env) is False:
+            return f"{SWITCH_VAR} or {SWITCH_ENV} is false"
         if self._task.async_val:
             return "async"
-        if getattr(self._connection, "transport", None) != "local":
-            return f"connection {getattr(self._connection, 'transport', '?')}"
+        transport = getattr(self._connection, "transport", None)
+        if transport != "local":
+            return f"connection {transport}"
         if self._play_context.become:
             return "become"
         return None
 
-    def _switch(self, task_vars):
+    def _switch(self, task_vars, task_env):
+        """The variable if set, else the environment (the task's over the controller's), else ``None``."""
         if SWITCH_VAR in task_vars:
-            value = self._templar.template(task_vars[SWITCH_VAR])
-            return boolean(value, strict=False)
-        value = self._environment().get(SWITCH_ENV)
+            return boolean(self._templar.template(task_vars[SWITCH_VAR]), strict=False)
+        value = task_env.get(SWITCH_ENV, os.environ.get(SWITCH_ENV))
         return None if value is None else boolean(value, strict=False)
-
-    def _environment(self):
-        """The task's ``environment:`` over the controller's, as the module process would see it."""
-        import os
-        env = {}
-        self._compute_environment_string(env)
-        return dict(os.environ, **{str(k): str(v) for k, v in env.items()})
 
     def _as_module(self, task_vars):
         """What ``ansible.builtin.normal`` does."""
@@ -86,11 +83,9 @@ class ActionModule(ActionBase):
             self._remove_tmp_path(self._connection._shell.tmpdir)
         return result
 
-    def _in_process(self, task_vars):
-        task_env = {}
-        self._compute_environment_string(task_env)
+    def _in_process(self, task_vars, task_env):
         host = task_vars.get("inventory_hostname", "localhost")
-        progress = Progress(sink=lambda event: display.display(f"[{host}] {event['at']} {event['msg']}"))
+        progress = Progress(sink=lambda event: display.display(f"[{host}] {event['time']} {event['msg']}"))
         return in_process.run(self._task.action, self._task.args, check_mode=self._task.check_mode, diff=self._task.diff,
                               warn=display.warning, deprecate=_deprecate, progress=progress, task_env=task_env)
 

@@ -1,6 +1,7 @@
 """Test hooks outside the Kubernetes paths: the request log and injected faults.
 
-GET  /_twin/requests            every API request served, in order: seq, method, path, query, status
+GET  /_twin/requests            every API request served, in order: seq, method, path, query, status,
+                                agent (User-Agent), peer (the client's port: one per connection)
                                 (`?since=SEQ` returns only later ones)
 POST /_twin/faults              {"method": "PUT", "path": "<regex searched in the path>",
                                  "status": 503 | "reset": true | "delay": 1.5,
@@ -102,10 +103,10 @@ class RequestLog:
         self.entries: list[dict] = []
         self._seq = 0
 
-    def add(self, method: str, path: str, query: str, status: int, agent: str = "") -> None:
+    def add(self, method: str, path: str, query: str, status: int, agent: str = "", peer: int = 0) -> None:
         self._seq += 1
         self.entries.append({"seq": self._seq, "method": method, "path": path, "query": query, "status": status,
-                             "agent": agent})
+                             "agent": agent, "peer": peer})
 
     def since(self, seq: int) -> list[dict]:
         return [e for e in self.entries if e["seq"] > seq]

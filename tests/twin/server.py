@@ -179,7 +179,7 @@ class Twin:
             if fault.delay:
                 await asyncio.sleep(fault.delay)
             elif fault.reset:
-                self.requests.add(request.method, path, request.query_string, 0, request.headers.get("User-Agent", ""))
+                self.requests.add(request.method, path, request.query_string, 0, *_client_of(request))
                 if request.transport is not None:
                     request.transport.abort()
                 raise asyncio.CancelledError()
@@ -203,8 +203,7 @@ class Twin:
         return self._logged(request, response)
 
     def _logged(self, request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
-        self.requests.add(request.method, request.path, request.query_string, response.status,
-                          request.headers.get("User-Agent", ""))
+        self.requests.add(request.method, request.path, request.query_string, response.status, *_client_of(request))
         return response
 
     def _authorized(self, request: web.Request) -> bool:
@@ -222,6 +221,12 @@ class Twin:
         app.on_startup.append(self._start_controllers)
         app.on_cleanup.append(self._stop_controllers)
         return app
+
+
+def _client_of(request: web.Request) -> tuple[str, int]:
+    """Who sent a request, for the request log: its User-Agent and its port (one per connection)."""
+    peer = request.transport.get_extra_info("peername") if request.transport is not None else None
+    return request.headers.get("User-Agent", ""), (peer[1] if peer else 0)
 
 
 def _raise_not_found():

@@ -168,4 +168,6 @@ def test_list_networks_every_namespace_and_by_name():
     vm_network.list_networks(client, {"namespace": None, "name": "platform", "label_selector": None, "cluster_network": None})
     assert client.calls == [("/apis/k8s.cni.cncf.io/v1/network-attachment-definitions", None, "metadata.name=platform")]
     with pytest.raises(ValidationError):
-        vm_network.list_networks(client, {"namespace": "Bad_NS", "name": None, "label_selector": None, "cluster_network": None})
+        vm_network.check_info({"namespace": "Bad_NS", "name": None, "label_selector": None, "cluster_network": None})
+    with pytest.raises(ValidationError):
+        vm_network.check_info({"namespace": None, "name": "Bad_Name"})

@@ -42,7 +42,8 @@ def run(main, args, client=None, check_mode=False, diff=False):
     def fail_json(self, msg, **result):
         raise Exit("fail", dict(result, msg=msg))
 
-    extra = {"_ansible_check_mode": check_mode, "_ansible_diff": diff}
+    extra = {"_ansible_check_mode": check_mode, "_ansible_diff": diff,
+             "_ansible_module_name": "homelab.harvester." + main.__module__.rpartition(".")[2]}
     with patch_module_args(dict(CONNECTION, **args, **extra)), \
             patch.object(module_base, "Client", client_class), \
             patch.object(module_base.AnsibleModule, "exit_json", exit_json), \
