@@ -1,24 +1,29 @@
-"""Benchmark of the modules: one set of objects applied three ways against one twin, side by side.
+"""Benchmark of the modules: one set of objects applied four ways against one twin, side by side.
 
-The set (issue 4): 3 VM networks (NADs on mgmt, VLANs 30/40/50), 2 images (served from a local
-HTTP server started here), 10 Longhorn settings, 5 Harvester settings, then 100 VM networks
-(VLANs 100-199) in a `loop:`. Applied three ways in the same run, each on a freshly reset twin:
+The set (issues 4 and 11): 3 VM networks (NADs on mgmt, VLANs 30/40/50), 2 images (served from a
+local HTTP server started here), 10 Longhorn settings, 5 Harvester settings, a StorageClass, the
+day-2 reads (node info, VM info, the health report), then 100 VM networks (VLANs 100-199) in a
+`loop:`. Applied four ways in the same run, each on a freshly reset twin:
 
-- ours:  the homelab.harvester modules (settings in their natural form: one task with `settings:`);
-- k8s:   kubernetes.core.k8s with the equivalent manifests (the settings' stored string forms; the
-         settings as one task with a list `definition`, the images with `wait_condition: Imported`);
-- ping:  ansible.builtin.ping with the same tasks and loop items (Ansible's own per-task floor).
+- in-process: the homelab.harvester modules as a playbook runs them on a local connection (their
+  run() inside the ansible-playbook worker, plugins/plugin_utils/action.py);
+- module:     the same tasks forced onto the ordinary module path (`homelab_harvester_in_process:
+              false`): an AnsiballZ payload and a Python process per task, as before issue 11;
+- k8s:        kubernetes.core.k8s / k8s_info with the equivalent manifests and reads (the settings'
+              stored string forms as one list `definition`, images with `wait_condition: Imported`);
+- ping:       ansible.builtin.ping with the same tasks and loop items (Ansible's own per-task floor).
 
 Each way runs twice: the first run, then a no-op re-run. Per phase it prints wall time, per-item
 average, the twin's reads (GET) and writes (POST/PUT/PATCH/DELETE) from /_twin/requests, and the
-ratios ours/ping and k8s/ours. Targets (issue 4) are printed next to the figures, never asserted:
-no-op re-run with 0 writes and <= 1 read per object; ours <= 1.3x ping; ours >= 3x faster than k8s.
+ratios. Then a site phase: `make demo`'s second site.yml run (a no-op) against a converged lab,
+in process and with the module path forced, one after the other. Targets (issue 11) are printed
+next to the figures, never asserted.
 
 Phases are timed by a tiny callback plugin written here: at each task start it notes the time and
 the twin's last request number, so one ansible-playbook run per way and pass is measured per phase
 (the ansible-playbook start-up is shown separately as "start-up + end").
 
-Usage: .venv/bin/python bench/modules.py [--quick] [--loop N] [--speed F] [--keep]
+Usage: .venv/bin/python bench/modules.py [--quick] [--loop N] [--speed F] [--keep] [--no-site]
 (`make bench` installs requirements-bench.txt -- the `ansible` package, for kubernetes.core.)
 """
 from __future__ import annotations
@@ -54,7 +59,8 @@ def is_discovery(path: str) -> bool:
     parts = path.strip("/").split("/")
     return parts[0] in ("version", "openapi") or (parts[0] == "api" and len(parts) <= 2) or (parts[0] == "apis" and len(parts) <= 3)
 
-WAYS = ("ours", "k8s", "ping")
+WAYS = ("in-process", "module", "k8s", "ping")
+OURS = ("in-process", "module")  # the same tasks, two ways of executing them
 NAD_API = "k8s.cni.cncf.io/v1"
 
 # 10 Longhorn settings: name -> (our natural value, the string Longhorn stores). All differ from
@@ -81,6 +87,13 @@ HARVESTER = {
                        "nodeUpgradeOption": {"strategy": {"mode": "auto"}}, "restoreVM": True, "logReadyTimeout": "5"},
 }
 FIRST_VLANS = (30, 40, 50)
+# what harvester_node_info and harvester_health_info read, as k8s_info tasks: (apiVersion, kind, namespace)
+NODE_READS = (("v1", "Node", None), ("network.harvesterhci.io/v1beta1", "LinkMonitor", None),
+              ("longhorn.io/v1beta2", "Node", "longhorn-system"))
+HEALTH_READS = NODE_READS + (("longhorn.io/v1beta2", "Volume", "longhorn-system"), ("harvesterhci.io/v1beta1", "Setting", None),
+                             ("harvesterhci.io/v1beta1", "VirtualMachineImage", None),
+                             ("harvesterhci.io/v1beta1", "Upgrade", "harvester-system"),
+                             ("cluster.x-k8s.io/v1beta2", "Cluster", None))
 
 CALLBACK = textwrap.dedent('''
     """Notes (task name, time, twin's last request seq) at each task start, and failures."""
@@ -191,6 +204,30 @@ def phases(images: list[dict], loop: int) -> list[dict]:
             "ours": [{"homelab.harvester.harvester_setting": {"settings": HARVESTER}}],
             "k8s": [{"kubernetes.core.k8s": {"state": "present", "definition": hv_manifests}}],
         }},
+        {"name": "1 StorageClass", "objects": 1, "items": 1, "tasks": {
+            "ours": [{"homelab.harvester.harvester_storage_class": {"name": "bench-sc", "replicas": 3}}],
+            "k8s": [{"kubernetes.core.k8s": {"state": "present", "definition": {
+                "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": "bench-sc"},
+                "provisioner": "driver.longhorn.io", "reclaimPolicy": "Delete", "volumeBindingMode": "Immediate",
+                "allowVolumeExpansion": True,
+                "parameters": {"numberOfReplicas": "3", "staleReplicaTimeout": "30", "migratable": "true"}}}}],
+        }},
+        # day-2 reads: objects 0 (nothing is written); k8s reads the same kinds one k8s_info task each
+        {"name": "node info", "objects": 0, "items": 1, "tasks": {
+            "ours": [{"homelab.harvester.harvester_node_info": {}}],
+            "k8s": [{"kubernetes.core.k8s_info": {"api_version": a, "kind": k, **({"namespace": n} if n else {})}}
+                    for a, k, n in NODE_READS],
+        }},
+        {"name": "VM info", "objects": 0, "items": 1, "tasks": {
+            "ours": [{"homelab.harvester.harvester_vm_info": {"all_namespaces": True}}],
+            "k8s": [{"kubernetes.core.k8s_info": {"api_version": "kubevirt.io/v1", "kind": k}}
+                    for k in ("VirtualMachine", "VirtualMachineInstance")],
+        }},
+        {"name": "health report", "objects": 0, "items": 1, "tasks": {
+            "ours": [{"homelab.harvester.harvester_health_info": {}}],
+            "k8s": [{"kubernetes.core.k8s_info": {"api_version": a, "kind": k, **({"namespace": n} if n else {})}}
+                    for a, k, n in HEALTH_READS],
+        }},
         {"name": f"{loop} VM networks (loop)", "objects": loop, "items": loop, "tasks": {
             "ours": [{"homelab.harvester.harvester_network": {"name": "bench-vlan-{{ item }}", "cluster_network": "mgmt",
                                                               "vlan_id": "{{ item }}"}, "loop": loop_vlans}],
@@ -202,11 +239,12 @@ def phases(images: list[dict], loop: int) -> list[dict]:
 def playbook(way: str, plan: list[dict]) -> list[dict]:
     tasks = []
     for phase in plan:
-        for i, task in enumerate(phase["tasks"]["ours" if way == "ping" else way]):
+        for i, task in enumerate(phase["tasks"]["k8s" if way == "k8s" else "ours"]):
             if way == "ping":
                 task = {"ansible.builtin.ping": None, **({"loop": task["loop"]} if "loop" in task else {})}
             tasks.append({"name": f"{phase['name']} #{i}", **task})
-    return [{"name": f"bench {way}", "hosts": "bench", "gather_facts": False, "tasks": tasks}]
+    switch = {"vars": {"homelab_harvester_in_process": way == "in-process"}} if way in OURS else {}
+    return [{"name": f"bench {way}", "hosts": "bench", "gather_facts": False, **switch, "tasks": tasks}]
 
 
 # --- running and measuring ---------------------------------------------------------------------
@@ -270,11 +308,11 @@ def fmt_rw(p: dict) -> str:
     return f"{p['reads']}/{p['writes']}"
 
 
-def report(results: dict, plan: list[dict], loads: list[str]) -> None:
+def report(results: dict, plan: list[dict], loads: list[str], site: dict | None) -> None:
     for run_name in ("first", "no-op"):
-        print(f"\n== {run_name} run: seconds per phase (per-item ms), twin reads/writes (GET / POST+PUT+PATCH+DELETE), changed")
-        print(f"{'phase':<24}{'ours s (ms/item)':>18}{'k8s s (ms/item)':>18}{'ping s (ms/item)':>18}"
-              f"{'ours/ping':>10}{'k8s/ours':>9}{'ours R/W':>10}{'k8s R/W':>9}{'k8s dry':>8}{'k8s disc':>9}{'chg o/k':>9}")
+        print(f"\n== {run_name} run: seconds per phase (ms per item); twin reads/writes (GET / POST+PUT+PATCH+DELETE); changed")
+        print(f"{'phase':<24}" + "".join(f"{w + ' s (ms)':>19}" for w in WAYS)
+              + f"{'inp/ping':>9}{'mod/inp':>9}{'k8s/inp':>9}{'inp R/W':>9}{'k8s R/W':>9}{'k8s dry':>8}{'chg i/m/k':>11}")
         tot = {w: 0.0 for w in WAYS}
         items = 0
         for i, phase in enumerate(plan):
@@ -282,32 +320,64 @@ def report(results: dict, plan: list[dict], loads: list[str]) -> None:
             for w in WAYS:
                 tot[w] += p[w]["seconds"]
             items += phase["items"]
-            cells = "".join(f"{p[w]['seconds']:8.2f} ({1000 * p[w]['seconds'] / phase['items']:5.0f})   " for w in WAYS)
-            print(f"{phase['name']:<24}{cells}"
-                  f"{p['ours']['seconds'] / p['ping']['seconds']:9.2f}x{p['k8s']['seconds'] / p['ours']['seconds']:8.2f}x"
-                  f"{fmt_rw(p['ours']):>10}{fmt_rw(p['k8s']):>9}{p['k8s']['dry']:>8}{p['k8s']['discovery']:>9}"
-                  f"{p['ours']['changed']:>5}/{p['k8s']['changed']}")
-        cells = "".join(f"{tot[w]:8.2f} ({1000 * tot[w] / items:5.0f})   " for w in WAYS)
+            cells = "".join(f"{p[w]['seconds']:9.2f} ({1000 * p[w]['seconds'] / phase['items']:6.0f})" for w in WAYS)
+            inp = p["in-process"]["seconds"]
+            print(f"{phase['name']:<24}{cells}{inp / p['ping']['seconds']:8.2f}x{p['module']['seconds'] / inp:8.1f}x"
+                  f"{p['k8s']['seconds'] / inp:8.1f}x{fmt_rw(p['in-process']):>9}{fmt_rw(p['k8s']):>9}{p['k8s']['dry']:>8}"
+                  f"{p['in-process']['changed']:>5}/{p['module']['changed']}/{p['k8s']['changed']}")
+        cells = "".join(f"{tot[w]:9.2f} ({1000 * tot[w] / items:6.0f})" for w in WAYS)
         rw = {w: (sum(x["reads"] for x in results[w][run_name]["phases"]), sum(x["writes"] for x in results[w][run_name]["phases"]))
               for w in WAYS}
-        print(f"{'all tasks (' + str(items) + ' items)':<24}{cells}{tot['ours'] / tot['ping']:9.2f}x{tot['k8s'] / tot['ours']:8.2f}x"
-              f"{'/'.join(map(str, rw['ours'])):>10}{'/'.join(map(str, rw['k8s'])):>9}")
-        print(f"{'start-up + end':<24}" + "".join(f"{results[w][run_name]['startup']:8.2f}           " for w in WAYS))
-        print(f"{'ansible-playbook wall':<24}" + "".join(f"{results[w][run_name]['wall']:8.2f}           " for w in WAYS))
-    objects = sum(p["objects"] for p in plan)
-    noop = [results["ours"]["no-op"]["phases"][i] for i in range(len(plan))]
+        print(f"{'all tasks (' + str(items) + ' items)':<24}{cells}{tot['in-process'] / tot['ping']:8.2f}x"
+              f"{tot['module'] / tot['in-process']:8.1f}x{tot['k8s'] / tot['in-process']:8.1f}x"
+              f"{'/'.join(map(str, rw['in-process'])):>9}{'/'.join(map(str, rw['k8s'])):>9}")
+        print(f"{'start-up + end':<24}" + "".join(f"{results[w][run_name]['startup']:9.2f}{'':8}" for w in WAYS))
+        print(f"{'ansible-playbook wall':<24}" + "".join(f"{results[w][run_name]['wall']:9.2f}{'':8}" for w in WAYS))
+    written = [i for i, phase in enumerate(plan) if phase["objects"]]
+    objects = sum(plan[i]["objects"] for i in written)
+    noop = results["in-process"]["no-op"]["phases"]
     first_t = {w: sum(x["seconds"] for x in results[w]["first"]["phases"]) for w in WAYS}
     noop_t = {w: sum(x["seconds"] for x in results[w]["no-op"]["phases"]) for w in WAYS}
-    print("\n== targets (issue 4; reported, not asserted)")
-    print(f"ours no-op writes = 0:            {sum(x['writes'] for x in noop)} writes")
-    print(f"ours no-op reads <= 1 per object: {sum(x['reads'] for x in noop)} reads for {objects} objects "
-          f"({sum(x['reads'] for x in noop) / objects:.2f} per object)")
-    print(f"ours <= 1.3x ping:                first {first_t['ours'] / first_t['ping']:.2f}x, no-op {noop_t['ours'] / noop_t['ping']:.2f}x")
-    print(f"ours >= 3x faster than k8s:       first {first_t['k8s'] / first_t['ours']:.2f}x, no-op {noop_t['k8s'] / noop_t['ours']:.2f}x")
+    loop = len(plan) - 1
+    loop_ratio = noop[loop]["seconds"] / results["ping"]["no-op"]["phases"][loop]["seconds"]
+    print("\n== targets (issue 11; reported, not asserted)")
+    print(f"no-op {plan[loop]['name']}: in-process <= 0.2x ping:  {loop_ratio:.3f}x")
+    print(f"whole bench, no-op: in-process >= 8x faster than k8s:  {noop_t['k8s'] / noop_t['in-process']:.1f}x")
+    print(f"whole bench, first run: in-process >= 4x faster than k8s: {first_t['k8s'] / first_t['in-process']:.1f}x")
+    print(f"no-op writes = 0:                   {sum(x['writes'] for x in noop)} writes")
+    print(f"no-op reads <= 1 per written object: {sum(noop[i]['reads'] for i in written)} reads for {objects} objects "
+          f"({sum(noop[i]['reads'] for i in written) / objects:.2f} per object)")
+    print(f"module path vs in-process (same tasks): first {first_t['module'] / first_t['in-process']:.1f}x, "
+          f"no-op {noop_t['module'] / noop_t['in-process']:.1f}x slower")
+    if site:
+        print(f"make demo's second site.yml run (no-op): in-process {site['in-process']:.1f} s, module path "
+              f"{site['module']:.1f} s: {site['in-process'] / site['module']:.2f}x (target < 0.5x)")
     print("notes: ours waits for the network controller's ready label on each NAD (k8s does not wait); both wait for "
           "images Imported (k8s polls every 1 s: wait_sleep 1); settings are one task per module for ours and k8s "
-          "(a list definition), one ping task.")
+          "(a list definition), one ping task; the day-2 reads are one task for ours, one k8s_info per kind for k8s.")
     print("load average (1/5/15 min): " + "; ".join(loads))
+
+
+def site_phase(base_env: dict, work: Path, speed: str) -> dict:
+    """make demo's second site.yml run, in process and with the module path forced, against a lab
+    that the first run converged (the twin seeded from inventory/lab, as make demo does)."""
+    twin = start_twin(work / "twin-site", extra=["--speed", speed, "--lab", str(ROOT / "inventory" / "lab")])
+    try:
+        env = {**base_env, "K8S_AUTH_KUBECONFIG": str(twin.kubeconfig)}
+        command = [str(PLAYBOOK), "-i", str(ROOT / "inventory" / "lab"), str(ROOT / "playbooks" / "site.yml"),
+                   "-e", "lab_storage_network_stop_vms=true"]
+        out = {}
+        for label, extra in (("converge", {}), ("in-process", {}), ("module", {"HOMELAB_HARVESTER_IN_PROCESS": "false"})):
+            t0 = time.perf_counter()
+            proc = subprocess.run(command, capture_output=True, text=True, env={**env, **extra}, cwd=ROOT, timeout=1800,
+                                  check=False)
+            out[label] = time.perf_counter() - t0
+            if proc.returncode or (label != "converge" and "changed=0" not in proc.stdout):
+                raise SystemExit(f"site.yml ({label}) failed or changed something:\n{proc.stdout[-4000:]}\n{proc.stderr[-2000:]}")
+            print(f"  site.yml {label}: {out[label]:.1f} s", file=sys.stderr, flush=True)
+        return out
+    finally:
+        stop_twin(twin)
 
 
 def main() -> int:
@@ -316,10 +386,11 @@ def main() -> int:
     p.add_argument("--loop", type=int, help="items in the VM network loop (default 100, 20 with --quick; at most 100)")
     p.add_argument("--speed", default="50", help="twin controller speed-up (default 50: controller delays are not ours)")
     p.add_argument("--keep", action="store_true", help="keep the work directory (playbooks, twin log)")
+    p.add_argument("--no-site", action="store_true", help="leave out the site.yml phase")
     args = p.parse_args()
     loop = min(args.loop or (20 if args.quick else 100), 100)
 
-    base_env = {k: v for k, v in os.environ.items() if not k.startswith(("K8S_AUTH_", "KUBECONFIG"))}
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith(("K8S_AUTH_", "KUBECONFIG", "HOMELAB_HARVESTER_"))}
     collections = os.environ.get("ANSIBLE_COLLECTIONS_PATH") or str(ROOT / ".collections")
     base_env.update(ANSIBLE_COLLECTIONS_PATH=collections, ANSIBLE_LOCALHOST_WARNING="False",
                     ANSIBLE_INVENTORY_UNPARSED_WARNING="False", HOMELAB_HARVESTER_DEBUG_LOG="",
@@ -364,9 +435,11 @@ def main() -> int:
     finally:
         stop_twin(twin)
         httpd.shutdown()
+    site = None if args.no_site else site_phase(base_env, work, args.speed)
+    loads.append(f"end {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"bench/modules.py: {loop}-item loop, twin --speed {args.speed}, {os.cpu_count()} CPUs, "
           f"ansible-playbook {PLAYBOOK}")
-    report(results, plan, loads)
+    report(results, plan, loads, site)
     if args.keep:
         print(f"work directory kept: {work}")
     else:

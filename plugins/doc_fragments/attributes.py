@@ -1,7 +1,8 @@
 # Copyright: (c) 2026, Homelab platform team
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The attributes every module shares: check mode, diff mode and the action group. A module adds
-only its own ``details`` (merged into these by ansible-doc):
+"""The attributes every module shares: check mode, diff mode, the action group and how a task
+executes (the action plugin, async). A module adds only its own ``details`` (merged into these by
+ansible-doc):
 
     extends_documentation_fragment:
       - homelab.harvester.connection
@@ -10,6 +11,26 @@ only its own ``details`` (merged into these by ansible-doc):
 """
 
 from __future__ import annotations
+
+# How a task executes (plugins/plugin_utils/action.py): the same for every module.
+EXECUTION = r"""
+  action:
+    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
+    support: full
+    details:
+      - >-
+        On a local connection (C(connection=local), or C(delegate_to=localhost)) the whole module runs inside the
+        ansible-playbook worker, with the controller's Python (C(ansible_playbook_python)), and prints the progress of
+        long waits as it happens.
+      - >-
+        It runs as an ordinary module instead when the task is C(async), uses C(become), targets another connection,
+        or when the variable C(homelab_harvester_in_process) or the controller's environment variable
+        E(HOMELAB_HARVESTER_IN_PROCESS) is false. Both ways give the same result.
+  async:
+    description: Supports being used with the C(async) keyword.
+    support: full
+    details: An C(async) task runs as an ordinary module (the async wrapper needs a module process).
+"""
 
 
 class ModuleDocFragment:
@@ -27,7 +48,7 @@ attributes:
     support: full
     membership:
       - homelab.harvester.harvester
-"""
+""" + EXECUTION
 
     INFO_MODULE = r"""
 attributes:
@@ -44,4 +65,4 @@ attributes:
     support: full
     membership:
       - homelab.harvester.harvester
-"""
+""" + EXECUTION

@@ -38,16 +38,17 @@ CONSTRAINTS = ("mutually_exclusive", "required_together", "required_one_of", "re
 
 
 class ModuleDefinition:
-    """A module's argument spec (the connection options are added here), the constraints
-    AnsibleModule takes (``mutually_exclusive``, ``required_if``, ...) and its ``run``."""
+    """A module's argument spec (the connection options are added here, unless ``connection`` is
+    false: a module that never talks to the API), the constraints AnsibleModule takes
+    (``mutually_exclusive``, ``required_if``, ...) and its ``run``."""
 
     __slots__ = ("argument_spec", "run", "constraints")
 
-    def __init__(self, argument_spec, run, **constraints):
+    def __init__(self, argument_spec, run, connection=True, **constraints):
         unknown = set(constraints) - set(CONSTRAINTS)
         if unknown:
             raise TypeError(f"unknown module constraints: {', '.join(sorted(unknown))}")
-        spec = dict(CONNECTION_ARGS)
+        spec = dict(CONNECTION_ARGS) if connection else {}
         spec.update(argument_spec)
         self.argument_spec = spec
         self.run = run

@@ -5,7 +5,8 @@ is tried with, used by every layer that needs it:
   the message the user sees (``docs/bad-inputs.md`` is generated from them);
 - ``steps(ctx)``: a short life of the module against the twin's seeded lab, in order: good
   inputs (create, no-op, change), check mode, diff, a refusal by the API and, via ``fault``, an
-  injected API failure. ``ctx.files`` is the image file server's base URL. Each step is a
+  injected API failure. ``ctx.files`` is the image file server's base URL, ``ctx.scratch`` a
+  directory to write files into. Each step is a
   ``Step``; the parity suite (``tests/integration/test_parity.py``) runs the whole list through
   both ways a task executes and compares the results.
 """
@@ -33,6 +34,7 @@ MODULES = (
     "harvester_health_info",
     "longhorn_setting",
     "capi_cluster",
+    "harvester_install_files",
 )
 
 
@@ -51,6 +53,7 @@ class Step:
 @dataclass
 class Context:
     files: str = "http://127.0.0.1:9"  # the image file server (tests/integration/image_files.py)
+    scratch: str = "/nonexistent"  # a directory for modules that write files, emptied before each run
     extra: dict = field(default_factory=dict)
 
 

@@ -8,6 +8,7 @@ which way ran: the User-Agent says ``in-process`` or ``module``."""
 from __future__ import annotations
 
 import re
+import shutil
 
 import pytest
 
@@ -49,12 +50,17 @@ def stored(requests):
 @pytest.mark.parametrize("module", catalogue.MODULES)
 def test_in_process_and_module_path_give_the_same_results(module, twin, tmp_path, files):
     cat = catalogue.load(module)
-    steps = [*getattr(cat, "steps", lambda ctx: [])(catalogue.Context(files=files)), *catalogue.bad_input_steps(module)]
+    scratch = tmp_path / "scratch"
+    context = catalogue.Context(files=files, scratch=str(scratch))
+    steps = [*getattr(cat, "steps", lambda ctx: [])(context), *catalogue.bad_input_steps(module)]
     assert steps, f"tests/catalogue/{module}.py has no steps and no BAD_INPUTS"
     fqcn = f"homelab.harvester.{module}"
 
+    scratch.mkdir()
     in_process, in_requests, dummy = run_steps(twin, tmp_path, fqcn, steps, in_process=True)
     twin.reset()
+    shutil.rmtree(scratch)
+    scratch.mkdir()
     as_module, module_requests, dummy = run_steps(twin, tmp_path, fqcn, steps, in_process=False)
 
     assert {r["agent"] for r in in_requests} <= {"homelab.harvester (ansible; in-process)"}, in_requests

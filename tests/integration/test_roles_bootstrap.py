@@ -98,7 +98,7 @@ def test_configs_are_0600_and_secrets_never_printed(twin, tmp_path):
     for name in NODES:
         assert stat.S_IMODE((publish / f"{name}.yaml").stat().st_mode) == 0o600
     output = proc.stdout + proc.stderr
-    assert "Write each node's Harvester install config" in output  # the task ran and was logged
+    assert "Write the install configs and iPXE scripts" in output  # the task ran and was logged
     assert TOKEN not in output and PASSWORD not in output
 
 

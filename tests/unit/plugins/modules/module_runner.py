@@ -7,6 +7,7 @@ warnings under ``warnings``)."""
 
 from __future__ import annotations
 
+import sys
 from unittest.mock import Mock, patch
 
 import pytest
@@ -25,8 +26,8 @@ class Exit(Exception):
 
 
 def run(main, args, client=None, check_mode=False, diff=False):
-    """Run ``main()`` with ``args`` (plus CONNECTION); returns (kind "exit"|"fail", result,
-    the mocked Client class, whose call says how the client was built)."""
+    """Run ``main()`` with ``args`` (plus CONNECTION for a module that talks to the API); returns
+    (kind "exit"|"fail", result, the mocked Client class, whose call says how the client was built)."""
     fake_client = client or Mock(spec=Client)
 
     def build(*args, **kwargs):  # the real Client keeps the task's progress reporter
@@ -44,7 +45,8 @@ def run(main, args, client=None, check_mode=False, diff=False):
 
     extra = {"_ansible_check_mode": check_mode, "_ansible_diff": diff,
              "_ansible_module_name": "homelab.harvester." + main.__module__.rpartition(".")[2]}
-    with patch_module_args(dict(CONNECTION, **args, **extra)), \
+    connection = CONNECTION if "host" in sys.modules[main.__module__].DEFINITION.argument_spec else {}
+    with patch_module_args(dict(connection, **args, **extra)), \
             patch.object(module_base, "Client", client_class), \
             patch.object(module_base.AnsibleModule, "exit_json", exit_json), \
             patch.object(module_base.AnsibleModule, "fail_json", fail_json), \
