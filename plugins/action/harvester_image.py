@@ -4,4 +4,8 @@
 
 from __future__ import annotations
 
-from ansible_collections.homelab.harvester.plugins.plugin_utils.action import ActionModule  # noqa: F401
+from ansible_collections.homelab.harvester.plugins.plugin_utils.action import InWorkerAction
+
+
+class ActionModule(InWorkerAction):
+    pass

@@ -8,29 +8,10 @@ ansible-doc):
       - homelab.harvester.connection
       - homelab.harvester.attributes              # a module that changes things
       - homelab.harvester.attributes.info_module  # a module that only reads
+      - homelab.harvester.attributes.execution    # every module: the action plugin, async
 """
 
 from __future__ import annotations
-
-# How a task executes (plugins/plugin_utils/action.py): the same for every module.
-EXECUTION = r"""
-  action:
-    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
-    support: full
-    details:
-      - >-
-        On a local connection (C(connection=local), or C(delegate_to=localhost)) the whole module runs inside the
-        ansible-playbook worker, with the controller's Python (C(ansible_playbook_python)), and prints the progress of
-        long waits as it happens.
-      - >-
-        It runs as an ordinary module instead when the task is C(async), uses C(become), targets another connection,
-        or when the variable C(homelab_harvester_in_process) or the controller's environment variable
-        E(HOMELAB_HARVESTER_IN_PROCESS) is false. Both ways give the same result.
-  async:
-    description: Supports being used with the C(async) keyword.
-    support: full
-    details: An C(async) task runs as an ordinary module (the async wrapper needs a module process).
-"""
 
 
 class ModuleDocFragment:
@@ -48,7 +29,7 @@ attributes:
     support: full
     membership:
       - homelab.harvester.harvester
-""" + EXECUTION
+"""
 
     INFO_MODULE = r"""
 attributes:
@@ -65,4 +46,25 @@ attributes:
     support: full
     membership:
       - homelab.harvester.harvester
-""" + EXECUTION
+"""
+
+    # How a task executes (plugins/plugin_utils/action.py), the same for every module that talks to the API.
+    EXECUTION = r"""
+attributes:
+  action:
+    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
+    support: full
+    details:
+      - >-
+        On a local connection (C(connection=local), or C(delegate_to=localhost)) the whole module runs inside the
+        ansible-playbook worker, with the controller's Python (C(ansible_playbook_python)), and prints the progress of
+        long waits as it happens.
+      - >-
+        It runs as an ordinary module instead when the task is C(async), uses C(become), targets another connection,
+        or when the variable C(homelab_harvester_in_process) or the controller's environment variable
+        E(HOMELAB_HARVESTER_IN_PROCESS) is false. Both ways give the same result.
+  async:
+    description: Supports being used with the C(async) keyword.
+    support: full
+    details: An C(async) task runs as an ordinary module (the async wrapper needs a module process).
+"""

@@ -32,6 +32,7 @@ author:
 extends_documentation_fragment:
   - homelab.harvester.connection
   - homelab.harvester.attributes
+  - homelab.harvester.attributes.execution
 attributes:
   check_mode:
     details: Writes are sent with C(dryRun=All). Objects in a namespace that does not exist yet are reported without a request.

@@ -27,6 +27,7 @@ author:
 extends_documentation_fragment:
   - homelab.harvester.connection
   - homelab.harvester.attributes.info_module
+  - homelab.harvester.attributes.execution
 options:
   sections:
     description:

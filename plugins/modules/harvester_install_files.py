@@ -14,7 +14,7 @@ description:
     script that boots the release from the node's out-of-band port, plus C(boot.ipxe), the entry script that
     chains to the script of the node whose OOB MAC booted. Writes them into O(dest), which an HTTP server
     publishes as O(http_url).
-  - The node with O(nodes[].role=create) gets the VIP (C(install.vip), C(vip_mode) static); the C(join) nodes
+  - The node whose C(role) is C(create) gets the VIP (C(install.vip), C(vip_mode) static); the C(join) nodes
     get C(server_url) C(https://<vip>:443).
   - A file is written only when its content or mode differs, atomically (a temporary file renamed over it). Install
     configs hold the token and the password; they are written mode 0600 and never shown (the diff gives a
@@ -89,7 +89,7 @@ options:
     description: The management network the node addresses and the VIP are on.
     type: dict
     required: true
-    options:
+    suboptions:
       cidr:
         description: Its network, for example C(10.10.10.0/24) (gives the subnet mask).
         type: str
@@ -106,7 +106,7 @@ options:
     description: The management bond of the two 10GbE ports (the installer's C(bond_options) and C(mtu)).
     type: dict
     default: {}
-    options:
+    suboptions:
       mode:
         description: Bonding mode.
         type: str
@@ -132,37 +132,16 @@ options:
     default: []
   nodes:
     description:
-      - The nodes to install, in order, by hostname (also the file names C(<name>.yaml) and C(<name>.ipxe)); each value
-        describes the node as the inventory's C(lab_node) does. Other keys of a node are ignored.
+      - The nodes to install, in order, by hostname (also the file names C(<name>.yaml) and C(<name>.ipxe)). Each value
+        describes the node as the inventory's C(lab_node) does; other keys are ignored.
+      - C(role) - V(create) for the node that creates the cluster (exactly one), V(join) for the others.
+      - C(mgmt_ip) - the node's static address, inside O(mgmt.cidr).
+      - C(install_disk) - the disk Harvester is installed on, for example C(/dev/nvme0n1); C(data_disk) - the disk
+        for VM data (Longhorn).
+      - C(bond_nics) - the two NICs of the bond, each with C(name) and C(mac).
+      - C(oob_nic) - the out-of-band NIC the node PXE-boots from, with C(name) and C(mac).
     type: dict
     required: true
-    suboptions:
-      role:
-        description: V(create) for the node that creates the cluster (exactly one), V(join) for the others.
-        type: str
-        choices: [create, join]
-        required: true
-      mgmt_ip:
-        description: The node's static address, inside O(mgmt.cidr).
-        type: str
-        required: true
-      install_disk:
-        description: Disk Harvester is installed on, for example C(/dev/nvme0n1).
-        type: str
-        required: true
-      data_disk:
-        description: Disk for VM data (Longhorn).
-        type: str
-        required: true
-      bond_nics:
-        description: The two NICs of the bond, each with C(name) and C(mac).
-        type: list
-        elements: dict
-        required: true
-      oob_nic:
-        description: The out-of-band NIC the node PXE-boots from, with C(name) and C(mac).
-        type: dict
-        required: true
 seealso:
   - name: Harvester PXE boot installation
     description: The installer configuration and iPXE boot.

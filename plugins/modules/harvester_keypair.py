@@ -24,6 +24,7 @@ author:
 extends_documentation_fragment:
   - homelab.harvester.connection
   - homelab.harvester.attributes
+  - homelab.harvester.attributes.execution
 attributes:
   diff_mode:
     details: The diff shows the key's type and data, without the comment.

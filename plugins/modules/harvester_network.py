@@ -23,6 +23,7 @@ author:
 extends_documentation_fragment:
   - homelab.harvester.connection
   - homelab.harvester.attributes
+  - homelab.harvester.attributes.execution
 attributes:
   diff_mode:
     details: The diff shows the managed fields only, with JSON strings parsed.

@@ -24,6 +24,7 @@ author:
 extends_documentation_fragment:
   - homelab.harvester.connection
   - homelab.harvester.attributes.info_module
+  - homelab.harvester.attributes.execution
 options:
   name:
     description:

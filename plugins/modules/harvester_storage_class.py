@@ -24,6 +24,7 @@ author:
 extends_documentation_fragment:
   - homelab.harvester.connection
   - homelab.harvester.attributes
+  - homelab.harvester.attributes.execution
 attributes:
   check_mode:
     details:

@@ -32,6 +32,7 @@ author:
 extends_documentation_fragment:
   - homelab.harvester.connection
   - homelab.harvester.attributes
+  - homelab.harvester.attributes.execution
 attributes:
   check_mode:
     details: Check mode reports what would block the upgrade by failing with every blocker, like a real run.

@@ -19,6 +19,7 @@ author:
 extends_documentation_fragment:
   - homelab.harvester.connection
   - homelab.harvester.attributes.info_module
+  - homelab.harvester.attributes.execution
 options:
   name:
     description:

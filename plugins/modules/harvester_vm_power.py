@@ -28,6 +28,7 @@ author:
 extends_documentation_fragment:
   - homelab.harvester.connection
   - homelab.harvester.attributes
+  - homelab.harvester.attributes.execution
 attributes:
   diff_mode:
     details: The diff shows, per VM written, its run strategy and the remembered one before and after.

@@ -28,6 +28,7 @@ author:
 extends_documentation_fragment:
   - homelab.harvester.connection
   - homelab.harvester.attributes
+  - homelab.harvester.attributes.execution
 attributes:
   check_mode:
     details: The patches are sent with C(dryRun=All), so Longhorn's webhooks judge them and nothing is stored.

@@ -39,7 +39,7 @@ SWITCH_ENV = "HOMELAB_HARVESTER_IN_PROCESS"
 display = Display()
 
 
-class ActionModule(ActionBase):
+class InWorkerAction(ActionBase):
     _supports_check_mode = True
     _supports_async = True
 

@@ -24,6 +24,8 @@ INFO = "homelab.harvester.harvester_vm_backup_info"
 BACKUPS = "/apis/harvesterhci.io/v1beta1/namespaces/default/virtualmachinebackups"
 SETTING = "/apis/harvesterhci.io/v1beta1/settings/backup-target"
 NFS = "nfs://10.10.10.20:/volume1/harvester-backups"
+
+
 def play(twin, tmp_path, tasks, *, check=False, diff=False, module=MODULE):
     """Returns (results, API requests the run made)."""
     results, requests, dummy = run_tasks(twin, tmp_path, module, tasks, check=check, diff=diff)

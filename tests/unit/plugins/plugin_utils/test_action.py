@@ -10,14 +10,14 @@ from unittest.mock import Mock
 
 import pytest
 
-from ansible_collections.homelab.harvester.plugins.plugin_utils.action import SWITCH_ENV, SWITCH_VAR, ActionModule
+from ansible_collections.homelab.harvester.plugins.plugin_utils.action import SWITCH_ENV, SWITCH_VAR, InWorkerAction
 
 
 def action(transport="local", async_val=0, become=False):
     task = Mock(async_val=async_val)
     templar = Mock()
     templar.template.side_effect = lambda value: value
-    return ActionModule(task, Mock(transport=transport), Mock(become=become), Mock(), templar, Mock())
+    return InWorkerAction(task, Mock(transport=transport), Mock(become=become), Mock(), templar, Mock())
 
 
 @pytest.mark.parametrize("kwargs, task_vars, task_env, reason", [

@@ -122,9 +122,9 @@ def test_progress_events_are_returned_and_printed_as_they_happen(client):
     def get(path, missing_ok=False):
         state = next(states, None)
         if state is None:
+            imported = {"type": "Imported", "status": "True", "lastUpdateTime": "2026-12-06T10:00:09Z"}
             return {"metadata": {"name": "talos", "namespace": "default"}, "spec": {},
-                    "status": {"progress": 100, "conditions": [{"type": "Imported", "status": "True",
-                                                                 "lastUpdateTime": "2026-12-06T10:00:09Z"}]}}
+                    "status": {"progress": 100, "conditions": [imported]}}
         return dict({"metadata": {"name": "talos", "namespace": "default"}, "spec": {}}, **state)
 
     client.get.side_effect = [None] + [get(None) for dummy in range(3)]
