@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.playbooks import ROOT, run_tasks
-from tests.integration.test_action_group import TASKS, assert_reached_the_api
+from tests.integration.playbooks import run_tasks
+from tests.integration.test_action_group import TASKS, api_modules, assert_reached_the_api
 
 pytestmark = [pytest.mark.twin, pytest.mark.integration]
 
-MODULES = sorted(p.stem for p in (ROOT / "plugins" / "modules").glob("*.py") if p.stem != "__init__")
+MODULES = api_modules()
 
 
 def awx_env(twin, home, verify=True):

@@ -37,10 +37,19 @@ class RunningTwin:
 
     # plain HTTPS -------------------------------------------------------------------------------
     def session(self, token: str | None = None) -> requests.Session:
+        """A session with the twin's token (kept and reused: one TLS handshake) or ``token``."""
+        if token is None:
+            cached = self.__dict__.get("_session")
+            if cached is None:
+                cached = self.__dict__["_session"] = self._new_session(self.token)
+            return cached
+        return self._new_session(token)
+
+    def _new_session(self, token: str) -> requests.Session:
         s = requests.Session()
         s.trust_env = False  # else REQUESTS_CA_BUNDLE in the environment overrides verify=
         s.verify = str(self.ca_file)
-        s.headers["Authorization"] = f"Bearer {token or self.token}"
+        s.headers["Authorization"] = f"Bearer {token}"
         return s
 
     def url(self, path: str) -> str:

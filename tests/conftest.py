@@ -1,5 +1,6 @@
-"""One twin process per test module (a module may set TWIN_ARGS, e.g. a faster --speed), reset
-to its seeded lab before each test."""
+"""Fixtures every test layer that needs "a cluster" shares: one twin process per test module (a
+module may set TWIN_ARGS, e.g. a faster --speed), reset to its seeded lab before each test, and the
+image file server. The twin's own black-box tests (tests/twin/tests) override ``twin`` with theirs."""
 from __future__ import annotations
 
 import pytest
