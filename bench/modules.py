@@ -48,7 +48,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.twin.tests.conftest import start_twin, stop_twin  # noqa: E402
+from tests.twin.launch import start_twin, stop_twin  # noqa: E402
 
 PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
 WRITES = ("POST", "PUT", "PATCH", "DELETE")

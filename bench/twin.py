@@ -12,7 +12,6 @@ Usage: .venv/bin/python bench/twin.py [--requests N] [--upstream]
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import statistics
 import subprocess
@@ -24,10 +23,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
-import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 UPSTREAM = ROOT.parent / "shared" / "reference" / "crds"
+sys.path.insert(0, str(ROOT))
+
+from tests.twin import launch  # noqa: E402
 
 BASELINE_SERVER = textwrap.dedent("""
     import asyncio, sys
@@ -59,19 +60,11 @@ def wait_for(path: Path, proc: subprocess.Popen, seconds: float = 30) -> None:
 
 
 def start_twin(work: Path, upstream: bool) -> tuple[subprocess.Popen, float, dict]:
-    kc = work / "kubeconfig"
-    args = [sys.executable, "-m", "tests.twin", "--port", "0", "--kubeconfig", str(kc)]
-    if upstream:
-        args += [a for d in sorted(UPSTREAM.iterdir()) if d.is_dir() for a in ("--crds", str(d))]
+    crds = [d for d in sorted(UPSTREAM.iterdir()) if d.is_dir()] if upstream else []
     t0 = time.perf_counter()
-    proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_for(kc, proc)
+    twin = launch.start_twin(work, crds)
     elapsed = time.perf_counter() - t0
-    doc = yaml.safe_load(kc.read_text())
-    cluster = doc["clusters"][0]["cluster"]
-    (work / "ca.crt").write_bytes(base64.b64decode(cluster["certificate-authority-data"]))
-    return proc, elapsed, {"server": cluster["server"], "token": doc["users"][0]["user"]["token"],
-                           "ca": str(work / "ca.crt")}
+    return twin.process, elapsed, {"server": twin.server, "token": twin.token, "ca": str(twin.ca_file)}
 
 
 def start_baseline(work: Path) -> tuple[subprocess.Popen, dict]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.integration import image_files
-from tests.twin.tests.conftest import start_twin, stop_twin
+from tests.twin.tests.conftest import start_twin, stop_twin  # the tests' speed
 
 
 @pytest.fixture(scope="module")
