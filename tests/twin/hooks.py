@@ -10,6 +10,10 @@ GET  /_twin/faults              the faults still armed; DELETE clears them
 GET  /_twin/environment         facts about the world outside the API (PATCH merges keys, null
                                 removes one), e.g. {"unreachable": ["nfs://10.10.10.20:/export"]}
 POST /_twin/reset               faults, log, environment and objects back to the start state
+POST /_twin/snapshot?name=N     keeps every object and the environment as they are now (default N:
+                                "default"; 201 with the object count)
+POST /_twin/restore?name=N      objects and environment back to snapshot N, no faults, empty log,
+                                controllers restarted on them (404 when there is no snapshot N)
 """
 from __future__ import annotations
 

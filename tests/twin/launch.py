@@ -75,6 +75,12 @@ class RunningTwin:
     def reset(self) -> None:
         self.session().post(self.url("/_twin/reset")).raise_for_status()
 
+    def snapshot(self, name: str = "default") -> None:
+        self.session().post(self.url("/_twin/snapshot"), params={"name": name}).raise_for_status()
+
+    def restore(self, name: str = "default") -> None:
+        self.session().post(self.url("/_twin/restore"), params={"name": name}).raise_for_status()
+
     def requests_log(self, since: int = 0) -> list[dict]:
         r = self.session().get(self.url("/_twin/requests"), params={"since": since})
         r.raise_for_status()

@@ -46,6 +46,7 @@ class Twin:
         self.resources = Resources(self.store)
         self.controllers = Manager(self, areas.CONTROLLERS)
         self.steve = steve.Steve(self)  # Harvester's /v1/harvester API (node actions)
+        self.snapshots: dict[str, dict] = {}  # /_twin/snapshot and /_twin/restore
         lab.seed(self.store, copy.deepcopy(self.lab_docs))
 
     def reset(self) -> None:
@@ -56,6 +57,23 @@ class Twin:
         self.requests.clear()
         lab.seed(self.store, copy.deepcopy(self.lab_docs))
         self.controllers.start()
+
+    def snapshot(self, name: str) -> int:
+        """Keeps the objects as they are now under ``name``; returns how many there are."""
+        self.snapshots[name] = self.store.snapshot()
+        return sum(len(bucket) for bucket in self.snapshots[name]["objects"].values())
+
+    def restore(self, name: str) -> bool:
+        """Back to snapshot ``name`` (as ``reset`` goes back to the seed: no faults, empty request
+        log, controllers restarted on the restored objects); False when there is no such snapshot."""
+        if name not in self.snapshots:
+            return False
+        self.controllers.stop()
+        self.store.restore(self.snapshots[name])
+        self.faults.clear()
+        self.requests.clear()
+        self.controllers.start()
+        return True
 
     async def _start_controllers(self, _app) -> None:
         self.controllers.start()
@@ -162,6 +180,13 @@ class Twin:
         if path == "/_twin/reset" and method == "POST":
             self.reset()
             return web.json_response({"reset": True})
+        if path in ("/_twin/snapshot", "/_twin/restore") and method == "POST":
+            name = request.query.get("name", "default")
+            if path == "/_twin/snapshot":
+                return web.json_response({"snapshot": name, "objects": self.snapshot(name)}, status=201)
+            if not self.restore(name):
+                return web.json_response({"error": f"no snapshot {name!r}"}, status=404)
+            return web.json_response({"restored": name})
         return web.json_response({"error": "no such hook"}, status=404)
 
     # ------------------------------------------------------------------ middlewares

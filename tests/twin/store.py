@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import copy
 import functools
 import json
 import random
@@ -549,6 +550,17 @@ class Store:
         self._objects.clear()
         self._events.clear()
         self.environment = {}
+
+    def snapshot(self) -> dict:
+        """Every object and the environment, copied (``restore`` puts them back)."""
+        return {"objects": copy.deepcopy(self._objects), "environment": copy.deepcopy(self.environment)}
+
+    def restore(self, snapshot: dict) -> None:
+        """The objects and environment of ``snapshot``; the resourceVersion counter keeps counting
+        up (a client never sees it go back), the watch history starts empty as after a reset."""
+        self._objects = copy.deepcopy(snapshot["objects"])
+        self.environment = copy.deepcopy(snapshot["environment"])
+        self._events.clear()
 
 
 _B64 = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")
