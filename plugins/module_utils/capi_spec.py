@@ -11,6 +11,7 @@ Pure Python; nothing here knows the API. Harvester-side checks (does the image e
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 
 from . import validate
@@ -144,6 +145,8 @@ def check(params):
     spec["target_namespace"] = validate.name(params.get("target_namespace") or params["namespace"], "target_namespace")
     if not params.get("ssh_keypair"):
         raise ValidationError("ssh_keypair", "is required: CAPHV needs a Harvester KeyPair (namespace/name) for every VM")
+    if params.get("kubeconfig_dest"):  # the workload kubeconfig is written at the very end
+        validate.writable_directory(os.path.dirname(os.path.abspath(params["kubeconfig_dest"])), "kubeconfig_dest")
     spec["ssh_keypair"] = ref(params["ssh_keypair"], "ssh_keypair")
 
     cp = params.get("control_plane") or {}

@@ -27,6 +27,8 @@ import json
 import os
 import tempfile
 
+from . import validate
+from .errors import HarvesterError
 from .harvester_identity import fingerprint
 from .validate import ValidationError
 
@@ -130,7 +132,8 @@ def files(params):
 
 # --- input ----------------------------------------------------------------------------------------
 def check(params):
-    """What the installer would refuse or what cannot be rendered, before anything is written."""
+    """What the installer would refuse or what cannot be rendered or written, before anything is."""
+    validate.writable_directory(params["dest"], "dest", create=True)
     if not params["nodes"]:
         raise ValidationError("nodes", "at least one node is needed")
     try:
@@ -199,7 +202,10 @@ def publish(dest, rendered, check_mode=False):
     returns ``(changed names, diff)``. The diff shows a secret file by a fingerprint of its content."""
     changed, before, after = [], {}, {}
     if not check_mode:
-        os.makedirs(dest, mode=0o755, exist_ok=True)
+        try:
+            os.makedirs(dest, mode=0o755, exist_ok=True)
+        except OSError as e:
+            raise HarvesterError(f"dest: cannot create {dest}: {e.strerror or e}") from None
     for name, text, mode, secret in rendered:
         path = os.path.join(dest, name)
         old, old_mode = _current(path)
@@ -212,19 +218,23 @@ def publish(dest, rendered, check_mode=False):
             before[name + " mode"], after[name + " mode"] = oct(old_mode), oct(mode)
         if check_mode:
             continue
-        fd, tmp = tempfile.mkstemp(dir=dest, prefix=f".{name}.")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-            os.chmod(tmp, mode)
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        _write(dest, name, path, text, mode)
     return changed, {"before": before, "after": after}
+
+
+def _write(dest, name, path, text, mode):
+    """A temp file renamed over ``path``: readers see the old file or the new one, never half."""
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(dir=dest, prefix=f".{name}.")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except OSError as e:
+        if tmp and os.path.exists(tmp):
+            os.unlink(tmp)
+        raise HarvesterError(f"dest: cannot write {path}: {e.strerror or e}") from None
 
 
 def run(module):

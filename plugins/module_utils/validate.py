@@ -112,6 +112,23 @@ def vlan_id(value, option="vlan_id"):
     return int_range(value, option, VLAN_MIN, VLAN_MAX)
 
 
+def writable_directory(path, option, create=False):
+    """``path`` is (with ``create``: can become) a directory this process may write into: checked
+    before any request, so a run never does its work and then fails to save the result."""
+    import os
+    path = os.path.abspath(os.path.expanduser(str(path)))
+    existing = path
+    while not os.path.exists(existing):
+        if not create:
+            raise ValidationError(option, f"directory {existing} does not exist")
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise ValidationError(option, f"{existing} is a file, not a directory")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValidationError(option, f"directory {existing} is not writable")
+    return path
+
+
 def positive(value, option):
     if value is None or value <= 0:
         raise ValidationError(option, f"{value} must be more than 0")

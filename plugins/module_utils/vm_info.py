@@ -47,4 +47,4 @@ def entry(vm_key, vm, vmi):
 
 def gather(client, params):
     selection = dict(params, names=None)
-    return [entry(vm_key, vm, vmi) for vm_key, vm, vmi in vm_power.select(client, selection)]
+    return [entry(vm_key, vm, vmi) for vm_key, vm, vmi in vm_power.select(client, selection, writes=False)]

@@ -333,9 +333,10 @@ def _shown(keys):
     return ", ".join(names[:SHOWN]) + (f" and {len(names) - SHOWN} more" if len(names) > SHOWN else "")
 
 
-def select(client, params):
+def select(client, params, writes=True):
     """The selected VMs as sorted ``[(key, vm, vmi)]``. Named VMs that do not exist fail here,
-    all of them in one message, before anything is written."""
+    all of them in one message, before anything is written (``writes``: the caller would write,
+    and the message says that nothing was)."""
     wanted = targets(params)
     if wanted is None:
         scope = None if params.get("all_namespaces") else params["namespace"]
@@ -344,7 +345,8 @@ def select(client, params):
     vms, vmis = _read(client, sorted({ns for ns, dummy in wanted}))
     missing = [k for k in wanted if k not in vms]
     if missing:
-        raise PowerRefused(f"VirtualMachine {_shown(missing)} not found; nothing was changed", [ref(k) for k in missing])
+        raise PowerRefused(f"VirtualMachine {_shown(missing)} not found" + ("; nothing was changed" if writes else ""),
+                           [ref(k) for k in missing])
     return [(k, vms[k], vmis.get(k)) for k in wanted]
 
 

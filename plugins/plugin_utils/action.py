@@ -86,8 +86,21 @@ class InWorkerAction(ActionBase):
     def _in_process(self, task_vars, task_env):
         host = task_vars.get("inventory_hostname", "localhost")
         progress = Progress(sink=lambda event: display.display(f"[{host}] {event['time']} {event['msg']}"))
-        return in_process.run(self._task.action, self._task.args, check_mode=self._task.check_mode, diff=self._task.diff,
-                              warn=display.warning, deprecate=_deprecate, progress=progress, task_env=task_env)
+        result = in_process.run(self._task.action, self._task.args, check_mode=self._task.check_mode, diff=self._task.diff,
+                                warn=display.warning, deprecate=_deprecate, progress=progress, task_env=task_env)
+        return as_module_result(result)
+
+
+def as_module_result(result):
+    """A failure as the module path hands it on: ``_execute_module`` marks a module's failure as
+    the module's (the task then reads "Module failed: ..."), not as this action plugin's."""
+    if result.get("failed"):
+        try:
+            from ansible._internal._errors._captured import AnsibleModuleCapturedError
+        except ImportError:  # before ansible-core 2.19 nothing is marked
+            return result
+        AnsibleModuleCapturedError.normalize_result_exception(result)
+    return result
 
 
 def _deprecate(msg, version=None, date=None, collection_name=None):

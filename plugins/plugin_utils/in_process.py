@@ -84,8 +84,22 @@ def run(module_name, args, *, check_mode=False, diff=False, warn=None, deprecate
             return _formatted({"failed": True, "msg": msg}, params, no_log_values)
         context = ModuleContext(params, check_mode=check_mode, diff_mode=diff, warn=warn, no_log_values=no_log_values,
                                 progress=progress, way="in-process")
-        result = context.execute(spec.run)
+        try:
+            result = context.execute(spec.run)
+        except Exception as e:  # a bug, not a refusal: reported as a module process reports its crash
+            return unexpected(e)
     return _formatted(result, params, context.no_log_values)
+
+
+def unexpected(exception):
+    """The result AnsiballZ gives for an exception a module did not handle: ``failed`` and the
+    exception's summary (its traceback only when tracebacks are on), no ``msg``."""
+    try:
+        from ansible.module_utils._internal import _errors, _messages, _traceback
+    except ImportError:  # before ansible-core 2.19: the message is all there is
+        return {"failed": True, "msg": f"{type(exception).__name__}: {exception}"}
+    enabled = _traceback.is_traceback_enabled(_traceback.TracebackEvent.ERROR)
+    return {"failed": True, "exception": _messages.ErrorSummary(event=_errors.EventFactory.from_exception(exception, enabled))}
 
 
 def _formatted(result, params, no_log_values):

@@ -22,3 +22,18 @@ BAD_INPUTS = [
     ({"name": "talos", "url": "http://x/d", "source_type": "clone"}, "value of source_type must be one of: download, upload"),
     ({"name": "talos", "url": "http://x/d", "wait_timeout": 0}, "wait_timeout: 0 must be more than 0"),
 ]
+
+
+def steps(ctx):
+    from tests.catalogue import Step
+    talos = {"name": "talos-1.11", "display_name": "talos-v1.11.5", "url": f"{ctx.files}/disk.img", "checksum": DISK_SHA512,
+             "description": "Talos nocloud", "labels": {"os": "talos"}, "wait_timeout": 60}
+    return [
+        Step(talos, diff=True, name="create"),
+        Step(talos, name="no-op"),
+        Step(dict(talos, description="v2"), check=True, diff=True, name="check mode change"),
+        Step(dict(talos, description="", labels={"os": "talos-linux", "tier": "base"}), diff=True, name="change"),
+        Step(dict(talos, name="talos-copy"), name="refused by Harvester (display name taken)"),
+        Step(talos, fault={"method": "GET", "path": "virtualmachineimages/talos-1.11$", "status": 403}, name="API failure"),
+        Step({"name": "talos-1.11", "state": "absent", "wait_timeout": 30}, diff=True, name="delete"),
+    ]

@@ -37,6 +37,8 @@ BAD_INPUTS = [
     (args(token=""), "token: must not be empty"),
     (args(os_password=None), "os_password: give os_password or ssh_authorized_keys"),
     ({k: v for k, v in args().items() if k != "vip"}, "missing required arguments: vip"),
+    (args(dest="/etc/hostname/pxe"), "dest: /etc/hostname is a file, not a directory"),
+    (args(dest="/proc/1/pxe"), "dest: directory /proc/1 is not writable"),
 ]
 
 

@@ -25,3 +25,23 @@ BAD_INPUTS = [
     ({"name": "ops", "public_key": KEY, "wait_timeout": 0}, "wait_timeout: 0 must be more than 0"),
     ({"name": "ops", "state": "gone"}, "value of state must be one of: present, absent, got: gone"),
 ]
+
+
+def steps(ctx):
+    import base64
+
+    from tests.catalogue import Step
+    ops = {"name": "ops", "public_key": KEY + "\n"}
+    # an ECDSA point that is well-formed but not on the curve: only Harvester's parser catches it
+    blob = b"".join(len(p).to_bytes(4, "big") + p for p in (b"ecdsa-sha2-nistp256", b"nistp256", bytes([4]) + bytes(64)))
+    off_curve = f"ecdsa-sha2-nistp256 {base64.b64encode(blob).decode()} off-curve"
+    return [
+        Step(ops, diff=True, name="create"),
+        Step(dict(ops, public_key=KEY.replace("ops@lab", "me@home")), name="no-op (another comment)"),
+        Step(dict(ops, public_key=RSA, recreate=True), check=True, diff=True, name="check mode recreate"),
+        Step(dict(ops, public_key=RSA), name="refused in place (a different key)"),
+        Step(dict(ops, public_key=RSA, recreate=True), diff=True, name="change: recreate"),
+        Step({"name": "bad", "public_key": off_curve}, name="refused by Harvester (key off the curve)"),
+        Step(ops, fault={"method": "GET", "path": "keypairs/ops$", "status": 403}, name="API failure"),
+        Step({"name": "ops", "state": "absent"}, diff=True, name="delete"),
+    ]

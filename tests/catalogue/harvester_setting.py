@@ -20,3 +20,27 @@ BAD_INPUTS = [
     ({"value": "debug"}, "one of the following is required: name, settings"),
     ({"name": "log-level", "value": "debug", "wait_timeout": 0}, "wait_timeout: 0 must be more than 0"),
 ]
+
+
+def steps(ctx):
+    from tests.catalogue import Step
+    overcommit = {"cpu": 1600, "memory": 150, "storage": 200}
+    many = {"settings": {"overcommit-config": overcommit, "log-level": "debug", "upgrade-checker-enabled": False},
+            "wait_timeout": 30}
+    s3 = {"type": "s3", "endpoint": "https://s3.lab.example:9000", "bucketName": "harvester-backups",
+          "bucketRegion": "us-east-1", "accessKeyId": "AKIATWINACCESSKEY01", "secretAccessKey": "tw1n-s3cr3t-k3y-value"}
+    return [
+        Step({"name": "overcommit-config", "value": overcommit, "wait_timeout": 30}, diff=True, name="set"),
+        Step({"name": "overcommit-config", "value": '{"memory": 150, "cpu": 1600, "storage": 200}'},
+             name="no-op (the same value as JSON text)"),
+        Step(many, check=True, diff=True, name="check mode, several"),
+        Step(many, diff=True, name="change several"),
+        Step({"name": "backup-target", "value": s3, "wait_timeout": 30}, diff=True,
+             name="S3 backup target (keys masked)"),
+        Step({"name": "storage-network", "value": {"vlan": 100, "clusterNetwork": "mgmt", "range": "10.10.100.0/24"}},
+             name="refused by Harvester (VMs run)"),
+        Step({"name": "log-level", "value": "info"}, fault={"method": "GET", "path": "settings/log-level$", "status": 403},
+             name="API failure"),
+        Step({"settings": {"log-level": None, "overcommit-config": None}, "state": "absent"}, diff=True,
+             name="reset to the defaults"),
+    ]

@@ -28,3 +28,20 @@ BAD_INPUTS = [
     ({"name": "lab-r2", "reclaim_policy": "Recycle"}, "value of reclaim_policy must be one of: Delete, Retain, got: Recycle"),
     ({"name": "lab-r2", "state": "gone"}, "value of state must be one of: present, absent, got: gone"),
 ]
+
+
+def steps(ctx):
+    from tests.catalogue import Step
+    r2 = {"name": "lab-r2", "replicas": 2, "description": "two replicas"}
+    return [
+        Step(r2, diff=True, name="create"),
+        Step(r2, name="no-op"),
+        Step(dict(r2, description="2 replicas", allow_volume_expansion=False), check=True, diff=True,
+             name="check mode change"),
+        Step(dict(r2, default=True), diff=True, name="change: the default moves from harvester-longhorn"),
+        Step(dict(r2, replicas=3), name="refused in place (a parameter)"),
+        Step({"name": "harvester-longhorn", "state": "absent"}, name="refused by Harvester (reserved class)"),
+        Step(r2, fault={"method": "GET", "path": "storageclasses/lab-r2$", "status": 403}, name="API failure"),
+        Step({"name": "harvester-longhorn", "default": True}, name="the default moves back"),
+        Step({"name": "lab-r2", "state": "absent"}, diff=True, name="delete"),
+    ]

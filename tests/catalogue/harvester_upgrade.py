@@ -16,3 +16,20 @@ BAD_INPUTS = [
     ({"version": "v1.9.0", "wait_timeout": 0}, "wait_timeout: 0 must be more than 0"),
     ({"version": "v1.9.0", "state": "started"}, "value of state must be one of: present, absent, got: started"),
 ]
+
+
+def steps(ctx):
+    from tests.catalogue import Step
+    from tests.integration.image_files import DISK_SHA512
+    node = "homelab.harvester.harvester_node"
+    to = {"version": "v1.9.0", "iso_url": f"{ctx.files}/disk.img", "iso_checksum": DISK_SHA512, "wait_timeout": 120}
+    return [
+        Step(to, check=True, diff=True, name="check mode upgrade"),
+        Step({"name": "ms02-2", "cordon": True}, module=node, name="precondition: ms02-2 cordoned"),
+        Step(to, name="refused before any write (a cordoned node)"),
+        Step({"name": "ms02-2", "cordon": False}, module=node, name="precondition: ms02-2 uncordoned"),
+        Step(to, diff=True, name="upgrade to completion"),
+        Step(to, fault={"method": "GET", "path": "harvester-system/upgrades$", "status": 403}, name="API failure"),
+        Step(to, name="no-op"),
+        Step({"version": "v1.9.0", "state": "absent"}, diff=True, name="absent"),
+    ]

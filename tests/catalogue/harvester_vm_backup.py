@@ -17,3 +17,20 @@ BAD_INPUTS = [
     ({"name": "router-1", "state": "absent", "labels": NIGHTLY}, "labels: only with state=present"),
     ({"name": "router-1", "vm": "lab-router", "wait_timeout": 0}, "wait_timeout: 0 must be more than 0"),
 ]
+
+
+def steps(ctx):
+    from tests.catalogue import Step
+    router = {"name": "router-1", "vm": "lab-router", "labels": NIGHTLY, "wait_timeout": 60}
+    return [
+        Step({"name": "router-1", "vm": "lab-router"}, name="refused (no backup target set)"),
+        Step({"name": "backup-target", "value": {"type": "nfs", "endpoint": "nfs://10.10.10.20:/volume1/harvester-backups"},
+              "wait_timeout": 30}, module="homelab.harvester.harvester_setting", name="precondition: a backup target"),
+        Step(router, check=True, diff=True, name="check mode create"),
+        Step(router, diff=True, name="create"),
+        Step(router, name="no-op"),
+        Step(dict(router, labels={"homelab.harvester/backup": None, "keep": "yes"}), diff=True, name="change: labels"),
+        Step({"name": "router-1", "vm": "lab-dns"}, name="refused (the name is another VM's backup)"),
+        Step(router, fault={"method": "GET", "path": "virtualmachinebackups/router-1$", "status": 403}, name="API failure"),
+        Step({"name": "router-1", "state": "absent", "wait_timeout": 60}, diff=True, name="delete"),
+    ]

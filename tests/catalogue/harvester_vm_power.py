@@ -22,3 +22,18 @@ BAD_INPUTS = [
     ({"namespace": "Default", "state": "stopped"}, "namespace: 'Default' is not a valid name"),
     ({"state": "stopped", "wait_timeout": 0}, "wait_timeout: 0 must be more than 0"),
 ]
+
+
+def steps(ctx):
+    from tests.catalogue import Step
+    return [
+        Step({"label_selector": "harvesterhci.io/creator=harvester", "state": "stopped"}, check=True, diff=True,
+             name="check mode stop by selector"),
+        Step({"name": "lab-router", "state": "stopped", "wait_timeout": 30}, diff=True, name="stop one"),
+        Step({"name": "lab-router", "state": "stopped"}, name="no-op"),
+        Step({"names": ["lab-router", "lab-builder"], "state": "running", "run_strategy": "Always",
+              "wait_timeout": 30}, diff=True, name="start two with a chosen run strategy"),
+        Step({"names": ["lab-dns", "nope"], "state": "stopped"}, name="refused (a VM that does not exist)"),
+        Step({"name": "lab-dns", "state": "stopped"},
+             fault={"method": "PATCH", "path": "virtualmachines/lab-dns$", "status": 403}, name="API failure"),
+    ]

@@ -22,3 +22,21 @@ BAD_INPUTS = [
     ({"name": "log-level", "value": "Info", "settings": {"log-level": "Info"}}, "parameters are mutually exclusive: name|settings"),
     ({"name": "log-level", "value": "Info", "wait_timeout": 0}, "wait_timeout: 0 must be more than 0"),
 ]
+
+
+def steps(ctx):
+    from tests.catalogue import Step
+    many = {"settings": {"replica-auto-balance": "best-effort", "storage-minimal-available-percentage": 15,
+                         "upgrade-checker": False, "log-level": "Debug"}, "wait_timeout": 30}
+    return [
+        Step({"name": "default-replica-count", "value": 2, "wait_timeout": 30}, diff=True, name="set"),
+        Step({"name": "default-replica-count", "value": {"v1": 2, "v2": "2"}}, name="no-op (per engine)"),
+        Step(many, check=True, diff=True, name="check mode, several"),
+        Step(many, diff=True, name="change several"),
+        Step({"name": "taint-toleration", "value": "nodetype=storage:NoSchedule", "wait_timeout": 30},
+             name="a danger-zone change, pending while volumes are attached"),
+        Step({"name": "default-longhorn-static-storage-class", "value": "no-such-class"},
+             name="refused by Longhorn (no such storage class)"),
+        Step({"name": "log-level", "value": "Info"},
+             fault={"method": "GET", "path": "settings/log-level$", "status": 403}, name="API failure"),
+    ]

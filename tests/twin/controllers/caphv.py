@@ -37,6 +37,9 @@ RETRY = 3.0
 DHCP_LB_RANGE = (ipaddress.ip_address("10.10.30.200"), ipaddress.ip_address("10.10.30.239"))
 DHCP_VM_RANGE = (ipaddress.ip_address("10.10.30.100"), ipaddress.ip_address("10.10.30.199"))
 
+# CAPHV reaches Harvester as a client of its own; the request log tells its requests from a test's.
+CONTROLLER_AGENT = "twin (caphv controller)"
+
 
 def _ip_range(start, end):
     ip = start
@@ -190,7 +193,7 @@ class HarvesterClusterController(Reconciler):
         try:
             async with aiohttp.ClientSession(timeout=timeout) as session, \
                     session.get(server.rstrip("/") + "/api/v1/namespaces/kube-system", ssl=tls,
-                                headers={"Authorization": f"Bearer {token}"}) as resp:
+                                headers={"Authorization": f"Bearer {token}", "User-Agent": CONTROLLER_AGENT}) as resp:
                 if resp.status in (401, 403):
                     return "HarvesterAuthenticationFailed", f"failed to authenticate to Harvester at {server}: {resp.status} {resp.reason}"
                 body = await resp.json(content_type=None) if resp.status == 200 else {}

@@ -289,6 +289,9 @@ def test_unknown_names_fail_before_any_write_all_named():
     assert c.patches() == []
     assert [call[1] for call in c.calls] == [VMS, VMIS, "/apis/kubevirt.io/v1/namespaces/lab/virtualmachines",
                                              "/apis/kubevirt.io/v1/namespaces/lab/virtualmachineinstances"]
+    with pytest.raises(vm_power.PowerRefused) as e:  # a reader (harvester_vm_info) has nothing to not change
+        vm_power.select(c, params(names=["nope"]), writes=False)
+    assert str(e.value) == "VirtualMachine default/nope not found"
 
 
 def test_every_vm_is_checked_before_the_first_write():

@@ -136,3 +136,19 @@ def test_progress_events_are_returned_and_printed_as_they_happen(client):
                         "image default/talos: imported"]
     assert result["progress"][-1]["time"] == "2026-12-06T10:00:09Z"  # the cluster's time for it
     assert [e["msg"] for e in shown] == messages
+
+
+def test_an_unhandled_exception_is_reported_as_a_module_process_reports_its_crash(client):
+    """A bug, not a refusal: ``failed`` and the exception's summary, no ``msg`` (ansible-core words
+    it as for a module: "Module failed: ..."); the action plugin marks the failure as the module's."""
+    from ansible._internal._errors._captured import CapturedErrorSummary
+    from ansible.module_utils._internal._messages import ErrorSummary
+
+    from ansible_collections.homelab.harvester.plugins.plugin_utils.action import as_module_result
+    client.get.side_effect = RuntimeError("something nobody foresaw")
+    result = in_process.run("homelab.harvester.harvester_network", dict(CONNECTION, name="vlan30"))
+    assert result["failed"] is True and "msg" not in result
+    assert isinstance(result["exception"], ErrorSummary) and result["exception"].event.msg == "something nobody foresaw"
+    marked = as_module_result(result)
+    assert isinstance(marked["exception"], CapturedErrorSummary)
+    assert marked["exception"].error_type.__name__ == "AnsibleModuleCapturedError"
