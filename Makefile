@@ -1,7 +1,8 @@
 # homelab.harvester -- developer entry points.
 #
 #   make demo   start the API twin, run playbooks/site.yml against it twice and verify.yml once, stop the twin
-#   make test   every test layer and linter, stopping at the first failure
+#   make test   every test layer and linter, stopping at the first failure (what CI runs)
+#   make check  the inner loop: ruff, unit tests, the twin's black-box tests, the in-process module tests
 #
 # Both work on a fresh Debian 12 clone with python3.11 (+ python3-venv) and make: the venv and
 # the project-local collection path are created on first use.
@@ -59,10 +60,16 @@ PIP_VERSION_PY := import ansible_test._internal.python_requirements as r, inspec
 	print(re.search(r"pip=.([0-9.]+).", inspect.getsource(r.get_venv_packages)).group(1))
 
 PYTEST_ARGS ?= -n auto
+# The fast tier: no ansible-playbook process (tests/integration holds those).
+CHECK_PATHS := tests/unit tests/twin/tests tests/modules
+# Line and branch coverage of plugins/, as the in-process tests see it (ansible-playbook runs in other
+# processes are not counted); make test fails under COVERAGE_FLOOR.
+COVERAGE_FLOOR ?= 85
+COVERAGE_ARGS := --cov=ansible_collections.homelab.harvester.plugins --cov-branch --cov-report=term:skip-covered
 TWIN_ARGS ?=
 export TWIN_ARGS
 
-.PHONY: help demo test venv collection build lint ruff pytest molecule sanity units changelog docs bench \
+.PHONY: help demo test check venv collection build lint ruff pytest molecule sanity units changelog docs bench \
 	clean distclean ansible-test-copy
 
 help:
@@ -80,8 +87,9 @@ demo: venv collection
 		tools/with_twin.sh tools/demo.sh $(DEMO_ARGS)
 
 # Sequential sub-makes (not prerequisites) so the order holds even under `make -j`, and the
-# first failure stops the run. Each step reports its wall time.
-TEST_STEPS := ruff lint pytest molecule sanity units changelog docs build
+# first failure stops the run. Each step reports its wall time. tests/unit runs once, in pytest
+# (`make units` runs the same files under ansible-test, for who wants that layout checked).
+TEST_STEPS := ruff lint docs changelog pytest molecule sanity build
 test: venv collection
 	@for step in $(TEST_STEPS); do \
 		echo "==> make $$step"; start=$$(date +%s); \
@@ -124,17 +132,24 @@ build: venv
 # them only in preview), so they fail here in seconds instead of in sanity minutes later.
 ruff: venv
 	$(BIN)/ruff check .
-	$(BIN)/ruff check --preview --select E301,E302,E303,E305 plugins tests/unit tests/integration
+	$(BIN)/ruff check --preview --select E301,E302,E303,E305 plugins tests/unit tests/integration tests/modules
 
 lint: venv collection
 	ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/$(COLLECTIONS) PATH=$(BIN):$$PATH $(BIN)/ansible-lint --offline --profile production
 
-# tests/unit, tests/twin, tests/inventory, tests/integration ... (pyproject.toml: testpaths,
-# pythonpath). Exit 5 = "no tests collected", which is not a failure while layers are empty.
+# tests/unit, tests/twin, tests/modules, tests/inventory, tests/integration ... (pyproject.toml:
+# testpaths, pythonpath), with the 20 slowest tests and the coverage of plugins/ printed.
 pytest: venv collection
-	@rc=0; ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/$(COLLECTIONS) PATH=$(BIN):$$PATH \
-		$(PY) -m pytest $(PYTEST_ARGS) || rc=$$?; \
-	if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; rc=0; fi; exit $$rc
+	ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/$(COLLECTIONS) PATH=$(BIN):$$PATH \
+		$(PY) -m pytest $(PYTEST_ARGS) --durations=20 $(COVERAGE_ARGS) --cov-fail-under=$(COVERAGE_FLOOR)
+
+# The inner loop (about 2 minutes on 2 cores): lint the Python, then every test that needs no
+# ansible-playbook process.
+check: venv collection
+	@start=$$(date +%s); $(MAKE) ruff; \
+	ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/$(COLLECTIONS) PATH=$(BIN):$$PATH \
+		$(PY) -m pytest $(PYTEST_ARGS) --durations=10 $(CHECK_PATHS); \
+	echo "==> make check ok ($$(( $$(date +%s) - start )) s)"
 
 # The molecule scenario extensions/molecule/default: create starts the twin, converge runs
 # playbooks/site.yml on inventory/lab, then idempotence, verify (the twin's objects against the

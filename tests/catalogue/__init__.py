@@ -71,5 +71,6 @@ def bad_inputs() -> dict[str, list[tuple[dict, str]]]:
     return out
 
 
-def bad_input_steps(module: str) -> list[Step]:
-    return [Step(args, name=f"bad input {i}") for i, (args, _message) in enumerate(getattr(load(module), "BAD_INPUTS", []))]
+def bad_input_steps(module: str, limit: int | None = None) -> list[Step]:
+    rows = getattr(load(module), "BAD_INPUTS", [])[:limit]
+    return [Step(args, name=f"bad input {i}") for i, (args, _message) in enumerate(rows)]
