@@ -1,9 +1,11 @@
 # Copyright: (c) 2026, Homelab platform team
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""harvester_node_info end to end: ``ansible-playbook`` against a real twin process. The lab's
-three nodes with the mgmt bond over both 10GbE ports; a port taken down by merge-patching the
-``nic`` LinkMonitor (it has no status subresource) is reported down; a few GETs (one per kind),
-zero writes, the same answer in check mode."""
+"""harvester_node_info against a real twin process, called in process as its action plugin calls
+it (tests/modules/runner.py). The lab's three nodes with the mgmt bond over both 10GbE ports; a
+port taken down by merge-patching the ``nic`` LinkMonitor (it has no status subresource) is
+reported down; a few GETs (one per kind), zero writes, the same answer in check mode. Through
+ansible-playbook: module_defaults (tests/integration/test_action_group.py), AWX credentials with
+and without a CA (test_awx_credential_env.py), both execution paths (test_parity.py)."""
 
 from __future__ import annotations
 
@@ -11,27 +13,25 @@ import json
 
 import pytest
 
-from tests.integration.playbooks import run_tasks
+from tests.modules.runner import run_tasks, writes
 
-pytestmark = [pytest.mark.twin, pytest.mark.integration]
+pytestmark = [pytest.mark.twin]
 
-MODULE = "homelab.harvester.harvester_node_info"
+MODULE = "harvester_node_info"
 LINKMONITORS = "/apis/network.harvesterhci.io/v1beta1/linkmonitors"
-WRITES = ("POST", "PUT", "PATCH", "DELETE")
 
 
-def play(twin, tmp_path, tasks, *, check=False):
-    """Returns (results, API requests the run made)."""
-    results, requests, _stdout = run_tasks(twin, tmp_path, MODULE, tasks, check=check)
-    return results, requests
+def play(twin, tasks, **kwargs):
+    """Returns (results, API requests the tasks made)."""
+    return run_tasks(twin, MODULE, tasks, **kwargs)
 
 
 def members(info, cn="mgmt"):
     return [(m["name"], m["state"]) for m in info["bonds"][cn]["members"]]
 
 
-def test_three_healthy_nodes_with_one_get_per_kind_and_no_writes(twin, tmp_path):
-    (result, checked), reqs = play(twin, tmp_path, [{}, {}])
+def test_three_healthy_nodes_with_one_get_per_kind_and_no_writes(twin):
+    (result, checked), reqs = play(twin, [{}, {}])
     assert result["changed"] is False and not result.get("failed"), result
     assert checked == result  # deterministic
     nodes = result["nodes"]
@@ -48,7 +48,7 @@ def test_three_healthy_nodes_with_one_get_per_kind_and_no_writes(twin, tmp_path)
     assert [r["method"] for r in reqs] == ["GET"] * 8  # 4 kinds, two tasks, never per node
 
 
-def test_a_nic_taken_down_is_reported_down(twin, tmp_path):
+def test_a_nic_taken_down_is_reported_down(twin):
     s = twin.session()
     lm = s.get(twin.url(f"{LINKMONITORS}/nic")).json()
     links = lm["status"]["linkStatus"]
@@ -56,7 +56,7 @@ def test_a_nic_taken_down_is_reported_down(twin, tmp_path):
     r = s.patch(twin.url(f"{LINKMONITORS}/nic"), data=json.dumps({"status": {"linkStatus": links}}),
                 headers={"Content-Type": "application/merge-patch+json"})
     r.raise_for_status()
-    (everything, one), reqs = play(twin, tmp_path, [{}, {"name": "ms02-2"}], check=True)
+    (everything, one), reqs = play(twin, [{}, {"name": "ms02-2"}], check=True)
     by_name = {n["name"]: n for n in everything["nodes"]}
     assert by_name["ms02-1"]["healthy"] and by_name["ms02-3"]["healthy"]
     sick = by_name["ms02-2"]
@@ -64,11 +64,11 @@ def test_a_nic_taken_down_is_reported_down(twin, tmp_path):
     assert sick["bonds"]["mgmt"]["members_up"] == 1 and sick["bonds"]["mgmt"]["healthy"] is False
     assert sick["problems"] == ["NIC enp2s0f1np1 of bond mgmt-bo is down"] and sick["healthy"] is False
     assert one["changed"] is False and one["nodes"] == [sick]
-    assert [r for r in reqs if r["method"] in WRITES] == []
+    assert writes(reqs) == []
 
 
-def test_unknown_node_fails_cleanly(twin, tmp_path):
-    (result, empty), reqs = play(twin, tmp_path, [{"name": "ms02-9"}, {"name": " "}])
+def test_unknown_node_fails_cleanly(twin):
+    (result, empty), reqs = play(twin, [{"name": "ms02-9"}, {"name": " "}])
     assert result["failed"] and result["msg"] == "node 'ms02-9' not found" and result["node"] == "ms02-9"
     assert empty["failed"] and empty["msg"].startswith("name: must not be empty")
     assert [r["method"] for r in reqs] == ["GET"]  # the empty name never reached the API

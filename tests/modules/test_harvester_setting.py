@@ -1,11 +1,14 @@
 # Copyright: (c) 2026, Homelab platform team
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""harvester_setting end to end: ``ansible-playbook`` runs tiny playbooks against a real twin
-process and the twin's request log (/_twin/requests) says what reached the API: first run
-changed, second run with zero writes, check mode with only dryRun=All writes, diff of values
-with secrets masked, many settings in one task, absent resets to the default, backup-target S3
-keys blanked by the controller and still no phantom change, bad input refused with no request,
-and the storage-network webhook refusal as one clean line."""
+"""harvester_setting against a real twin process, called in process as its action plugin calls it
+(tests/modules/runner.py); the twin's request log (/_twin/requests) says what reached the API:
+first run changed, second run with zero writes, check mode with only dryRun=All writes, diff of
+values with secrets masked, many settings in one task, absent resets to the default, backup-target
+S3 keys blanked by the controller and still no phantom change, bad input refused with no request,
+and the storage-network webhook refusal as one clean line. Through ansible-playbook: the S3 keys
+kept out of the printed output (tests/integration/test_harvester_setting_playbook.py),
+module_defaults (test_action_group.py), AWX credentials (test_awx_credential_env.py), both
+execution paths (test_parity.py)."""
 
 from __future__ import annotations
 
@@ -14,17 +17,17 @@ import json
 import pytest
 
 from tests.catalogue.harvester_setting import BAD_INPUTS
-from tests.integration.playbooks import assert_all_refused_without_a_request, run_tasks, stored_writes, writes
+from tests.modules.runner import assert_all_refused_without_a_request, run_tasks, stored_writes, writes
 
-pytestmark = [pytest.mark.twin, pytest.mark.integration]
+pytestmark = [pytest.mark.twin]
 
-MODULE = "homelab.harvester.harvester_setting"
+MODULE = "harvester_setting"
 SETTINGS = "/apis/harvesterhci.io/v1beta1/settings"
 
 
-def play(twin, tmp_path, tasks, *, check=False, diff=False, module=MODULE):
-    """Returns (results, API requests the run made, ansible-playbook's stdout)."""
-    return run_tasks(twin, tmp_path, module, tasks, check=check, diff=diff)
+def play(twin, tasks, **kwargs):
+    """Returns (results, API requests the tasks made)."""
+    return run_tasks(twin, MODULE, tasks, **kwargs)
 
 
 def get_setting(twin, name):
@@ -37,8 +40,8 @@ OVERCOMMIT = {"cpu": 1600, "memory": 150, "storage": 200}
 MANY = {"settings": {"overcommit-config": OVERCOMMIT, "log-level": "debug", "upgrade-checker-enabled": False}}
 
 
-def test_set_then_unchanged_with_zero_writes(twin, tmp_path):
-    (first,), reqs, dummy = play(twin, tmp_path, [{"name": "overcommit-config", "value": OVERCOMMIT}], diff=True)
+def test_set_then_unchanged_with_zero_writes(twin):
+    (first,), reqs = play(twin, [{"name": "overcommit-config", "value": OVERCOMMIT}], diff=True)
     assert first["changed"] is True and not first.get("failed"), first
     assert first["changed_settings"] == ["overcommit-config"]
     assert first["settings"]["overcommit-config"]["configured"] == "True"  # waited for the controller
@@ -48,38 +51,38 @@ def test_set_then_unchanged_with_zero_writes(twin, tmp_path):
     assert live["value"] == '{"cpu":1600,"memory":150,"storage":200}'  # sorted keys, no spaces
 
     # the same value in another key order, and as JSON text with spaces: unchanged, one read, no write
-    (second, third), reqs, dummy = play(twin, tmp_path, [
+    (second, third), reqs = play(twin, [
         {"name": "overcommit-config", "value": {"storage": 200, "memory": 150, "cpu": 1600}},
         {"name": "overcommit-config", "value": '{"memory": 150, "cpu": 1600, "storage": 200}'}])
     assert second["changed"] is False and third["changed"] is False, (second, third)
     assert writes(reqs) == [] and [r["method"] for r in reqs] == ["GET", "GET"]
 
 
-def test_many_settings_in_one_task(twin, tmp_path):
-    (first,), reqs, dummy = play(twin, tmp_path, [MANY], diff=True)
+def test_many_settings_in_one_task(twin):
+    (first,), reqs = play(twin, [MANY], diff=True)
     assert first["changed"] is True and not first.get("failed"), first
     assert sorted(first["changed_settings"]) == ["log-level", "overcommit-config", "upgrade-checker-enabled"]
     assert first["diff"]["after"] == {"overcommit-config": OVERCOMMIT, "log-level": "debug", "upgrade-checker-enabled": "false"}
     assert len(stored_writes(reqs)) == 3
     assert get_setting(twin, "upgrade-checker-enabled")["value"] == "false"
     assert get_setting(twin, "log-level")["value"] == "debug"
-    (again,), reqs, dummy = play(twin, tmp_path, [MANY])
+    (again,), reqs = play(twin, [MANY])
     assert again["changed"] is False and again["changed_settings"] == [] and writes(reqs) == []
     assert len(reqs) == 3  # one read per setting
 
 
-def test_check_mode_reports_changes_and_stores_nothing(twin, tmp_path):
-    (result,), reqs, dummy = play(twin, tmp_path, [MANY], check=True, diff=True)
+def test_check_mode_reports_changes_and_stores_nothing(twin):
+    (result,), reqs = play(twin, [MANY], check=True, diff=True)
     assert result["changed"] is True and not result.get("failed"), result
     assert len(writes(reqs)) == 3 and stored_writes(reqs) == []
     assert result["diff"]["after"]["log-level"] == "debug"
     assert get_setting(twin, "log-level").get("value", "") == ""
 
 
-def test_absent_resets_to_the_default(twin, tmp_path):
-    play(twin, tmp_path, [MANY])
+def test_absent_resets_to_the_default(twin):
+    play(twin, [MANY])
     gone = {"settings": {"log-level": None, "overcommit-config": None}, "state": "absent"}
-    (first, second), reqs, dummy = play(twin, tmp_path, [gone, gone], diff=True)
+    (first, second), reqs = play(twin, [gone, gone], diff=True)
     assert first["changed"] is True and second["changed"] is False, (first, second)
     assert first["diff"]["before"]["log-level"] == "debug" and first["diff"]["after"] == {"log-level": "", "overcommit-config": ""}
     assert len(stored_writes(reqs)) == 2 and all(r["method"] == "PATCH" for r in writes(reqs))  # never DELETE
@@ -92,10 +95,10 @@ S3 = {"type": "s3", "endpoint": "https://s3.lab.example:9000", "bucketName": "ha
       "bucketRegion": "us-east-1", "accessKeyId": "AKIATWINACCESSKEY01", "secretAccessKey": "tw1n-s3cr3t-k3y-value"}
 
 
-def test_backup_target_s3_keys_no_phantom_diff_and_masked(twin, tmp_path):
-    (first,), reqs, stdout = play(twin, tmp_path, [{"name": "backup-target", "value": S3}], diff=True)
+def test_backup_target_s3_keys_no_phantom_diff_and_masked(twin):
+    (first,), reqs = play(twin, [{"name": "backup-target", "value": S3}], diff=True)
     assert first["changed"] is True and not first.get("failed"), first
-    text = json.dumps(first) + stdout
+    text = json.dumps(first)
     assert S3["secretAccessKey"] not in text and S3["accessKeyId"] not in text
     assert first["diff"]["after"]["backup-target"]["secretAccessKey"] == "********"
     live = get_setting(twin, "backup-target")
@@ -103,19 +106,19 @@ def test_backup_target_s3_keys_no_phantom_diff_and_masked(twin, tmp_path):
     assert stored["secretAccessKey"] == "" and stored["accessKeyId"] == ""  # the controller blanked them
     assert first["settings"]["backup-target"]["configured"] == "True"  # waited for the blanking
 
-    (second,), reqs, dummy = play(twin, tmp_path, [{"name": "backup-target", "value": S3}])
+    (second,), reqs = play(twin, [{"name": "backup-target", "value": S3}])
     assert second["changed"] is False, second
     assert writes(reqs) == []
 
 
-def test_bad_inputs_refused_without_any_request(twin, tmp_path):
-    results, reqs, dummy = play(twin, tmp_path, [args for args, message in BAD_INPUTS])
+def test_bad_inputs_refused_without_any_request(twin):
+    results, reqs = play(twin, [args for args, message in BAD_INPUTS])
     assert_all_refused_without_a_request(BAD_INPUTS, results, reqs)
 
 
-def test_storage_network_while_vms_run_is_one_clean_line(twin, tmp_path):
+def test_storage_network_while_vms_run_is_one_clean_line(twin):
     value = {"vlan": 100, "clusterNetwork": "mgmt", "range": "10.10.100.0/24"}
-    (result,), reqs, dummy = play(twin, tmp_path, [{"name": "storage-network", "value": value}])
+    (result,), reqs = play(twin, [{"name": "storage-network", "value": value}])
     assert result["failed"] and "\n" not in result["msg"], result
     assert result["msg"] == (
         "PATCH settings/storage-network: 422 Invalid: value: Please stop all VMs before configuring the storage-network setting")
