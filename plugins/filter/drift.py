@@ -59,7 +59,26 @@ def _diffs(result):
     return diff if isinstance(diff, list) else ([diff] if isinstance(diff, dict) else [])
 
 
-def _entries_of(result, step, obj, secret, keys_are_objects):
+def _file_entries(result, step):
+    """A files result (``harvester_install_files``): its diff is keyed by file name, with the
+    content (or a fingerprint) as the value and ``<name> mode`` for a mode change. One entry per
+    file: its content differs (never shown: install configs hold the token), or its mode."""
+    entries = []
+    for diff in _diffs(result):
+        before, after = diff.get("before") or {}, diff.get("after") or {}
+        for name in sorted(set(before) | set(after), key=str):
+            if name.endswith(" mode"):
+                text = f"{step}: {name[:-5]}: mode {before.get(name)} -> {after.get(name)}"
+                entries.append({"step": step, "object": name[:-5], "path": "mode", "before": before.get(name),
+                                "after": after.get(name), "text": text})
+            else:
+                what = "missing" if before.get(name) is None else "content differs"
+                entries.append({"step": step, "object": name, "path": None, "before": None, "after": None,
+                                "text": f"{step}: {name}: {what}"})
+    return entries
+
+
+def _entries_of(result, step, obj, secret, keys_are_objects, files=False):
     """The entries of one task result (a loop item or a single task)."""
     if result.get("skipped"):
         return []
@@ -69,6 +88,8 @@ def _entries_of(result, step, obj, secret, keys_are_objects):
                  "text": f"{step}: {obj}: not as planned: {message}"}]
     if not result.get("changed"):
         return []
+    if files:
+        return _file_entries(result, step)
     file_path = result.get("dest") or result.get("path")
     entries = []
     for diff in _diffs(result):
@@ -98,8 +119,9 @@ def drift_report(steps):
     """``steps``: a list of ``{step, result, object?, label?, secret?, keys_are_objects?}``, where
     ``result`` is what a task registered (a single result or a loop's ``results``), ``object`` names
     the object of a single-task result, ``label`` the key of a loop item that names its object
-    (default ``name``), ``secret`` hides values, and ``keys_are_objects`` says the diff's top-level
-    keys are the objects (settings modules). Returns one entry per difference:
+    (default ``name``), ``secret`` hides values, ``keys_are_objects`` says the diff's top-level
+    keys are the objects (settings modules), and ``files`` that they are files whose content is
+    never shown (``harvester_install_files``). Returns one entry per difference:
     ``{step, object, path, before, after, text}``."""
     if not isinstance(steps, list):
         raise AnsibleFilterError(f"drift_report expects a list of steps, got {type(steps).__name__}")
@@ -111,12 +133,13 @@ def drift_report(steps):
         if not isinstance(result, dict):
             continue  # the task did not run (condition false, or its block was not reached)
         step, secret, keys = spec["step"], bool(spec.get("secret")), bool(spec.get("keys_are_objects"))
+        files = bool(spec.get("files"))
         if isinstance(result.get("results"), list):
             for item in result["results"]:
                 if isinstance(item, dict):
-                    entries += _entries_of(item, step, _object_name(item, spec.get("label", "name")), secret, keys)
+                    entries += _entries_of(item, step, _object_name(item, spec.get("label", "name")), secret, keys, files)
         else:
-            entries += _entries_of(result, step, spec.get("object") or step, secret, keys)
+            entries += _entries_of(result, step, spec.get("object") or step, secret, keys, files)
     return entries
 
 

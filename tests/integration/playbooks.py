@@ -16,9 +16,12 @@ WRITES = ("POST", "PUT", "PATCH", "DELETE")
 
 
 def run_tasks(twin, tmp_path, module, tasks, *, check=False, diff=False, env=None, play_keys=None, kubeconfig=True):
-    """One `module` task per args dict in `tasks`, in one playbook; every task is registered and may
-    fail. Returns (results, API requests the run made, ansible-playbook's stdout)."""
-    body = [{"name": f"task {i}", module: args, "register": f"r{i}", "ignore_errors": True} for i, args in enumerate(tasks)]
+    """One `module` task per args dict in `tasks` (with `module` None, each of `tasks` is
+    ``{module: args}``), in one playbook; every task is registered and may fail. Returns (results,
+    API requests the run made, ansible-playbook's stdout)."""
+    calls = [(module, task) if module else next(iter(task.items())) for task in tasks]
+    body = [{"name": f"task {i}", name: args, "register": f"r{i}", "ignore_errors": True}
+            for i, (name, args) in enumerate(calls)]
     out = tmp_path / "results.json"
     refs = ", ".join(f"r{i}" for i in range(len(tasks)))
     body.append({"name": "save results", "check_mode": False,

@@ -65,13 +65,16 @@ def test_every_api_module_is_in_the_action_group():
     assert sorted(TASKS) == modules  # a new module gets a task below too
 
 
-@pytest.mark.parametrize("module", sorted(TASKS))
-def test_module_defaults_give_the_connection(twin, tmp_path, module):
+def test_module_defaults_give_every_module_the_connection(twin, tmp_path):
+    """One playbook, one harmless task per module, the connection only in the group's defaults."""
     keys = {"module_defaults": {"group/homelab.harvester.harvester": {
         "host": twin.server, "api_key": twin.token, "ca_cert": str(twin.ca_file)}}}
     env = {"HOME": str(tmp_path)}  # no ~/.kube/config
-    (result,), reqs, dummy = run_tasks(twin, tmp_path, f"homelab.harvester.{module}", [TASKS[module]],
-                                       play_keys=keys, env=env, kubeconfig=False)
-    assert_reached_the_api(module, result)
+    modules = sorted(TASKS)
+    results, reqs, dummy = run_tasks(twin, tmp_path, None, [{f"homelab.harvester.{m}": TASKS[m]} for m in modules],
+                                     play_keys=keys, env=env, kubeconfig=False)
+    for module, result in zip(modules, results, strict=True):
+        assert_reached_the_api(module, result)
+    assert {r["agent"] for r in reqs} == {"homelab.harvester (ansible; in-process)"}
     assert reqs and all(r["status"] != 401 for r in reqs), reqs
     assert twin.token not in Path(tmp_path / "results.json").read_text()

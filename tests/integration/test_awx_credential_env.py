@@ -29,12 +29,12 @@ def awx_env(twin, home, verify=True):
     return env
 
 
-def run_with_awx_env(twin, tmp_path, module, verify=True):
+def run_with_awx_env(twin, tmp_path, tasks, verify=True):
+    """``tasks`` (``{module: args}``) in one playbook with only the credential's environment."""
     home = tmp_path / "home"  # empty: no ~/.kube/config to fall back on
-    home.mkdir()
-    (result,), reqs, stdout = run_tasks(twin, tmp_path, f"homelab.harvester.{module}", [TASKS[module]],
-                                        env=awx_env(twin, home, verify), kubeconfig=False)
-    return result, reqs, stdout + (tmp_path / "results.json").read_text()
+    home.mkdir(exist_ok=True)
+    results, reqs, stdout = run_tasks(twin, tmp_path, None, tasks, env=awx_env(twin, home, verify), kubeconfig=False)
+    return results, reqs, stdout + (tmp_path / "results.json").read_text()
 
 
 def test_every_module_has_a_task():
@@ -42,20 +42,20 @@ def test_every_module_has_a_task():
     assert [m for m in MODULES if m not in TASKS] == []
 
 
-@pytest.mark.parametrize("module", MODULES)
-def test_the_awx_credential_environment_alone_is_enough(twin, tmp_path, module):
-    if module not in TASKS:
-        pytest.fail(f"{module} has no task in tests/integration/test_action_group.py TASKS")
-    result, reqs, output = run_with_awx_env(twin, tmp_path, module)
-    assert_reached_the_api(module, result)
-    assert reqs, "the module never reached the API"
+def test_the_awx_credential_environment_alone_is_enough(twin, tmp_path):
+    """Every module, in one playbook run as an AWX job runs it."""
+    results, reqs, output = run_with_awx_env(twin, tmp_path, [{f"homelab.harvester.{m}": TASKS[m]} for m in MODULES])
+    for module, result in zip(MODULES, results, strict=True):
+        assert_reached_the_api(module, result)
+    assert reqs, "no module reached the API"
     assert [r for r in reqs if r["status"] == 401] == []
     assert twin.token not in output
 
 
 def test_verify_ssl_false_without_a_ca_works_too(twin, tmp_path):
     """The shape AWX injects when the credential has no CA (or Verify SSL is off)."""
-    result, reqs, output = run_with_awx_env(twin, tmp_path, "harvester_node_info", verify=False)
+    (result,), reqs, output = run_with_awx_env(twin, tmp_path, [{"homelab.harvester.harvester_node_info": TASKS["harvester_node_info"]}],
+                                               verify=False)
     assert not result.get("failed"), result
     assert [n["name"] for n in result["nodes"]] == ["ms02-1"]
     assert reqs and all(r["status"] == 200 for r in reqs)

@@ -1,6 +1,7 @@
 """The inventory changes and site.yml follows: other VLAN ids and subnets, a renamed VLAN (the
 old VM network removed), other NIC names and a fourth node (against a twin seeded from the
-changed inventory), each converging and then idempotent."""
+changed inventory), each converging and then idempotent. The plan changes start from the
+converged lab (tests/integration/conftest.py)."""
 from __future__ import annotations
 
 import json
@@ -34,9 +35,8 @@ def new_vlan_plan(lab, hosts):
     cluster.update(name="tenants", id=45, cidr="10.10.45.0/24", gateway="10.10.45.1")
 
 
-def test_other_vlan_ids_subnets_and_names_converge(twin, tmp_path):
-    rc, out, recap = run_site(twin, tmp_path)
-    assert rc == 0 and recap["failed"] == 0, out
+def test_other_vlan_ids_subnets_and_names_converge(converged, tmp_path):
+    twin = converged
     assert {"platform", "cluster"} <= set(nads(twin))
 
     inventory = copy_inventory(tmp_path, new_vlan_plan)
@@ -54,9 +54,8 @@ def test_other_vlan_ids_subnets_and_names_converge(twin, tmp_path):
     assert rc == 0 and recap["changed"] == 0, out
 
 
-def test_vlans_prune_false_keeps_the_dropped_network(twin, tmp_path):
-    rc, out, recap = run_site(twin, tmp_path, tags=["vlans"])
-    assert rc == 0, out
+def test_vlans_prune_false_keeps_the_dropped_network(converged, tmp_path):
+    twin = converged
     inventory = copy_inventory(tmp_path, new_vlan_plan)
     rc, out, recap = run_site(twin, tmp_path, inventory=inventory, tags=["vlans"], extra_vars={"vlans_prune": False})
     assert rc == 0, out

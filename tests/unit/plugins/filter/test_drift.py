@@ -85,6 +85,17 @@ def test_file_results_never_show_their_content():
     assert "TOKEN" not in lines[0]
 
 
+def test_install_files_name_each_file_and_its_mode_never_the_content():
+    result = {"changed": True, "diff": {
+        "before": {"ms02-1.yaml": "sha256:aaaa", "ms02-1.yaml mode": "0o644", "ms02-2.ipxe": "#!ipxe\necho old\n",
+                   "boot.ipxe": None},
+        "after": {"ms02-1.yaml": "sha256:bbbb", "ms02-1.yaml mode": "0o600", "ms02-2.ipxe": "#!ipxe\necho new\n",
+                  "boot.ipxe": "#!ipxe\n"}}}
+    assert texts([{"step": "bootstrap", "files": True, "result": result}]) == [
+        "bootstrap: boot.ipxe: missing", "bootstrap: ms02-1.yaml: content differs", "bootstrap: ms02-1.yaml: mode 0o644 -> 0o600",
+        "bootstrap: ms02-2.ipxe: content differs"]
+
+
 def test_changed_without_a_diff_still_counts():
     assert texts([{"step": "capi", "object": "keypair", "result": {"changed": True}}]) == [
         "capi: keypair: would change (the module gives no diff)"]
