@@ -13,7 +13,7 @@ import pytest
 from tests.integration.image_files import DISK_SHA512
 from tests.integration.playbooks import run_tasks, stored_writes, writes
 from tests.integration.roles import VERIFY, run_site
-from tests.integration.test_capi_cluster import cluster_args, harvester_objects
+from tests.modules.test_capi_cluster import cluster_args, harvester_objects
 from tests.twin.tests.conftest import start_twin, stop_twin, upstream_crd_dirs
 
 pytestmark = [pytest.mark.twin, pytest.mark.integration]

@@ -1,6 +1,6 @@
 # Copyright: (c) 2026, Homelab platform team
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""harvester_node end to end: ``ansible-playbook`` against a twin process (three control-plane
+"""harvester_node in process (tests/modules/runner.py) against a twin process (three control-plane
 nodes; lab-router runs on ms02-1, lab-dns on ms02-2, lab-builder is stopped; every Longhorn
 volume has a replica on each node), and the twin's request log says what reached the API.
 
@@ -16,12 +16,12 @@ from __future__ import annotations
 import pytest
 
 from tests.catalogue.harvester_node import BAD_INPUTS
-from tests.integration.playbooks import assert_all_refused_without_a_request, run_tasks, stored_writes, writes
+from tests.modules.runner import assert_all_refused_without_a_request, run_tasks, stored_writes, writes
 from tests.twin.tests.conftest import wait_for
 
-pytestmark = [pytest.mark.twin, pytest.mark.integration]
+pytestmark = [pytest.mark.twin]
 
-MODULE = "homelab.harvester.harvester_node"
+MODULE = "harvester_node"
 NODES = "/api/v1/nodes"
 STEVE = "/v1/harvester/nodes"
 VMS = "/apis/kubevirt.io/v1/namespaces/default/virtualmachines"
@@ -35,10 +35,9 @@ MAINTAIN = "harvesterhci.io/maintain-status"
 DRAIN = "harvesterhci.io/drain-requested"
 
 
-def play(twin, tmp_path, tasks, *, check=False, diff=False):
-    """Returns (results, API requests the run made)."""
-    results, requests, dummy = run_tasks(twin, tmp_path, MODULE, tasks, check=check, diff=diff)
-    return results, requests
+def play(twin, tasks, **kwargs):
+    """Returns (results, API requests the tasks made)."""
+    return run_tasks(twin, MODULE, tasks, **kwargs)
 
 
 def get(twin, path):
@@ -82,8 +81,8 @@ def cd_rom_vm(twin):
     assert vmi["status"]["nodeName"] == "ms02-3"
 
 
-def test_enter_then_again_without_writes_then_leave_with_longhorn_rebuilt(twin, tmp_path):
-    (entered,), reqs = play(twin, tmp_path, [{"name": "ms02-1", "maintenance": True}], diff=True)
+def test_enter_then_again_without_writes_then_leave_with_longhorn_rebuilt(twin):
+    (entered,), reqs = play(twin, [{"name": "ms02-1", "maintenance": True}], diff=True)
     assert entered["changed"] is True and not entered.get("failed"), entered
     assert entered["method"] == "steve" and entered["maintenance"] == "completed"
     assert entered["migrated_vms"] == [{"namespace": "default", "name": "lab-router", "from_node": "ms02-1",
@@ -105,13 +104,13 @@ def test_enter_then_again_without_writes_then_leave_with_longhorn_rebuilt(twin, 
     assert live["spec"]["unschedulable"] is True and drain_taint in live["spec"]["taints"]
     assert DRAIN not in annotations(twin, "ms02-1")
 
-    (again,), reqs = play(twin, tmp_path, [{"name": "ms02-1", "maintenance": True}])
+    (again,), reqs = play(twin, [{"name": "ms02-1", "maintenance": True}])
     assert again["changed"] is False and not again.get("failed") and writes(reqs) == [], again
     assert not any(r["path"].startswith(STEVE) for r in reqs)  # nothing to ask Harvester
 
     # the node's instance manager went with the drain: the replicas there failed, the volumes degraded
     wait_for(lambda: robustness(twin, ROUTER_VOLUME) == robustness(twin, DNS_VOLUME) == "degraded", "volumes degraded")
-    (left,), reqs = play(twin, tmp_path, [{"name": "ms02-1", "maintenance": False}], diff=True)
+    (left,), reqs = play(twin, [{"name": "ms02-1", "maintenance": False}], diff=True)
     assert left["changed"] is True and not left.get("failed"), left
     assert actions(reqs) == [action("ms02-1", "disableMaintenanceMode")]
     assert left["volumes"] == {ROUTER_VOLUME: "healthy", DNS_VOLUME: "healthy", BUILDER_VOLUME: "detached"}
@@ -124,13 +123,13 @@ def test_enter_then_again_without_writes_then_leave_with_longhorn_rebuilt(twin, 
     assert sorted(r["spec"]["nodeID"] for r in replicas) == ["ms02-1", "ms02-2", "ms02-3"]
     assert all(r["spec"]["healthyAt"] and not r["spec"]["failedAt"] for r in replicas)  # rebuilt on ms02-1
 
-    (out_again,), reqs = play(twin, tmp_path, [{"name": "ms02-1", "maintenance": False}])
+    (out_again,), reqs = play(twin, [{"name": "ms02-1", "maintenance": False}])
     assert out_again["changed"] is False and writes(reqs) == [], out_again
 
 
-def test_refused_while_another_control_plane_node_is_in_maintenance(twin, tmp_path):
+def test_refused_while_another_control_plane_node_is_in_maintenance(twin):
     twin.kubectl("annotate", "node", "ms02-2", f"{MAINTAIN}=completed")
-    (result,), reqs = play(twin, tmp_path, [{"name": "ms02-1", "maintenance": True}])
+    (result,), reqs = play(twin, [{"name": "ms02-1", "maintenance": True}])
     assert result["failed"], result
     assert result["msg"] == ("node ms02-1: another control-plane node is already in maintenance mode: ms02-2 (completed); "
                              "Harvester allows one control-plane node in maintenance at a time; nothing was changed")
@@ -138,24 +137,24 @@ def test_refused_while_another_control_plane_node_is_in_maintenance(twin, tmp_pa
     assert annotations(twin, "ms02-1").get(DRAIN) is None and not node(twin, "ms02-1")["spec"].get("unschedulable")
 
 
-def test_refused_when_a_volume_has_no_healthy_replica_elsewhere(twin, tmp_path):
+def test_refused_when_a_volume_has_no_healthy_replica_elsewhere(twin):
     for r in get(twin, f"{LH}/replicas")["items"]:
         if r["spec"]["volumeName"] == BUILDER_VOLUME and r["spec"]["nodeID"] != "ms02-1":
             twin.session().patch(twin.url(f"{LH}/replicas/{r['metadata']['name']}"), headers=MERGE,
                                  json={"spec": {"failedAt": "2026-11-02T10:00:00Z"}}).raise_for_status()
-    (result,), reqs = play(twin, tmp_path, [{"name": "ms02-1", "maintenance": True}])
+    (result,), reqs = play(twin, [{"name": "ms02-1", "maintenance": True}])
     assert result["failed"], result
     assert f"Longhorn volume {BUILDER_VOLUME} has no healthy replica on another node" in result["msg"]
     assert result["volumes"] == [BUILDER_VOLUME]
     assert writes(reqs) == []
-    (other,), reqs = play(twin, tmp_path, [{"name": "ms02-2", "maintenance": True, "wait": False}])
+    (other,), reqs = play(twin, [{"name": "ms02-2", "maintenance": True, "wait": False}])
     assert other["changed"] is True and not other.get("failed"), other  # ms02-2 holds no last good copy
 
 
-def test_a_vm_harvester_cannot_migrate_refuses_and_force_shuts_it_down(twin, tmp_path):
+def test_a_vm_harvester_cannot_migrate_refuses_and_force_shuts_it_down(twin):
     cd_rom_vm(twin)
-    (refused, forced), reqs = play(twin, tmp_path, [{"name": "ms02-3", "maintenance": True},
-                                                    {"name": "ms02-3", "maintenance": True, "force": True}])
+    (refused, forced), reqs = play(twin, [{"name": "ms02-3", "maintenance": True},
+                                          {"name": "ms02-3", "maintenance": True, "force": True}])
     assert refused["failed"] and refused["vms"] == ["default/lab-cd"], refused
     assert refused["msg"] == ("node ms02-3: The following VMs cannot be migrated due to CDRomOrContainerDiskPresent "
                               "condition: default/lab-cd (Harvester's listUnhealthyVM); force=true shuts them down; "
@@ -171,11 +170,11 @@ def test_a_vm_harvester_cannot_migrate_refuses_and_force_shuts_it_down(twin, tmp
     assert get(twin, f"{VMS}/lab-cd")["spec"]["runStrategy"] == "Halted"
 
 
-def test_a_vm_restarted_elsewhere_counts_as_stopped_not_migrated(twin, tmp_path):
+def test_a_vm_restarted_elsewhere_counts_as_stopped_not_migrated(twin):
     labels = {"metadata": {"labels": {"harvesterhci.io/maintain-mode-strategy": "ShutdownAndRestartAfterEnable"}}}
     twin.session().patch(twin.url(f"{VMS}/lab-router"), headers=MERGE, json={**labels, "spec": {"template": labels}}).raise_for_status()
     twin.session().patch(twin.url(f"{VMIS}/lab-router"), headers=MERGE, json=labels).raise_for_status()
-    (result,), dummy = play(twin, tmp_path, [{"name": "ms02-1", "maintenance": True}])
+    (result,), dummy = play(twin, [{"name": "ms02-1", "maintenance": True}])
     assert result["changed"] and result["maintenance"] == "completed", result
     assert result["stopped_vms"] == ["default/lab-router"] and result["migrated_vms"] == []
     vmi = wait_for(lambda: (get(twin, f"{VMIS}/lab-router") or {}).get("status", {}).get("phase") == "Running"
@@ -183,9 +182,9 @@ def test_a_vm_restarted_elsewhere_counts_as_stopped_not_migrated(twin, tmp_path)
     assert vmi["status"]["nodeName"] != "ms02-1"
 
 
-def test_the_silent_drop_is_reported(twin, tmp_path):
+def test_the_silent_drop_is_reported(twin):
     cd_rom_vm(twin)
-    (result,), reqs = play(twin, tmp_path, [{"name": "ms02-3", "maintenance": True, "method": "annotation"}])
+    (result,), reqs = play(twin, [{"name": "ms02-3", "maintenance": True, "method": "annotation"}])
     assert result["failed"], result
     assert result["msg"].startswith("node ms02-3: Harvester dropped the maintenance request: its node-drain controller "
                                     "removed harvesterhci.io/drain-requested without setting harvesterhci.io/maintain-status")
@@ -195,9 +194,9 @@ def test_the_silent_drop_is_reported(twin, tmp_path):
     assert get(twin, f"{VMIS}/lab-cd")["status"]["nodeName"] == "ms02-3"  # nothing moved
 
 
-def test_the_annotation_method_enters_and_leaves(twin, tmp_path):
-    (entered, left), reqs = play(twin, tmp_path, [{"name": "ms02-2", "maintenance": True, "method": "annotation"},
-                                                  {"name": "ms02-2", "maintenance": False, "method": "annotation"}])
+def test_the_annotation_method_enters_and_leaves(twin):
+    (entered, left), reqs = play(twin, [{"name": "ms02-2", "maintenance": True, "method": "annotation"},
+                                        {"name": "ms02-2", "maintenance": False, "method": "annotation"}])
     assert entered["changed"] and left["changed"] and not entered.get("failed") and not left.get("failed"), (entered, left)
     assert entered["method"] == left["method"] == "annotation"
     assert entered["migrated_vms"] == [{"namespace": "default", "name": "lab-dns", "from_node": "ms02-2", "to_node": "ms02-3"}]
@@ -208,18 +207,18 @@ def test_the_annotation_method_enters_and_leaves(twin, tmp_path):
     assert not live["spec"].get("unschedulable") and not live["spec"].get("taints") and MAINTAIN not in annotations(twin, "ms02-2")
 
 
-def test_auto_falls_back_to_the_annotation_without_the_harvester_api(twin, tmp_path):
+def test_auto_falls_back_to_the_annotation_without_the_harvester_api(twin):
     twin.fault(method="GET", path="^/v1/harvester/", status=404, count=10)  # as kube-apiserver on :6443 answers
-    (required,), reqs = play(twin, tmp_path, [{"name": "ms02-1", "maintenance": True, "method": "steve"}])
+    (required,), reqs = play(twin, [{"name": "ms02-1", "maintenance": True, "method": "steve"}])
     assert required["failed"] and "method=steve: the Harvester API does not answer at" in required["msg"], required
     assert writes(reqs) == []
-    (auto,), reqs = play(twin, tmp_path, [{"name": "ms02-1", "maintenance": True}])
+    (auto,), reqs = play(twin, [{"name": "ms02-1", "maintenance": True}])
     assert auto["changed"] and auto["method"] == "annotation" and auto["maintenance"] == "completed", auto
     assert [(m, p) for m, p, dummy in actions(reqs)] == [("PATCH", f"{NODES}/ms02-1")]
 
 
-def test_check_mode_stores_nothing(twin, tmp_path):
-    (steve, annotation, leave, cordon), reqs = play(twin, tmp_path, [
+def test_check_mode_stores_nothing(twin):
+    (steve, annotation, leave, cordon), reqs = play(twin, [
         {"name": "ms02-1", "maintenance": True},
         {"name": "ms02-2", "maintenance": True, "method": "annotation"},
         {"name": "ms02-3", "maintenance": False},
@@ -236,8 +235,8 @@ def test_check_mode_stores_nothing(twin, tmp_path):
         assert not node(twin, name)["spec"].get("unschedulable") and DRAIN not in annotations(twin, name)
 
 
-def test_cordon_and_uncordon(twin, tmp_path):
-    (cordoned, again, uncordoned, by_patch, by_patch_back), reqs = play(twin, tmp_path, [
+def test_cordon_and_uncordon(twin):
+    (cordoned, again, uncordoned, by_patch, by_patch_back), reqs = play(twin, [
         {"name": "ms02-2", "cordon": True}, {"name": "ms02-2", "cordon": True}, {"name": "ms02-2", "cordon": False},
         {"name": "ms02-3", "cordon": True, "method": "annotation"}, {"name": "ms02-3", "cordon": False, "method": "annotation"}])
     assert [r["changed"] for r in (cordoned, again, uncordoned, by_patch, by_patch_back)] == [True, False, True, True, True]
@@ -247,10 +246,10 @@ def test_cordon_and_uncordon(twin, tmp_path):
     assert cordoned["node"]["schedulable"] is False and uncordoned["node"]["schedulable"] is True
 
 
-def test_the_last_available_node_and_uncordoning_a_node_in_maintenance_are_refused(twin, tmp_path):
+def test_the_last_available_node_and_uncordoning_a_node_in_maintenance_are_refused(twin):
     twin.kubectl("cordon", "ms02-2")
     twin.kubectl("cordon", "ms02-3")
-    (cordon, enter), reqs = play(twin, tmp_path, [{"name": "ms02-1", "cordon": True}, {"name": "ms02-1", "maintenance": True}])
+    (cordon, enter), reqs = play(twin, [{"name": "ms02-1", "cordon": True}, {"name": "ms02-1", "maintenance": True}])
     assert cordon["failed"] and enter["failed"], (cordon, enter)
     assert "it is the last available node" in cordon["msg"] and "can't enable maintenance mode or cordon" in cordon["msg"]
     assert "it is the last available node" in enter["msg"]
@@ -259,17 +258,17 @@ def test_the_last_available_node_and_uncordoning_a_node_in_maintenance_are_refus
     assert "can't enable maintenance mode or cordon on the last available node" in refused.stderr
     assert not node(twin, "ms02-1")["spec"].get("unschedulable")
     twin.kubectl("annotate", "node", "ms02-2", f"{MAINTAIN}=completed")  # cordoned and in maintenance
-    (uncordon,), reqs = play(twin, tmp_path, [{"name": "ms02-2", "cordon": False}])
+    (uncordon,), reqs = play(twin, [{"name": "ms02-2", "cordon": False}])
     assert uncordon["failed"] and "it is in maintenance mode (completed); leave it with maintenance=false" in uncordon["msg"]
     assert writes(reqs) == []
 
 
-def test_unknown_node_fails_without_a_write(twin, tmp_path):
-    (result,), reqs = play(twin, tmp_path, [{"name": "ms02-9", "maintenance": True}])
+def test_unknown_node_fails_without_a_write(twin):
+    (result,), reqs = play(twin, [{"name": "ms02-9", "maintenance": True}])
     assert result["failed"] and result["msg"] == "node 'ms02-9' not found", result
     assert writes(reqs) == []
 
 
-def test_bad_inputs_refused_without_any_request(twin, tmp_path):
-    results, reqs = play(twin, tmp_path, [args for args, message in BAD_INPUTS])
+def test_bad_inputs_refused_without_any_request(twin):
+    results, reqs = play(twin, [args for args, message in BAD_INPUTS])
     assert_all_refused_without_a_request(BAD_INPUTS, results, reqs)

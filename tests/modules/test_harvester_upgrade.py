@@ -1,13 +1,13 @@
 # Copyright: (c) 2026, Homelab platform team
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""harvester_upgrade end to end: ``ansible-playbook`` runs tiny playbooks against a twin process
-whose upgrade controller walks an Upgrade through Harvester's phases and node states, and the
-twin's request log says what reached the API: an upgrade to completion (the Version created from
-an ISO the test serves, the server version moved, every phase and node state in the returned
-progress), a second run without writes, an injected failure reported with its message and then
-retried, each pre-flight blocker (a cordoned node, a degraded volume, an upgrade in progress, a
-pending cleanup) and all of them at once with zero writes, a running upgrade followed instead of
-a second one, check mode storing nothing, ``state: absent``, and bad input with no request."""
+"""harvester_upgrade in process (tests/modules/runner.py) against a twin process whose upgrade
+controller walks an Upgrade through Harvester's phases and node states, and the twin's request log
+says what reached the API: an upgrade to completion (the Version created from an ISO the test
+serves, the server version moved, every phase and node state in the returned progress), a second run
+without writes, an injected failure reported with its message and then retried, each pre-flight
+blocker (a cordoned node, a degraded volume, an upgrade in progress, a pending cleanup) and all of
+them at once with zero writes, a running upgrade followed instead of a second one, check mode
+storing nothing, ``state: absent``, and bad input with no request."""
 
 from __future__ import annotations
 
@@ -18,12 +18,13 @@ import pytest
 
 from tests.catalogue.harvester_upgrade import BAD_INPUTS
 from tests.integration import image_files
-from tests.integration.playbooks import assert_all_refused_without_a_request, run_tasks, stored_writes, writes
+from tests.modules.runner import assert_all_refused_without_a_request, run_tasks, stored_writes, writes
 from tests.twin.tests.conftest import wait_for
 
-pytestmark = [pytest.mark.twin, pytest.mark.integration]
+pytestmark = [pytest.mark.twin]
+TWIN_ARGS = ["--speed", "50"]  # the upgrade controller walks its phases and node states on the twin clock
 
-MODULE = "homelab.harvester.harvester_upgrade"
+MODULE = "harvester_upgrade"
 NS = "harvester-system"
 API = "/apis/harvesterhci.io/v1beta1"
 VERSIONS = f"{API}/namespaces/{NS}/versions"
@@ -41,10 +42,9 @@ NODE_STEPS = ["Images preloading", "Images preloaded", "Pre-draining", "Pre-drai
 FAILURE = {"reason": "BackoffLimitExceeded", "message": "Job has reached the specified backoff limit"}
 
 
-def play(twin, tmp_path, tasks, *, check=False, diff=False):
-    """Returns (results, API requests the run made)."""
-    results, requests, dummy = run_tasks(twin, tmp_path, MODULE, tasks, check=check, diff=diff)
-    return results, requests
+def play(twin, tasks, **kwargs):
+    """Returns (results, API requests the tasks made)."""
+    return run_tasks(twin, MODULE, tasks, **kwargs)
 
 
 def get(twin, path):
@@ -117,8 +117,8 @@ def until(fn, what):
     return wait_for(fn, what, timeout=30)
 
 
-def test_upgrade_to_completion_then_a_second_run_writes_nothing(twin, tmp_path, files):
-    (done,), reqs = play(twin, tmp_path, [to(files)], diff=True)
+def test_upgrade_to_completion_then_a_second_run_writes_nothing(twin, files):
+    (done,), reqs = play(twin, [to(files)], diff=True)
     assert done["changed"] is True and not done.get("failed"), done
     assert done["state"] == "Succeeded" and done["version"] == "v1.9.0" and done["version_created"] is True
     assert done["previous_version"] == "v1.8.2" and done["server_version"] == "v1.9.0" == server_version(twin)
@@ -135,15 +135,15 @@ def test_upgrade_to_completion_then_a_second_run_writes_nothing(twin, tmp_path, 
     version = get(twin, f"{VERSIONS}/v1.9.0")
     assert version["spec"] == {"isoURL": f"{files}/disk.img", "isoChecksum": image_files.DISK_SHA512}
 
-    (again,), reqs = play(twin, tmp_path, [to(files)])
+    (again,), reqs = play(twin, [to(files)])
     assert again["changed"] is False and not again.get("failed"), again
     assert again["state"] == "Succeeded" and again["name"] == done["name"] and again["server_version"] == "v1.9.0"
     assert writes(reqs) == []
 
 
-def test_an_injected_failure_fails_the_task_with_its_message_and_a_rerun_retries(twin, tmp_path, files):
+def test_an_injected_failure_fails_the_task_with_its_message_and_a_rerun_retries(twin, files):
     environment(twin, upgrade_failures={"ms02-2": FAILURE})
-    (failed,), reqs = play(twin, tmp_path, [to(files, log_enabled=False)])
+    (failed,), reqs = play(twin, [to(files, log_enabled=False)])
     assert failed.get("failed"), failed
     assert failed["msg"] == (f"upgrade {failed['name']} to v1.9.0 failed: NodesUpgraded: node ms02-2: "
                              "Job has reached the specified backoff limit")
@@ -151,37 +151,39 @@ def test_an_injected_failure_fails_the_task_with_its_message_and_a_rerun_retries
     assert failed["node_statuses"]["ms02-2"] == {"state": "Failed", **FAILURE}
     assert failed["node_statuses"]["ms02-1"]["state"] == "Succeeded"
     assert phases(failed)[-2:] == ["UpgradingNodes", "Failed"] and "PreparingLoggingInfra" not in phases(failed)
-    assert {"node": "ms02-2", "state": "Failed", **FAILURE} in [{k: v for k, v in e.items() if k != "time"} for e in failed["progress"]]
+    seen = f"upgrade {failed['name']}: node ms02-2 Failed ({FAILURE['reason']}: {FAILURE['message']})"
+    assert {"msg": seen, "node": "ms02-2", "state": "Failed", **FAILURE} in [
+        {k: v for k, v in e.items() if k != "time"} for e in failed["progress"]]
     assert failed["upgrade"]["spec"]["logEnabled"] is False
     assert [r["method"] for r in writes(reqs)] == ["POST", "POST"]
     # the system services were upgraded (server-version moved) but not every node: a rerun upgrades again
     assert server_version(twin) == "v1.9.0"
     environment(twin, upgrade_failures=None)
-    (retried,), reqs = play(twin, tmp_path, [to(files)])
+    (retried,), reqs = play(twin, [to(files)])
     assert retried["changed"] is True and retried["state"] == "Succeeded", retried
     assert retried["name"] != failed["name"] and retried["version_created"] is False
     assert [(r["method"], r["path"]) for r in writes(reqs)] == [("POST", UPGRADES)]
 
 
-def test_a_failure_before_the_nodes_leaves_the_version_and_names_the_condition(twin, tmp_path, files):
+def test_a_failure_before_the_nodes_leaves_the_version_and_names_the_condition(twin, files):
     environment(twin, upgrade_failures={"UpgradingSystemServices": "helm upgrade of the harvester chart timed out"})
-    (failed,), dummy = play(twin, tmp_path, [to(files)])
+    (failed,), dummy = play(twin, [to(files)])
     assert failed.get("failed") and failed["msg"].endswith(
         "failed: SystemServicesUpgraded: helm upgrade of the harvester chart timed out"), failed
     assert server_version(twin) == "v1.8.2" and failed["server_version"] == "v1.8.2"
 
 
-def test_a_running_upgrade_is_followed_not_started_twice(twin, tmp_path, files):
+def test_a_running_upgrade_is_followed_not_started_twice(twin, files):
     pause(twin, "ms02-3")
     make_version(twin, files)
     name = make_upgrade(twin, "v1.9.0")["metadata"]["name"]
-    (followed,), reqs = play(twin, tmp_path, [{"version": "v1.9.0", "wait_timeout": 3}])
+    (followed,), reqs = play(twin, [{"version": "v1.9.0", "wait_timeout": 3}])
     assert followed.get("failed") and followed["name"] == name, followed
     assert followed["msg"].startswith(f"timed out after 3 s following upgrade {name}; last seen: state ")
     assert followed["progress"] and writes(reqs) == []
     until(lambda: node_state(twin, name, "ms02-3") == "Node-upgrade paused", "ms02-3 paused")
     unpause(twin, name, "ms02-3")
-    (done,), reqs = play(twin, tmp_path, [{"version": "v1.9.0"}])
+    (done,), reqs = play(twin, [{"version": "v1.9.0"}])
     assert done["changed"] is False and done["state"] == "Succeeded" and done["name"] == name, done
     assert writes(reqs) == [] and len(get(twin, UPGRADES)["items"]) == 1
 
@@ -208,10 +210,10 @@ def other_upgrade(twin, files):
     (degrade, f"Longhorn volume {ROUTER_VOLUME} (PVC default/"),
     (other_upgrade, "upgrade {} to v1.8.9 is in progress (state "),
 ])
-def test_each_blocker_fails_before_any_write(twin, tmp_path, files, blocker, expected):
+def test_each_blocker_fails_before_any_write(twin, files, blocker, expected):
     expected = expected.format(blocker(twin, files))
     before = len(get(twin, UPGRADES)["items"])
-    (refused,), reqs = play(twin, tmp_path, [to(files)])
+    (refused,), reqs = play(twin, [to(files)])
     assert refused.get("failed"), refused
     assert refused["msg"].startswith("cannot upgrade to v1.9.0: ") and refused["msg"].endswith("; nothing was changed")
     assert len(refused["blockers"]) == 1 and refused["blockers"][0].startswith(expected), refused["blockers"]
@@ -219,7 +221,7 @@ def test_each_blocker_fails_before_any_write(twin, tmp_path, files, blocker, exp
     assert get(twin, f"{VERSIONS}/v1.9.0") is None and len(get(twin, UPGRADES)["items"]) == before
 
 
-def test_every_blocker_named_at_once_also_in_check_mode(twin, tmp_path, files):
+def test_every_blocker_named_at_once_also_in_check_mode(twin, files):
     environment(twin, upgrade_failures={"cleanup": "the repo VM could not be deleted"})
     make_version(twin, files, "v1.8.9")
     old = make_upgrade(twin, "v1.8.9")["metadata"]["name"]
@@ -227,7 +229,7 @@ def test_every_blocker_named_at_once_also_in_check_mode(twin, tmp_path, files):
     cordon(twin, files)
     degrade(twin, files)
     for check in (False, True):
-        (refused,), reqs = play(twin, tmp_path, [{"version": "v1.9.0"}], check=check)
+        (refused,), reqs = play(twin, [{"version": "v1.9.0"}], check=check)
         assert refused.get("failed"), refused
         assert refused["blockers"][:3] == [
             f"upgrade {old} waits for its post-upgrade cleanup (harvesterhci.io/upgradeCleanup=Pending)",
@@ -241,8 +243,8 @@ def test_every_blocker_named_at_once_also_in_check_mode(twin, tmp_path, files):
         assert writes(reqs) == []
 
 
-def test_check_mode_stores_nothing(twin, tmp_path, files):
-    (predicted,), reqs = play(twin, tmp_path, [to(files)], check=True, diff=True)
+def test_check_mode_stores_nothing(twin, files):
+    (predicted,), reqs = play(twin, [to(files)], check=True, diff=True)
     assert predicted["changed"] is True and predicted["version_created"] is True and not predicted.get("failed"), predicted
     assert predicted["upgrade"]["metadata"]["generateName"] == "hvst-upgrade-" and predicted["progress"] == []
     assert predicted["diff"] == {"before": {"server_version": "v1.8.2"}, "after": {"server_version": "v1.9.0"}}
@@ -250,16 +252,16 @@ def test_check_mode_stores_nothing(twin, tmp_path, files):
     assert stored_writes(reqs) == [] and get(twin, f"{VERSIONS}/v1.9.0") is None
 
     make_version(twin, files)
-    (predicted,), reqs = play(twin, tmp_path, [{"version": "v1.9.0"}], check=True)
+    (predicted,), reqs = play(twin, [{"version": "v1.9.0"}], check=True)
     assert predicted["changed"] is True and predicted["version_created"] is False, predicted
     assert predicted["name"].startswith("hvst-upgrade-")  # the dry-run answer, named by the server
     assert [(r["method"], r["path"]) for r in writes(reqs)] == [("POST", UPGRADES)] and stored_writes(reqs) == []
     assert get(twin, UPGRADES)["items"] == [] and server_version(twin) == "v1.8.2"
 
 
-def test_a_different_existing_version_is_a_blocker(twin, tmp_path, files):
+def test_a_different_existing_version_is_a_blocker(twin, files):
     make_version(twin, files)
-    (refused,), reqs = play(twin, tmp_path, [to(files, iso_url=f"{files}/other.img")])
+    (refused,), reqs = play(twin, [to(files, iso_url=f"{files}/other.img")])
     assert refused.get("failed") and refused["blockers"] == [
         f"Version v1.9.0 exists with isoURL {files}/disk.img, not {files}/other.img (this module does not change Versions)",
         "Version v1.9.0 exists with another isoChecksum (this module does not change Versions)"]
@@ -272,12 +274,12 @@ def closed_port():
         return s.getsockname()[1]
 
 
-def test_without_wait_and_then_absent_cancels_an_upgrade_stuck_on_its_iso(twin, tmp_path, files):
+def test_without_wait_and_then_absent_cancels_an_upgrade_stuck_on_its_iso(twin, files):
     """An ISO URL that does not answer: Harvester's image fails to initialize and the upgrade waits
     for it (ImageReady Unknown) until it is deleted."""
     stuck = {"version": "v1.9.0", "iso_url": f"http://127.0.0.1:{closed_port()}/harvester.iso", "wait": False}
-    (started, removed, again), reqs = play(twin, tmp_path, [stuck, {"version": "v1.9.0", "state": "absent"},
-                                                            {"version": "v1.9.0", "state": "absent"}], diff=True)
+    (started, removed, again), reqs = play(twin, [stuck, {"version": "v1.9.0", "state": "absent"},
+                                                  {"version": "v1.9.0", "state": "absent"}], diff=True)
     assert started["changed"] is True and started["state"] in ("", "PreparingLoggingInfra"), started
     assert removed["changed"] is True and removed["deleted"] == [started["name"]], removed
     assert removed["diff"] == {"before": {"upgrades": [started["name"]]}, "after": {"upgrades": []}}
@@ -286,30 +288,30 @@ def test_without_wait_and_then_absent_cancels_an_upgrade_stuck_on_its_iso(twin, 
     assert get(twin, UPGRADES)["items"] == []
 
 
-def test_absent_is_refused_by_harvester_while_nodes_upgrade(twin, tmp_path, files):
+def test_absent_is_refused_by_harvester_while_nodes_upgrade(twin, files):
     pause(twin, "ms02-1")
     make_version(twin, files)
     name = make_upgrade(twin, "v1.9.0")["metadata"]["name"]
     until(lambda: labels(twin, name).get("harvesterhci.io/upgradeState") == "UpgradingNodes", "the node upgrade")
-    (refused,), reqs = play(twin, tmp_path, [{"version": "v1.9.0", "state": "absent"}])
+    (refused,), reqs = play(twin, [{"version": "v1.9.0", "state": "absent"}])
     assert refused.get("failed") and refused["msg"].endswith(
         "400 BadRequest: admission webhook \"validator.harvesterhci.io\" denied the request: node upgrade is in "
         "progressing, please wait for it to be provisioned"), refused
     assert get(twin, f"{UPGRADES}/{name}") is not None
 
 
-def test_an_upgrade_from_an_image(twin, tmp_path, files):
+def test_an_upgrade_from_an_image(twin, files):
     post(twin, f"{API}/namespaces/default/virtualmachineimages", {
         "apiVersion": "harvesterhci.io/v1beta1", "kind": "VirtualMachineImage",
         "metadata": {"name": "harvester-iso", "namespace": "default"},
         "spec": {"displayName": "harvester-v1.9.0-amd64.iso", "sourceType": "download", "url": f"{files}/other.img"}})
-    (done, again), reqs = play(twin, tmp_path, [{"image": "default/harvester-iso"}, {"image": "default/harvester-iso"}])
+    (done, again), reqs = play(twin, [{"image": "default/harvester-iso"}, {"image": "default/harvester-iso"}])
     assert done["changed"] is True and done["state"] == "Succeeded", done
     assert done["version"] == "v1.9.0" and done["upgrade"]["spec"] == {"image": "default/harvester-iso", "logEnabled": True}
     assert again["changed"] is False, again
     assert [r["path"] for r in writes(reqs)] == [UPGRADES]
 
 
-def test_bad_inputs_refused_without_any_request(twin, tmp_path):
-    results, reqs = play(twin, tmp_path, [args for args, message in BAD_INPUTS])
+def test_bad_inputs_refused_without_any_request(twin):
+    results, reqs = play(twin, [args for args, message in BAD_INPUTS])
     assert_all_refused_without_a_request(BAD_INPUTS, results, reqs)

@@ -1,12 +1,12 @@
 # Copyright: (c) 2026, Homelab platform team
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""harvester_vm_backup end to end: ``ansible-playbook`` runs tiny playbooks against a twin process
-(lab-router, lab-dns running, lab-builder stopped, the backup-target setting empty) and the twin's
-request log says what reached the API: a backup to the NFS target waited until ready, a second
-run without writes, a snapshot without any backup target, a backup without one refused with no
-write, check mode storing nothing, a name taken by another VM or type failing on the option,
-labels patched, Harvester's failure message when the target is down, retention (keep the newest,
-delete the rest, their files gone from the target), and bad input with no request at all."""
+"""harvester_vm_backup in process (tests/modules/runner.py) against a twin process (lab-router,
+lab-dns running, lab-builder stopped, the backup-target setting empty) and the twin's request log
+says what reached the API: a backup to the NFS target waited until ready, a second run without
+writes, a snapshot without any backup target, a backup without one refused with no write, check mode
+storing nothing, a name taken by another VM or type failing on the option, labels patched,
+Harvester's failure message when the target is down, retention (keep the newest, delete the rest,
+their files gone from the target), and bad input with no request at all."""
 
 from __future__ import annotations
 
@@ -15,21 +15,20 @@ import json
 import pytest
 
 from tests.catalogue.harvester_vm_backup import BAD_INPUTS, NIGHTLY
-from tests.integration.playbooks import assert_all_refused_without_a_request, run_tasks, stored_writes, writes
+from tests.modules.runner import assert_all_refused_without_a_request, run_tasks, stored_writes, writes
 
-pytestmark = [pytest.mark.twin, pytest.mark.integration]
+pytestmark = [pytest.mark.twin]
 
-MODULE = "homelab.harvester.harvester_vm_backup"
-INFO = "homelab.harvester.harvester_vm_backup_info"
+MODULE = "harvester_vm_backup"
+INFO = "harvester_vm_backup_info"
 BACKUPS = "/apis/harvesterhci.io/v1beta1/namespaces/default/virtualmachinebackups"
 SETTING = "/apis/harvesterhci.io/v1beta1/settings/backup-target"
 NFS = "nfs://10.10.10.20:/volume1/harvester-backups"
 
 
-def play(twin, tmp_path, tasks, *, check=False, diff=False, module=MODULE):
-    """Returns (results, API requests the run made)."""
-    results, requests, dummy = run_tasks(twin, tmp_path, module, tasks, check=check, diff=diff)
-    return results, requests
+def play(twin, tasks, *, module=MODULE, **kwargs):
+    """Returns (results, API requests the tasks made)."""
+    return run_tasks(twin, module, tasks, **kwargs)
 
 
 def get(twin, path):
@@ -47,10 +46,10 @@ def store_files(twin):
     return twin.session().get(twin.url("/_twin/environment")).json().get("backupstore", {}).get(NFS, [])
 
 
-def test_backup_to_nfs_waits_until_ready_then_changes_nothing(twin, tmp_path):
+def test_backup_to_nfs_waits_until_ready_then_changes_nothing(twin):
     set_target(twin)
     task = {"name": "router-1", "vm": "lab-router", "labels": NIGHTLY}
-    (first,), reqs = play(twin, tmp_path, [task], diff=True)
+    (first,), reqs = play(twin, [task], diff=True)
     assert first["changed"] is True and not first.get("failed"), first
     assert first["ready_to_use"] is True
     status = first["backup"]["status"]
@@ -64,21 +63,21 @@ def test_backup_to_nfs_waits_until_ready_then_changes_nothing(twin, tmp_path):
     assert [r["method"] for r in writes(reqs)] == ["POST"]
     assert "harvester/vmbackups/default/router-1.cfg" in store_files(twin)
 
-    (again,), reqs = play(twin, tmp_path, [task])
+    (again,), reqs = play(twin, [task])
     assert again["changed"] is False and again["ready_to_use"] is True, again
     assert [(r["method"], r["path"]) for r in reqs] == [("GET", f"{BACKUPS}/router-1")]  # one read, already ready
 
 
-def test_snapshot_needs_no_backup_target(twin, tmp_path):
-    (snap,), reqs = play(twin, tmp_path, [{"name": "dns-snap", "vm": "lab-dns", "type": "snapshot"}])
+def test_snapshot_needs_no_backup_target(twin):
+    (snap,), reqs = play(twin, [{"name": "dns-snap", "vm": "lab-dns", "type": "snapshot"}])
     assert snap["changed"] is True and snap["ready_to_use"] is True, snap
     assert "backupTarget" not in snap["backup"]["status"]
     assert SETTING not in [r["path"] for r in reqs]
     assert store_files(twin) == []
 
 
-def test_backup_without_a_target_is_refused_before_any_write(twin, tmp_path):
-    (result,), reqs = play(twin, tmp_path, [{"name": "router-1", "vm": "lab-router"}])
+def test_backup_without_a_target_is_refused_before_any_write(twin):
+    (result,), reqs = play(twin, [{"name": "router-1", "vm": "lab-router"}])
     assert result["failed"] and result["option"] == "type"
     assert result["msg"].startswith("type: backup needs a backup target, and Harvester's backup-target setting is not "
                                     "set; set it (homelab.harvester.harvester_setting")
@@ -86,23 +85,23 @@ def test_backup_without_a_target_is_refused_before_any_write(twin, tmp_path):
     assert get(twin, f"{BACKUPS}/router-1") is None
 
 
-def test_check_mode_stores_nothing(twin, tmp_path):
+def test_check_mode_stores_nothing(twin):
     set_target(twin)
-    (created,), reqs = play(twin, tmp_path, [{"name": "router-1", "vm": "lab-router"}], check=True, diff=True)
+    (created,), reqs = play(twin, [{"name": "router-1", "vm": "lab-router"}], check=True, diff=True)
     assert created["changed"] is True and created["ready_to_use"] is False, created
     assert created["diff"]["after"]["spec"] == {"source": {"name": "lab-router"}, "type": "backup"}
     assert len(writes(reqs)) == 1 and stored_writes(reqs) == []
     assert get(twin, f"{BACKUPS}/router-1") is None
 
-    play(twin, tmp_path, [{"name": "router-1", "vm": "lab-router"}])
-    (deleted,), reqs = play(twin, tmp_path, [{"name": "router-1", "state": "absent"}], check=True)
+    play(twin, [{"name": "router-1", "vm": "lab-router"}])
+    (deleted,), reqs = play(twin, [{"name": "router-1", "state": "absent"}], check=True)
     assert deleted["changed"] is True and stored_writes(reqs) == [] and len(writes(reqs)) == 1, deleted
     assert get(twin, f"{BACKUPS}/router-1")["status"]["readyToUse"] is True
 
 
-def test_a_name_taken_by_another_vm_or_type_fails_on_that_option(twin, tmp_path):
+def test_a_name_taken_by_another_vm_or_type_fails_on_that_option(twin):
     set_target(twin)
-    (made, other_vm, other_type, absent_other), reqs = play(twin, tmp_path, [
+    (made, other_vm, other_type, absent_other), reqs = play(twin, [
         {"name": "nightly", "vm": "lab-router", "type": "snapshot"},
         {"name": "nightly", "vm": "lab-dns", "type": "snapshot"},
         {"name": "nightly", "vm": "lab-router", "type": "backup"},
@@ -118,8 +117,8 @@ def test_a_name_taken_by_another_vm_or_type_fails_on_that_option(twin, tmp_path)
     assert get(twin, f"{BACKUPS}/nightly") is not None
 
 
-def test_labels_are_patched_alone(twin, tmp_path):
-    (made, relabelled), reqs = play(twin, tmp_path, [
+def test_labels_are_patched_alone(twin):
+    (made, relabelled), reqs = play(twin, [
         {"name": "snap", "vm": "lab-dns", "type": "snapshot", "labels": NIGHTLY},
         {"name": "snap", "vm": "lab-dns", "type": "snapshot", "labels": {"homelab.harvester/backup": None, "keep": "yes"}}],
         diff=True)
@@ -130,10 +129,10 @@ def test_labels_are_patched_alone(twin, tmp_path):
     assert get(twin, f"{BACKUPS}/snap")["metadata"]["labels"] == {"keep": "yes"}
 
 
-def test_a_failed_backup_fails_with_harvesters_message(twin, tmp_path):
+def test_a_failed_backup_fails_with_harvesters_message(twin):
     set_target(twin)
     twin.session().patch(twin.url("/_twin/environment"), json={"unreachable": [NFS]}).raise_for_status()
-    (result,), reqs = play(twin, tmp_path, [{"name": "builder-1", "vm": "lab-builder"}])
+    (result,), reqs = play(twin, [{"name": "builder-1", "vm": "lab-builder"}])
     assert result["failed"], result
     assert result["msg"].startswith("gave up waiting for VirtualMachineBackup default/builder-1 to be ready to use: "
                                     "Harvester reports: VolumeSnapshot builder-1-volume-lab-builder-rootdisk in error "
@@ -141,25 +140,25 @@ def test_a_failed_backup_fails_with_harvesters_message(twin, tmp_path):
     assert [r["method"] for r in writes(reqs)] == ["POST"]
 
 
-def test_keep_the_newest_and_delete_the_rest(twin, tmp_path):
+def test_keep_the_newest_and_delete_the_rest(twin):
     set_target(twin)
-    made, dummy = play(twin, tmp_path, [{"name": f"router-{i}", "vm": "lab-router", "labels": NIGHTLY} for i in (1, 2, 3)]
+    made, dummy = play(twin, [{"name": f"router-{i}", "vm": "lab-router", "labels": NIGHTLY} for i in (1, 2, 3)]
                        + [{"name": "dns-1", "vm": "lab-dns", "labels": NIGHTLY}])
     assert all(r["ready_to_use"] for r in made), made
-    (info,), reqs = play(twin, tmp_path, [{"label_selector": "homelab.harvester/backup=nightly", "keep": 2}], module=INFO)
+    (info,), reqs = play(twin, [{"label_selector": "homelab.harvester/backup=nightly", "keep": 2}], module=INFO)
     assert [(e["name"], e["state"]) for e in info["expired"]] == [("router-1", "ready")], info
     assert info["by_vm"] == {"default/lab-router": ["router-3", "router-2", "router-1"], "default/lab-dns": ["dns-1"]}
     assert len(reqs) == 1
-    pruned, reqs = play(twin, tmp_path, [{"name": e["name"], "namespace": e["namespace"], "vm": e["vm"], "state": "absent"}
-                                         for e in info["expired"]])
+    pruned, reqs = play(twin, [{"name": e["name"], "namespace": e["namespace"], "vm": e["vm"], "state": "absent"}
+                               for e in info["expired"]])
     assert pruned[0]["changed"] is True and not pruned[0].get("failed"), pruned
     assert [(r["method"], r["path"]) for r in writes(reqs)] == [("DELETE", f"{BACKUPS}/router-1")]
     assert get(twin, f"{BACKUPS}/router-1") is None  # waited: Harvester removed its data
     assert not any("router-1" in f for f in store_files(twin)) and "harvester/vmbackups/default/router-2.cfg" in store_files(twin)
-    (again,), reqs = play(twin, tmp_path, [{"name": "router-1", "state": "absent"}])
+    (again,), reqs = play(twin, [{"name": "router-1", "state": "absent"}])
     assert again["changed"] is False and writes(reqs) == []
 
 
-def test_bad_inputs_refused_without_any_request(twin, tmp_path):
-    results, reqs = play(twin, tmp_path, [args for args, message in BAD_INPUTS])
+def test_bad_inputs_refused_without_any_request(twin):
+    results, reqs = play(twin, [args for args, message in BAD_INPUTS])
     assert_all_refused_without_a_request(BAD_INPUTS, results, reqs)

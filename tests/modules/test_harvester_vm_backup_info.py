@@ -1,8 +1,9 @@
 # Copyright: (c) 2026, Homelab platform team
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""harvester_vm_backup_info end to end against a twin process: the backups and snapshots of a
-namespace newest first, filtered by VM, type and labels, the ones a retention rule lets go (never
-one in progress), every namespace, check mode, one request, and bad input with no request."""
+"""harvester_vm_backup_info in process (tests/modules/runner.py) against a twin process: the backups
+and snapshots of a namespace newest first, filtered by VM, type and labels, the ones a retention
+rule lets go (never one in progress), every namespace, check mode, one request, and bad input with
+no request."""
 
 from __future__ import annotations
 
@@ -11,20 +12,20 @@ import json
 import pytest
 
 from tests.catalogue.harvester_vm_backup_info import BAD_INPUTS
-from tests.integration.playbooks import assert_all_refused_without_a_request, run_tasks, writes
+from tests.modules.runner import assert_all_refused_without_a_request, run_tasks, writes
 from tests.twin.tests.conftest import wait_for
 
-pytestmark = [pytest.mark.twin, pytest.mark.integration]
+pytestmark = [pytest.mark.twin]
 
-MODULE = "homelab.harvester.harvester_vm_backup_info"
+MODULE = "harvester_vm_backup_info"
 BACKUPS = "/apis/harvesterhci.io/v1beta1/namespaces/default/virtualmachinebackups"
 SETTING = "/apis/harvesterhci.io/v1beta1/settings/backup-target"
 NFS = "nfs://10.10.10.20:/volume1/harvester-backups"
 
 
-def play(twin, tmp_path, tasks, *, check=False):
-    results, requests, dummy = run_tasks(twin, tmp_path, MODULE, tasks, check=check)
-    return results, requests
+def play(twin, tasks, **kwargs):
+    """Returns (results, API requests the tasks made)."""
+    return run_tasks(twin, MODULE, tasks, **kwargs)
 
 
 def backup(twin, name, vm, type_="snapshot", labels=None, ready=True):
@@ -37,7 +38,7 @@ def backup(twin, name, vm, type_="snapshot", labels=None, ready=True):
                  f"{name} ready")
 
 
-def test_newest_first_filters_and_retention(twin, tmp_path):
+def test_newest_first_filters_and_retention(twin):
     setting = twin.session().get(twin.url(SETTING)).json()
     setting["value"] = json.dumps({"type": "nfs", "endpoint": NFS})
     twin.session().put(twin.url(SETTING), json=setting).raise_for_status()
@@ -45,7 +46,7 @@ def test_newest_first_filters_and_retention(twin, tmp_path):
         backup(twin, name, "lab-router", labels={"set": "nightly"})
     backup(twin, "b-1", "lab-dns", labels={"set": "nightly"})
     backup(twin, "c-1", "lab-router", type_="backup")
-    (everything, router, nightly, snapshots, other_ns), reqs = play(twin, tmp_path, [
+    (everything, router, nightly, snapshots, other_ns), reqs = play(twin, [
         {}, {"vm": "lab-router", "keep": 1}, {"label_selector": "set=nightly", "keep": 2}, {"type": "snapshot", "keep": 0},
         {"namespace": "kube-system"}], check=True)
     order = [(e["created"], e["name"]) for e in everything["backups"]]
@@ -65,13 +66,13 @@ def test_newest_first_filters_and_retention(twin, tmp_path):
     assert len(reqs) == 5 and writes(reqs) == []
 
 
-def test_all_namespaces(twin, tmp_path):
+def test_all_namespaces(twin):
     backup(twin, "a-1", "lab-router")
-    (result,), reqs = play(twin, tmp_path, [{"all_namespaces": True, "namespace": "ignored"}])
+    (result,), reqs = play(twin, [{"all_namespaces": True, "namespace": "ignored"}])
     assert [(e["namespace"], e["name"]) for e in result["backups"]] == [("default", "a-1")]
     assert [r["path"] for r in reqs] == ["/apis/harvesterhci.io/v1beta1/virtualmachinebackups"]
 
 
-def test_bad_inputs_refused_without_any_request(twin, tmp_path):
-    results, reqs = play(twin, tmp_path, [args for args, message in BAD_INPUTS])
+def test_bad_inputs_refused_without_any_request(twin):
+    results, reqs = play(twin, [args for args, message in BAD_INPUTS])
     assert_all_refused_without_a_request(BAD_INPUTS, results, reqs)

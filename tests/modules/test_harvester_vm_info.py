@@ -1,7 +1,8 @@
 # Copyright: (c) 2026, Homelab platform team
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""harvester_vm_info end to end against the twin's seeded VMs: every VM of a namespace with its
-state, node and addresses; by label; one by name; an unknown one fails; reads only."""
+"""harvester_vm_info in process (tests/modules/runner.py) against the twin's seeded VMs: every VM of
+a namespace with its state, node and addresses; by label; one by name; an unknown one fails; reads
+only."""
 
 from __future__ import annotations
 
@@ -10,21 +11,21 @@ import json
 import pytest
 
 from tests.catalogue.harvester_vm_info import BAD_INPUTS
-from tests.integration.playbooks import assert_all_refused_without_a_request, run_tasks, writes
+from tests.modules.runner import assert_all_refused_without_a_request, run_tasks, writes
 
-pytestmark = [pytest.mark.twin, pytest.mark.integration]
+pytestmark = [pytest.mark.twin]
 
-MODULE = "homelab.harvester.harvester_vm_info"
+MODULE = "harvester_vm_info"
 VMS = "/apis/kubevirt.io/v1/namespaces/default/virtualmachines"
 
 
-def play(twin, tmp_path, tasks):
-    results, requests, dummy = run_tasks(twin, tmp_path, MODULE, tasks)
-    return results, requests
+def play(twin, tasks, **kwargs):
+    """Returns (results, API requests the tasks made)."""
+    return run_tasks(twin, MODULE, tasks, **kwargs)
 
 
-def test_lists_state_node_and_addresses(twin, tmp_path):
-    (every,), reqs = play(twin, tmp_path, [{}])
+def test_lists_state_node_and_addresses(twin):
+    (every,), reqs = play(twin, [{}])
     vms = {v["name"]: v for v in every["vms"]}
     assert sorted(vms) == ["lab-builder", "lab-dns", "lab-router"]
     router = vms["lab-router"]
@@ -36,10 +37,10 @@ def test_lists_state_node_and_addresses(twin, tmp_path):
     assert len(reqs) == 2  # one list of VMs, one of VMIs
 
 
-def test_by_label_and_by_name(twin, tmp_path):
+def test_by_label_and_by_name(twin):
     twin.session().patch(twin.url(f"{VMS}/lab-dns"), data=json.dumps({"metadata": {"labels": {"homelab.harvester/backup": "nightly"}}}),
                          headers={"Content-Type": "application/merge-patch+json"}).raise_for_status()
-    (labelled, everywhere, one), dummy = play(twin, tmp_path, [
+    (labelled, everywhere, one), dummy = play(twin, [
         {"label_selector": "homelab.harvester/backup=nightly"},
         {"all_namespaces": True, "label_selector": "homelab.harvester/backup in (nightly,weekly)"},
         {"name": "default/lab-router"}])
@@ -48,12 +49,12 @@ def test_by_label_and_by_name(twin, tmp_path):
     assert [v["name"] for v in one["vms"]] == ["lab-router"]
 
 
-def test_bad_inputs_refused_without_any_request(twin, tmp_path):
-    results, reqs = play(twin, tmp_path, [args for args, message in BAD_INPUTS])
+def test_bad_inputs_refused_without_any_request(twin):
+    results, reqs = play(twin, [args for args, message in BAD_INPUTS])
     assert_all_refused_without_a_request(BAD_INPUTS, results, reqs)
 
 
-def test_an_unknown_vm_fails_naming_it(twin, tmp_path):
-    (result,), reqs = play(twin, tmp_path, [{"name": "nope"}])
+def test_an_unknown_vm_fails_naming_it(twin):
+    (result,), reqs = play(twin, [{"name": "nope"}])
     assert result["failed"] and "VirtualMachine default/nope not found" in result["msg"]
     assert writes(reqs) == []
