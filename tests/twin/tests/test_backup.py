@@ -386,7 +386,7 @@ def test_upstream_crds_backup_and_restore(upstream_twin):
     twin = upstream_twin
     created(twin, BACKUPS, backup_body("snap", "lab-dns", "snapshot"))
     obj = ready(twin, "snap")
-    assert obj["status"]["source"]["spec"]["template"]["spec"]["domain"]["cpu"] == {"cores": 1}
+    assert obj["status"]["source"]["spec"]["template"]["spec"]["domain"]["cpu"] == {"cores": 1, "sockets": 1, "threads": 1}
     stop_vm(twin, "lab-dns")
     created(twin, RESTORES, restore_body("back", "snap", "lab-dns", new_vm=False))
     done = complete(twin, "back")

@@ -85,7 +85,8 @@ def start_vm(twin, name, spec):
 
 
 def cd_rom_vm(twin):
-    return start_vm(twin, "lab-cd", {"domain": {"devices": {"disks": [{"name": "iso", "cdrom": {"bus": "sata"}}]}},
+    return start_vm(twin, "lab-cd", {"domain": {"memory": {"guest": "1Gi"},
+                                                "devices": {"disks": [{"name": "iso", "cdrom": {"bus": "sata"}}]}},
                                      "volumes": [{"name": "iso", "containerDisk": {"image": "registry.lab/tools:1"}}]})
 
 
@@ -272,7 +273,8 @@ def test_why_a_vm_cannot_migrate(twin):
     pvc = {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "lab-db-rootdisk", "namespace": "default"},
            "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}
     twin.session().post(twin.url(PVCS), json=pvc).raise_for_status()
-    start_vm(twin, "lab-db", {"domain": {"devices": {"disks": [{"name": "rootdisk", "disk": {"bus": "virtio"}}]}},
+    start_vm(twin, "lab-db", {"domain": {"memory": {"guest": "1Gi"},
+                                     "devices": {"disks": [{"name": "rootdisk", "disk": {"bus": "virtio"}}]}},
                               "volumes": [{"name": "rootdisk", "persistentVolumeClaim": {"claimName": "lab-db-rootdisk"}}]})
     cond = wait_for(lambda: next((c for c in vmi(twin, "lab-db")["status"].get("conditions") or []
                                   if c["type"] == "LiveMigratable"), None), "LiveMigratable")
