@@ -25,6 +25,7 @@ from .controllers import image as image_controllers
 from .controllers import keypair as keypair_controllers
 from .controllers import kubevirt as kubevirt_controllers
 from .controllers import longhorn as longhorn_controllers
+from .controllers import migration as migration_controllers
 from .controllers import network as network_controllers
 from .controllers import node as node_controllers
 from .controllers import settings as settings_controllers
@@ -55,3 +56,4 @@ CONTROLLERS += [*node_controllers.CONTROLLERS]
 
 # VirtualMachines: Harvester's VM mutator and validator, KubeVirt's VM validator
 ADMISSION += [vm_admission.register]
+CONTROLLERS += [*migration_controllers.CONTROLLERS]  # migrations asked for with a VirtualMachineInstanceMigration

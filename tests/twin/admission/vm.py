@@ -477,10 +477,9 @@ def _check_volumes(vm: dict, store) -> None:
         if _provisioner(store, pvc) != LONGHORN and "ReadWriteMany" in ((pvc.get("spec") or {}).get("accessModes") or []):
             continue
         kind = store.registry.by_plural("kubevirt.io", "virtualmachines")
-        for other in store.list(kind, ns):
-            if other["metadata"]["name"] != name and claim in _claims(other):
-                raise _invalid(f"PVC {ns}/{claim} is already used by other VM, please use a shareable RWX volume.",
-                               "spec.templates.spec.volumes")
+        if store.list(kind, ns, lambda o, claim=claim: o["metadata"]["name"] != name and claim in _claims(o)):
+            raise _invalid(f"PVC {ns}/{claim} is already used by other VM, please use a shareable RWX volume.",
+                           "spec.templates.spec.volumes")
 
 
 def _check_memory(vm: dict) -> None:
@@ -548,10 +547,9 @@ def _check_duplicate_macs(vm: dict, store) -> None:
     wanted = {m for macs in mine.values() for m in macs}
     kind = store.registry.by_plural("kubevirt.io", "virtualmachines")
     others: dict[str, dict[str, str]] = {}
-    for other in store.list(kind):
-        other_ifaces = (_domain(other).get("devices") or {}).get("interfaces") or []
-        if not wanted & {i.get("macAddress") for i in other_ifaces}:
-            continue
+    def shares_a_mac(o):  # the VMByMacAddress index: only those VMs are read
+        return bool(wanted & {i.get("macAddress") for i in (_domain(o).get("devices") or {}).get("interfaces") or []})
+    for other in store.list(kind, None, shares_a_mac):
         for cn, macs in _macs(other, store).items():
             others.setdefault(cn, {}).update(macs)
     for cn, macs in mine.items():

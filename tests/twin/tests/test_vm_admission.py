@@ -218,7 +218,10 @@ def test_stopping_a_vm_with_a_backup_in_progress_is_a_400(twin):
 def test_the_seeded_vms_are_what_the_mutator_leaves(twin):
     """The lab's VMs pass every rule, and a no-op update changes nothing (the mutator's fixpoint)."""
     api = vms(twin)
-    for name in ("lab-router", "lab-dns", "lab-builder"):
+    for name in ("lab-router", "lab-dns", "lab-builder"):  # after the controllers' first writes
+        wait_for(lambda name=name: "kubevirt.io/virtualMachineControllerFinalize" in
+                 (api.get(name=name, namespace=NS).to_dict()["metadata"].get("finalizers") or [])
+                 and api.get(name=name, namespace=NS).to_dict()["status"].get("runStrategy"), f"{name} synced")
         live = api.get(name=name, namespace=NS).to_dict()
         replaced = api.replace(body=live, namespace=NS).to_dict()
         assert replaced["spec"] == live["spec"], name
@@ -234,3 +237,40 @@ def test_limits_without_a_cpu_section_break_the_mutators_own_patch(twin):
     assert (code, status["reason"]) == (500, "InternalError")
     assert status["message"] == ("Internal error occurred: replace operation does not apply: doc is missing path: "
                                  "/spec/template/spec/domain/cpu/maxSockets: missing value")
+
+
+def test_harvester_creates_the_pvcs_of_the_annotation_whose_image_exists(twin):
+    s = twin.session()
+    image = {"apiVersion": "harvesterhci.io/v1beta1", "kind": "VirtualMachineImage",
+             "metadata": {"name": "ubuntu", "namespace": NS}, "spec": {"displayName": "ubuntu", "sourceType": "upload"}}
+    s.post(twin.url(f"/apis/harvesterhci.io/v1beta1/namespaces/{NS}/virtualmachineimages"), json=image).raise_for_status()
+    missing = claim("app-disk-1")
+    missing["metadata"]["annotations"]["harvesterhci.io/imageId"] = "default/gone"
+    create(twin, vm_body("app", annotations={VCT: json.dumps([claim("app-disk-0"), missing])}))
+    pvcs = f"/api/v1/namespaces/{NS}/persistentvolumeclaims"
+    made = wait_for(lambda: (lambda r: r.json() if r.status_code == 200 else None)(s.get(twin.url(f"{pvcs}/app-disk-0"))),
+                    "the PVC of the existing image")
+    assert made["spec"]["resources"]["requests"]["storage"] == "10Gi"
+    assert made["metadata"]["annotations"]["harvesterhci.io/imageId"] == "default/ubuntu"
+    assert s.get(twin.url(f"{pvcs}/app-disk-1")).status_code == 404  # skipped in the same pass
+
+
+# ---------------------------------------------------------------------------------------- MACs, labels
+def test_a_mac_address_another_vm_has_on_the_same_cluster_network_is_a_500(twin):
+    body = vm_body("twin-router")
+    body["spec"]["template"]["spec"]["domain"]["devices"]["interfaces"][0]["macAddress"] = "02:4a:00:00:00:01"
+    code, status = refusal(lambda: create(twin, body))
+    assert (code, status["message"]) == (500, VALIDATOR + "duplicate mac address present for vm twin-router for "
+                                                          "cluster network mgmt")
+    body["spec"]["template"]["spec"]["networks"] = [{"name": "nic-1", "pod": {}}]  # another network: no clash
+    body["spec"]["template"]["spec"]["domain"]["devices"]["interfaces"][0] = {"name": "nic-1", "masquerade": {},
+                                                                             "macAddress": "02:4a:00:00:00:01"}
+    create(twin, body)
+
+
+def test_an_unknown_maintenance_strategy_label_is_refused(twin):
+    body = vm_body("labelled")
+    body["metadata"]["labels"] = {"harvesterhci.io/maintain-mode-strategy": "Hibernate"}
+    code, status = refusal(lambda: create(twin, body))
+    assert (code, status["message"]) == (422, VALIDATOR + "invalid maintenance mode strategy: Hibernate")
+    assert status["details"]["causes"][0]["field"] == "metadata.labels[harvesterhci.io/maintain-mode-strategy]"
