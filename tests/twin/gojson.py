@@ -114,20 +114,20 @@ def decode(text: str):
         raise syntax_error(stripped, e, decoder=True) from None
 
 
-def struct_fields(value, type_name: str, fields: dict[str, str], package: str) -> dict[str, str]:
-    """Decode into a struct of string fields (json key -> Go field name): null stays empty, a
-    value of another type is Go's UnmarshalTypeError."""
+def struct_fields(value, type_name: str, fields: tuple[str, ...], package: str) -> dict[str, str]:
+    """Decode into a struct of string fields (their JSON keys): null stays empty, a value of
+    another type is Go's UnmarshalTypeError."""
     if value is None:
-        return {k: "" for k in fields}
+        return dict.fromkeys(fields, "")
     if not isinstance(value, dict):
         raise GoJSONError(f"json: cannot unmarshal {go_type(value)} into Go value of type {package}.{type_name}")
     out = {}
-    for key, go_name in fields.items():
+    for key in fields:
         # Go matches keys exactly first, then case-insensitively
         match = key if key in value else next((k for k in value if k.lower() == key.lower()), key)
         item = value.get(match)
         if item is not None and not isinstance(item, str):
             raise GoJSONError(f"json: cannot unmarshal {go_type(item)} into Go struct field "
-                              f"{type_name}.{go_name} of type string")
+                              f"{type_name}.{key} of type string")  # Go names the field by its JSON key
         out[key] = item or ""
     return out
