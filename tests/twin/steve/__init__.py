@@ -169,7 +169,8 @@ class Steve:
         items = self.store.list(t.kind, ns or None, lambda o: labels(o["metadata"].get("labels") or {}) and fields(o))
         items = [as_version(t.kind, t.version, o, self.store.registry) for o in items]
         data = [self.resource(root, t, o) for o in items if wanted(o)]
-        return replies.json_answer(self.format.collection(root, str(request.url), t, data, self.store.resource_version))
+        current = str(request.url.with_query(None))  # URLBuilder.Current(): the path, no query
+        return replies.json_answer(self.format.collection(root, current, t, data, self.store.resource_version))
 
     # ------------------------------------------------------------------ writes
     @staticmethod

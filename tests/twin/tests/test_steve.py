@@ -80,6 +80,7 @@ def test_a_namespace_segment_lists_one_namespace_and_selectors_filter(twin):
     assert empty["data"] == [] and "count" not in empty  # omitempty
     filtered = get(twin, "/kubevirt.io.virtualmachines", filter="spec.runStrategy=Halted")
     assert [d["id"] for d in filtered["data"]] == ["default/lab-builder"]
+    assert filtered["links"]["self"] == twin.url(f"{V1}/kubevirt.io.virtualmachines")  # no query
     negated = get(twin, "/kubevirt.io.virtualmachines", filter="spec.runStrategy!=Halted")
     assert sorted(d["id"] for d in negated["data"]) == ["default/lab-dns", "default/lab-router"]
     labelled = get(twin, "/nodes", labelSelector="node-role.kubernetes.io/control-plane=true")
@@ -107,6 +108,9 @@ def test_create_fills_type_namespace_and_name_then_controllers_act(twin):
              "the fingerprint")
     generated = s.post(twin.url(f"{V1}/configmaps"), json={"metadata": {"namespace": NS}, "data": {"a": "b"}})
     assert generated.status_code == 201 and generated.json()["metadata"]["name"].startswith("c-")
+    pruned = s.post(twin.url(f"{V1}/harvesterhci.io.keypairs/{NS}"), json={**keypair("dev"), "bogus": 1})
+    assert pruned.status_code == 201 and "bogus" not in pruned.json()
+    assert pruned.headers["Warning"] == '299 - unknown field "bogus"'  # Kubernetes' warning, Steve's header
     missing = s.post(twin.url(f"{V1}/configmaps"), json={"data": {"a": "b"}})
     error(missing, 422, "InvalidBodyContent", "metadata.namespace is required")
     error(s.post(twin.url(f"{V1}/configmaps"), data="{nope"), 422, "InvalidBodyContent",
