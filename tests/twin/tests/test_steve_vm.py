@@ -216,3 +216,29 @@ def test_volumes_cd_roms_and_undeclared_or_unmodelled_actions(twin):
     assert bad.status_code == 422 and bad.json()["message"] == "Invalid action: explode"
     assert act(twin, "nope", "start").status_code == 404
     assert act(twin, "lab-builder", "clone", {"targetVm": "copy"}).status_code == 501
+
+
+def test_insert_and_eject_a_cd_rom(twin):
+    s = twin.session()
+    image = {"apiVersion": "harvesterhci.io/v1beta1", "kind": "VirtualMachineImage",
+             "metadata": {"name": "tools", "namespace": NS}, "spec": {"displayName": "tools", "sourceType": "upload"}}
+    s.post(twin.url(f"/apis/harvesterhci.io/v1beta1/namespaces/{NS}/virtualmachineimages"), json=image).raise_for_status()
+    s.patch(twin.url(f"{VMS}/lab-builder"), headers={"Content-Type": "application/merge-patch+json"},
+            json={"metadata": {"annotations": {"harvesterhci.io/volumeClaimTemplates": "[]"}},
+                  "spec": {"template": {"spec": {"domain": {"devices": {"disks": [
+                      {"name": "rootdisk", "disk": {"bus": "virtio"}},
+                      {"name": "cd", "cdrom": {"bus": "sata"}}]}}}}}}).raise_for_status()
+    assert "insertCdRomVolume" in steve(twin, "lab-builder")["actions"]
+    done(act(twin, "lab-builder", "insertCdRomVolume", {"DeviceName": "cd", "imageName": "default/tools"}))
+    vm = kube(twin, f"{VMS}/lab-builder")
+    volume = next(v for v in vm["spec"]["template"]["spec"]["volumes"] if v["name"] == "cd")
+    claim = volume["persistentVolumeClaim"]
+    assert claim["hotpluggable"] is True and claim["claimName"].startswith("lab-builder-cd-")
+    templates = json.loads(vm["metadata"]["annotations"]["harvesterhci.io/volumeClaimTemplates"])
+    assert [t["metadata"]["name"] for t in templates] == [claim["claimName"]]
+    assert templates[0]["metadata"]["annotations"] == {"harvesterhci.io/imageId": "default/tools"}
+    assert "ejectCdRomVolume" in steve(twin, "lab-builder")["actions"]
+    done(act(twin, "lab-builder", "ejectCdRomVolume", {"deviceName": "cd"}))
+    vm = kube(twin, f"{VMS}/lab-builder")
+    assert [v["name"] for v in vm["spec"]["template"]["spec"]["volumes"]] == ["rootdisk"]
+    assert vm["metadata"]["annotations"]["harvesterhci.io/volumeClaimTemplates"] == ""

@@ -274,3 +274,20 @@ def test_an_unknown_maintenance_strategy_label_is_refused(twin):
     code, status = refusal(lambda: create(twin, body))
     assert (code, status["message"]) == (422, VALIDATOR + "invalid maintenance mode strategy: Hibernate")
     assert status["details"]["causes"][0]["field"] == "metadata.labels[harvesterhci.io/maintain-mode-strategy]"
+
+
+def test_pvcs_in_use_golden_images_and_negative_grace_periods_are_refused(twin):
+    body = vm_body("thief")
+    body["spec"]["template"]["spec"]["volumes"] = [{"name": "d", "persistentVolumeClaim": {"claimName": "lab-dns-rootdisk"}}]
+    code, status = refusal(lambda: create(twin, body))
+    assert (code, status["message"]) == (422, VALIDATOR + "PVC default/lab-dns-rootdisk is already used by other VM, "
+                                                          "please use a shareable RWX volume.")
+    assert status["details"]["causes"][0]["field"] == "spec.templates.spec.volumes"
+    twin.kubectl("annotate", "pvc", "lab-dns-rootdisk", "-n", NS, "harvesterhci.io/goldenImage=true")
+    code, status = refusal(lambda: create(twin, body))
+    assert (code, status["message"]) == (422, VALIDATOR + "PVC default/lab-dns-rootdisk is a golden image, it can't be "
+                                                          "used as a volume in VM")
+    hasty = vm_body("hasty")
+    hasty["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] = -1
+    code, status = refusal(lambda: create(twin, hasty))
+    assert (code, status["message"]) == (422, VALIDATOR + "Termination grace period can't be negative")
