@@ -73,7 +73,7 @@ def cd_rom_vm(twin):
           "metadata": {"name": "lab-cd", "namespace": "default"},
           "spec": {"runStrategy": "Always", "template": {
               "metadata": {"labels": {"harvesterhci.io/vmName": "lab-cd"}},
-              "spec": {"domain": {"devices": {"disks": [{"name": "iso", "cdrom": {"bus": "sata"}}]}},
+              "spec": {"domain": {"memory": {"guest": "1Gi"}, "devices": {"disks": [{"name": "iso", "cdrom": {"bus": "sata"}}]}},
                        "volumes": [{"name": "iso", "containerDisk": {"image": "registry.lab/tools:1"}}]}}}}
     twin.session().post(twin.url(VMS), json=vm).raise_for_status()
     vmi = wait_for(lambda: (get(twin, f"{VMIS}/lab-cd") or {}).get("status", {}).get("phase") == "Running"

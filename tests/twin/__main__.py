@@ -1,7 +1,8 @@
-"""python -m tests.twin --port PORT --kubeconfig FILE [--crds DIR]... [--speed FACTOR] [--lab INVENTORY]
+"""python -m tests.twin --port PORT --kubeconfig FILE [--crds DIR]... [--speed FACTOR] [--lab INVENTORY] [--admin-password PW]
 
 Serves a stand-in for a Harvester cluster's Kubernetes API over TLS on 127.0.0.1:PORT
-(PORT 0 picks a free one) and writes FILE once it serves. Runs until SIGINT or SIGTERM.
+(PORT 0 picks a free one) and writes FILE once it serves (and the admin password next to it, as
+admin-password, before it). Runs until SIGINT or SIGTERM.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from aiohttp import web
 
 from . import kubeconfig, lab_inventory
 from .server import Twin
+from .steve.login import write_password_file
 from .tls import make_serving_cert
 
 
@@ -31,6 +33,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--token", default=None, help="bearer token to accept (default: a random one)")
     p.add_argument("--lab", type=Path, default=None,
                    help="seed the nodes, their addresses, NICs and bonds from this Ansible inventory (e.g. inventory/lab)")
+    p.add_argument("--admin-password", default=None,
+                   help="the password of Rancher's local user admin (default: a random one); written next to the "
+                        "kubeconfig as admin-password")
     p.add_argument("--log-level", default="WARNING")
     args = p.parse_args(argv)
     for d in args.crds:
@@ -49,7 +54,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 async def serve(args: argparse.Namespace) -> None:
     started = time.monotonic()
-    twin = Twin(args.token or secrets.token_urlsafe(32), args.crds, args.speed, args.lab_docs)
+    password = args.admin_password or secrets.token_urlsafe(12)
+    twin = Twin(args.token or secrets.token_urlsafe(32), args.crds, args.speed, args.lab_docs, admin_password=password)
     cert = make_serving_cert()
     twin.ca_pem = cert.ca_pem
     # open watches must not hold a stop for aiohttp's default 60 s
@@ -58,6 +64,7 @@ async def serve(args: argparse.Namespace) -> None:
     site = web.TCPSite(runner, "127.0.0.1", args.port, ssl_context=cert.ssl_context(), backlog=512)
     await site.start()
     port = runner.addresses[0][1]
+    write_password_file(args.kubeconfig, password)  # before the kubeconfig: readers wait for that one
     kubeconfig.write(args.kubeconfig, kubeconfig.render(port, cert.ca_pem, twin.token))
     logging.getLogger("twin").warning(
         "twin serving on https://127.0.0.1:%d (%d kinds, ready in %.2fs); kubeconfig %s",

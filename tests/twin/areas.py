@@ -16,6 +16,7 @@ from .admission import rbac as rbac_admission
 from .admission import settings as settings_admission
 from .admission import storageclass as storageclass_admission
 from .admission import upgrade as upgrade_admission
+from .admission import vm as vm_admission
 from .controllers import backup as backup_controllers
 from .controllers import caphv as caphv_controllers
 from .controllers import capi as capi_controllers
@@ -24,6 +25,7 @@ from .controllers import image as image_controllers
 from .controllers import keypair as keypair_controllers
 from .controllers import kubevirt as kubevirt_controllers
 from .controllers import longhorn as longhorn_controllers
+from .controllers import migration as migration_controllers
 from .controllers import network as network_controllers
 from .controllers import node as node_controllers
 from .controllers import settings as settings_controllers
@@ -51,3 +53,7 @@ CONTROLLERS += [*backup_controllers.CONTROLLERS]
 # Node maintenance mode: the node webhook, the node-drain and maintain controllers, live migration
 ADMISSION += [node_admission.register]
 CONTROLLERS += [*node_controllers.CONTROLLERS]
+
+# VirtualMachines: Harvester's VM mutator and validator, KubeVirt's VM validator
+ADMISSION += [vm_admission.register]
+CONTROLLERS += [*migration_controllers.CONTROLLERS]  # migrations asked for with a VirtualMachineInstanceMigration

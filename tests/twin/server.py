@@ -26,12 +26,14 @@ from .store import Store
 log = logging.getLogger("twin")
 
 UNAUTHENTICATED = {"/healthz", "/readyz", "/livez"}
+LOGIN_PREFIX = "/v3-public/"  # Rancher's public API: the login needs no token
 
 
 class Twin:
     """Everything one running twin holds."""
 
-    def __init__(self, token: str, crd_dirs: list[Path] = (), speed: float = 1.0, lab_docs: list[dict] | None = None):
+    def __init__(self, token: str, crd_dirs: list[Path] = (), speed: float = 1.0, lab_docs: list[dict] | None = None,
+                 admin_password: str = ""):
         self.token = token
         self.lab_docs = lab_docs  # the lab to seed (--lab: lab_inventory.documents); None: lab/ as it is
         self.ca_pem = b""  # the serving CA (set by __main__); the token controller copies it into token Secrets
@@ -45,7 +47,8 @@ class Twin:
         self.faults = Faults()
         self.resources = Resources(self.store)
         self.controllers = Manager(self, areas.CONTROLLERS)
-        self.steve = steve.Steve(self)  # Harvester's /v1/harvester API (node actions)
+        self.steve = steve.Steve(self)  # Harvester's /v1/harvester API (every kind, node and VM actions)
+        self.auth = steve.LocalAuth(admin_password)  # Rancher's local login and the tokens it issued
         self.snapshots: dict[str, dict] = {}  # /_twin/snapshot and /_twin/restore
         lab.seed(self.store, copy.deepcopy(self.lab_docs))
 
@@ -55,6 +58,7 @@ class Twin:
         self.store.reset()
         self.faults.clear()
         self.requests.clear()
+        self.auth.forget()
         lab.seed(self.store, copy.deepcopy(self.lab_docs))
         self.controllers.start()
 
@@ -195,6 +199,8 @@ class Twin:
         path = request.path
         if path in UNAUTHENTICATED:
             return web.Response(text="ok")
+        if path.startswith(LOGIN_PREFIX):
+            return self._logged(request, await self.auth.handle(request))
         if not self._authorized(request):
             return self._logged(request, _status_response(errors.unauthorized()))
         if path.startswith("/_twin/"):
@@ -237,8 +243,10 @@ class Twin:
         if scheme.lower() != "bearer":
             return False
         token = token.strip()
-        # the twin's own token, or one the token controller put in a service-account-token Secret
-        return hmac.compare_digest(token.encode(), self.token.encode()) or token_is_valid(self.store, token)
+        # the twin's own token, one the token controller put in a service-account-token Secret, or
+        # one Rancher's login issued
+        return hmac.compare_digest(token.encode(), self.token.encode()) or token_is_valid(self.store, token) \
+            or self.auth.accepts(token)
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self.middleware], client_max_size=8 * 1024 * 1024)

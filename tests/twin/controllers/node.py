@@ -7,7 +7,7 @@ Facts (shared/reference/harvester-api.md §4; harvester v1.8 `pkg/util/drainhelp
 
 * A maintenance request is the Node annotation `harvesterhci.io/drain-requested: "true"` (plus
   `harvesterhci.io/drain-forced: "true"` for force), written by the Steve action
-  enableMaintenanceMode (steve.py) or by any client.
+  enableMaintenanceMode (steve/nodes.py) or by any client.
 * NodeDrainController (node-drain-controller), on a node carrying the request:
   - `drain_possible` refuses a single control plane, or fewer/more than exactly three
     control-plane/etcd nodes without `maintain-status`; without force, any non-migratable VM

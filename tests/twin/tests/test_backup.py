@@ -146,10 +146,11 @@ def test_a_vm_whose_pvc_is_missing_cannot_be_backed_up(twin):
 
 
 def test_a_migrating_vm_cannot_be_backed_up(twin):
-    vmi = f"/apis/kubevirt.io/v1/namespaces/{NS}/virtualmachineinstances/lab-router"
-    state = {"migrationState": {"startTimestamp": "2026-01-01T00:00:00Z", "completed": False, "sourceNode": "ms02-1",
-                                "targetNode": "ms02-2"}}
-    twin.session().patch(twin.url(vmi), json={"status": state}, headers=MERGE).raise_for_status()  # as virt-handler does
+    for node in ("ms02-2", "ms02-3"):  # no target: the migration stays unfinished
+        twin.kubectl("cordon", node)
+    vmim = {"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachineInstanceMigration",
+            "metadata": {"name": "move-router", "namespace": NS}, "spec": {"vmiName": "lab-router"}}
+    created(twin, f"/apis/kubevirt.io/v1/namespaces/{NS}/virtualmachineinstancemigrations", vmim)
     refused(post(twin, BACKUPS, backup_body("b", "lab-router", "snapshot")), 422,
             VALIDATOR + "vm default/lab-router is in migration", "spec.source.name")
 
@@ -386,7 +387,7 @@ def test_upstream_crds_backup_and_restore(upstream_twin):
     twin = upstream_twin
     created(twin, BACKUPS, backup_body("snap", "lab-dns", "snapshot"))
     obj = ready(twin, "snap")
-    assert obj["status"]["source"]["spec"]["template"]["spec"]["domain"]["cpu"] == {"cores": 1}
+    assert obj["status"]["source"]["spec"]["template"]["spec"]["domain"]["cpu"] == {"cores": 1, "sockets": 1, "threads": 1}
     stop_vm(twin, "lab-dns")
     created(twin, RESTORES, restore_body("back", "snap", "lab-dns", new_vm=False))
     done = complete(twin, "back")

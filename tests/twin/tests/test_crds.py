@@ -43,6 +43,7 @@ EXPECTED = {
     ("longhorn.io", "BackupTarget"): "longhorn.yaml",
     ("kubevirt.io", "VirtualMachine"): "kubevirt.yaml",
     ("kubevirt.io", "VirtualMachineInstance"): "kubevirt.yaml",
+    ("kubevirt.io", "VirtualMachineInstanceMigration"): "kubevirt.yaml",
     ("cluster.x-k8s.io", "Cluster"): "capi.yaml",
     ("cluster.x-k8s.io", "MachineDeployment"): "capi.yaml",
     ("cluster.x-k8s.io", "Machine"): "capi.yaml",

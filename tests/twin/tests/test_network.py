@@ -409,7 +409,7 @@ def test_a_bare_network_name_means_the_default_namespace(twin):
     ok(s.post(twin.url(NAD_BASE.format(ns="team")), json=nad_body("shared", ns="team", vlan=40)))
     vm = {"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachine", "metadata": {"name": "app", "namespace": "team"},
           "spec": {"runStrategy": "Halted", "template": {"spec": {
-              "domain": {"devices": {"interfaces": [{"name": "n", "bridge": {}}]}},
+              "domain": {"memory": {"guest": "1Gi"}, "devices": {"interfaces": [{"name": "n", "bridge": {}}]}},
               "networks": [{"name": "n", "multus": {"networkName": "shared"}}]}}}}
     ok(s.post(twin.url(VM_PATH.format(ns="team")), json=vm))
     r = s.delete(twin.url(f"{NAD_PATH}/shared"))

@@ -57,7 +57,7 @@ def test_format_byte(twin):
 def test_nullable_keeps_null_and_other_nulls_are_dropped(twin):
     vm = {"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachine", "metadata": {"name": "nul", "namespace": "default"},
           "spec": {"runStrategy": "Halted", "dataVolumeTemplates": None,
-                   "template": {"metadata": None, "spec": {"domain": {"devices": {}}}}}}
+                   "template": {"metadata": None, "spec": {"domain": {"memory": {"guest": "1Gi"}, "devices": {}}}}}}
     r = twin.session().post(twin.url(VMS), json=vm)
     assert r.status_code == 201, r.text
     spec = r.json()["spec"]
@@ -69,7 +69,7 @@ def test_preserve_unknown_fields_keeps_what_it_covers_and_prunes_the_rest(twin):
     vm = {"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachine", "metadata": {"name": "keep", "namespace": "default"},
           "spec": {"runStrategy": "Halted", "bogus": 1,
                    "template": {"metadata": {"labels": {"a": "b"}, "custom": {"nested": [1, 2]}},
-                                "spec": {"domain": {"devices": {}}}}}}
+                                "spec": {"domain": {"memory": {"guest": "1Gi"}, "devices": {}}}}}}
     r = twin.session().post(twin.url(VMS), json=vm)
     assert r.status_code == 201, r.text
     assert r.json()["spec"]["template"]["metadata"]["custom"] == {"nested": [1, 2]}
