@@ -145,7 +145,7 @@ galaxy-importer: build
 # them only in preview), so they fail here in seconds instead of in sanity minutes later.
 ruff: venv
 	$(BIN)/ruff check .
-	$(BIN)/ruff check --preview --select E301,E302,E303,E305 plugins tests/unit tests/integration
+	$(BIN)/ruff check --preview --select E301,E302,E303,E305 plugins tests/unit tests/integration tests/docs
 
 lint: venv collection
 	ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/$(COLLECTIONS) PATH=$(BIN):$$PATH $(BIN)/ansible-lint --offline --profile production
