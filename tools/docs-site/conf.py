@@ -11,7 +11,7 @@ built offline, so such a reference is shown as its text; a reference into this c
 does not resolve stays a warning, hence an error."""
 
 project = "homelab.harvester"
-copyright = "2026, Homelab platform team"  # noqa: A001 - the name Sphinx reads
+copyright = "2026, Homelab platform team"
 title = "homelab.harvester"
 html_short_title = "homelab.harvester"
 html_title = "homelab.harvester"
