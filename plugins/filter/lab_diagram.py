@@ -216,9 +216,10 @@ def lab_diagram(vlans, nodes, mgmt_vlan_name=MGMT_VLAN_NAME, vip=None, nfs=None,
 
     # The Harvester cluster: its nodes (bond NICs and OOB NIC as ports) and their bond.
     bond = bond or {}
-    bond_text = ", ".join(str(part) for part in (bond.get("mode"), bond.get("xmit_hash_policy"),
-                                                   f"lacp {bond['lacp_rate']}" if bond.get("lacp_rate") else None,
-                                                   f"MTU {bond['mtu']}" if bond.get("mtu") else None) if part)
+    bond_parts = (bond.get("mode"), bond.get("xmit_hash_policy"),
+                  f"lacp {bond['lacp_rate']}" if bond.get("lacp_rate") else None,
+                  f"MTU {bond['mtu']}" if bond.get("mtu") else None)
+    bond_text = ", ".join(str(part) for part in bond_parts if part)
     bond_title = f"bond {cluster_network}-bo" + (f": {bond_text}" if bond_text else "")
     out += [f"  \"harvester\" [shape=plain, style=\"\", label={harvester_label(bond_title, nodes)}];", ""]
 
