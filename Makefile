@@ -7,7 +7,8 @@
 # Both work on a fresh Debian 12 clone with python3.11 (+ python3-venv) and make: the venv and
 # the project-local collection path are created on first use.
 #
-# Helpers: venv collection build lint ruff pytest molecule sanity units changelog bench clean distclean
+# Helpers: venv collection build galaxy-importer lint ruff pytest molecule sanity units changelog docs docs-lint
+#          docs-site bench clean distclean
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -69,12 +70,13 @@ COVERAGE_ARGS := --cov=ansible_collections.homelab.harvester.plugins --cov-branc
 TWIN_ARGS ?=
 export TWIN_ARGS
 
-.PHONY: help demo test check venv collection build lint ruff pytest molecule sanity units changelog docs bench \
-	clean distclean ansible-test-copy
+.PHONY: help demo test check venv collection build galaxy-importer lint ruff pytest molecule sanity units changelog docs \
+	docs-lint docs-site bench clean distclean ansible-test-copy
 
 help:
 	@sed -n 's/^#   //p' $(firstword $(MAKEFILE_LIST))
-	@echo "helpers: venv collection build lint ruff pytest molecule sanity units changelog docs bench clean distclean"
+	@echo "helpers: venv collection build galaxy-importer lint ruff pytest molecule sanity units changelog docs docs-lint"
+	@echo "         docs-site bench clean distclean"
 
 # --- the two user commands ---------------------------------------------------------------
 
@@ -87,9 +89,9 @@ demo: venv collection
 		tools/with_twin.sh tools/demo.sh $(DEMO_ARGS)
 
 # Sequential sub-makes (not prerequisites) so the order holds even under `make -j`, and the
-# first failure stops the run. Each step reports its wall time. tests/unit runs once, in pytest
-# (`make units` runs the same files under ansible-test, for who wants that layout checked).
-TEST_STEPS := ruff lint docs changelog pytest molecule sanity build
+# first failure stops the run. Each step reports its wall time; the fast checks come first. tests/unit
+# runs once, in pytest (`make units` runs the same files under ansible-test, for who wants that).
+TEST_STEPS := ruff lint docs changelog docs-lint pytest molecule sanity build galaxy-importer
 test: venv collection
 	@for step in $(TEST_STEPS); do \
 		echo "==> make $$step"; start=$$(date +%s); \
@@ -122,9 +124,28 @@ collection:
 
 # The tarball that would be published (galaxy.yml build_ignore applies). Also a test step: it
 # fails on galaxy.yml errors.
+VERSION := $(shell sed -n 's/^version: *//p' galaxy.yml)
+TARBALL := build/homelab-harvester-$(VERSION).tar.gz
+
 build: venv
 	@mkdir -p build
 	$(BIN)/ansible-galaxy collection build --force --output-path build .
+
+# Galaxy's own importer (galaxy-importer, what Galaxy runs on every upload) on that tarball, configured
+# by tools/galaxy-importer.cfg, whose comment says which checks run and which cannot here (ansible-test
+# inside the importer needs a container engine). A check that only warns fails this target too: any
+# WARNING or ERROR line in build/galaxy-importer/import.log. importer_result.json (the metadata and
+# docs Galaxy would store) is left next to it. Nothing is read from this checkout but the tarball.
+GALAXY_IMPORT_DIR := build/galaxy-importer
+galaxy-importer: build
+	@rm -rf $(GALAXY_IMPORT_DIR) && mkdir -p $(GALAXY_IMPORT_DIR)/tmp
+	cd $(GALAXY_IMPORT_DIR) && env -u ANSIBLE_COLLECTIONS_PATH -u ANSIBLE_CONFIG PATH=$(BIN):$$PATH \
+		GALAXY_IMPORTER_CONFIG=$(CURDIR)/tools/galaxy-importer.cfg GALAXY_IMPORTER_TMP_ROOT_DIR=$(CURDIR)/$(GALAXY_IMPORT_DIR)/tmp \
+		GALAXY_IMPORTER_ANSIBLE_LOCAL_TMP=$(CURDIR)/$(GALAXY_IMPORT_DIR)/tmp/ansible \
+		$(PY) -m galaxy_importer.main $(CURDIR)/$(TARBALL) 2>&1 | tee import.log
+	@if grep -E '^(WARNING|ERROR|CRITICAL)' $(GALAXY_IMPORT_DIR)/import.log; then \
+		echo "galaxy-importer: the import above has warnings or errors ($(GALAXY_IMPORT_DIR)/import.log)" >&2; exit 1; fi
+	@grep -q '^Importer processing completed successfully' $(GALAXY_IMPORT_DIR)/import.log
 
 # --- test layers ---------------------------------------------------------------------------
 
@@ -132,7 +153,7 @@ build: venv
 # them only in preview), so they fail here in seconds instead of in sanity minutes later.
 ruff: venv
 	$(BIN)/ruff check .
-	$(BIN)/ruff check --preview --select E301,E302,E303,E305 plugins tests/unit tests/integration tests/modules
+	$(BIN)/ruff check --preview --select E301,E302,E303,E305 plugins tests/unit tests/integration tests/modules tests/docs
 
 lint: venv collection
 	ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/$(COLLECTIONS) PATH=$(BIN):$$PATH $(BIN)/ansible-lint --offline --profile production
@@ -179,6 +200,19 @@ changelog: venv
 # Generated pages that must match their source (docs/bad-inputs.md from the tests' catalogues).
 docs: venv
 	$(BIN)/python tools/bad_inputs.py --check
+
+# The docs linter of docs.ansible.com's collection docs: the docs of every plugin and role against
+# antsibull-docs' schema (types of defaults and choices, markup, references into this collection),
+# RST generation and rstcheck.
+docs-lint: venv collection
+	ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/$(COLLECTIONS) PATH=$(BIN):$$PATH \
+		$(BIN)/antsibull-docs lint-collection-docs --plugin-docs $(COLLECTION_LINK)
+
+# The docs as a static HTML site in build/docs/html (index.html): modules, inventory plugin, filters,
+# roles (tools/docs_site.sh: antsibull-docs, then Sphinx, warnings are errors). tests/docs/test_docs_site.py
+# builds the same site and opens it in headless Chromium (skipped without chromium, bindep.txt).
+docs-site: venv collection
+	ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/$(COLLECTIONS) VENV_BIN=$(BIN) tools/docs_site.sh build/docs
 
 # bench/*.py with the venv python, repo root and collection path importable. The bench-only
 # requirements (the `ansible` package, for kubernetes.core) go into the same venv on first use,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import json
 import stat
+import subprocess
 
 import pytest
 import yaml
@@ -19,8 +20,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from tests.integration.playbooks import PLAYBOOK as PLAYBOOK_BIN
 from tests.integration.playbooks import ROOT
-from tests.integration.roles import LAB_INVENTORY, run_playbook
+from tests.integration.roles import LAB_INVENTORY, copy_inventory, run_playbook
 
 pytestmark = [pytest.mark.twin, pytest.mark.integration]
 
@@ -109,6 +111,26 @@ def test_second_run_changes_nothing(twin, tmp_path):
     second, _publish = bootstrap(twin, tmp_path)
     assert second.returncode == 0, second.stdout + second.stderr
     assert recap(second.stdout)["changed"] == "0", second.stdout
+
+
+def test_secrets_encrypted_one_by_one_are_written_decrypted(twin, tmp_path):
+    """vault.yml's values encrypted with `ansible-vault encrypt_string` (what AWX needs, awx/README.md):
+    the install config gets the token and the password, not their !vault ciphertext."""
+    inventory = copy_inventory(tmp_path)
+    password_file = tmp_path / "vault-password"
+    password_file.write_text("bootstrap-test-vault-password")
+    encrypted = [subprocess.run([str(PLAYBOOK_BIN.parent / "ansible-vault"), "encrypt_string", "--vault-password-file",
+                                 str(password_file), "--name", name, value], capture_output=True, text=True, check=True).stdout
+                 for name, value in VAULT.items()]
+    (inventory / "group_vars" / "all" / "vault.yml").write_text("---\n" + "".join(encrypted))
+    proc, publish = bootstrap(twin, tmp_path, inventory=inventory, env={"ANSIBLE_VAULT_PASSWORD_FILE": str(password_file)},
+                              extra_vars={"bootstrap_wait": False, "bootstrap_settings": False})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for name in NODES:
+        text = (publish / f"{name}.yaml").read_text()
+        assert "$ANSIBLE_VAULT" not in text and "!vault" not in text
+        config = yaml.safe_load(text)
+        assert (config["token"], config["os"]["password"]) == (TOKEN, PASSWORD)
 
 
 def test_missing_token_fails_before_writing(twin, tmp_path):
