@@ -1,6 +1,7 @@
-"""Fixtures every test layer that needs "a cluster" shares: one twin process per test module (a
-module may set TWIN_ARGS, e.g. a faster --speed), reset to its seeded lab before each test, and the
-image file server. The twin's own black-box tests (tests/twin/tests) override ``twin`` with theirs."""
+"""Fixtures every test layer that needs "a cluster" shares: the twin processes of this pytest worker
+(one per distinct start arguments: a test module may set TWIN_ARGS, e.g. a faster --speed), reset
+to their seeded lab before each test, and the image file server. The twin's own black-box tests
+(tests/twin/tests) ask the same pool for a twin with their test CRDs."""
 from __future__ import annotations
 
 import pytest
@@ -9,12 +10,37 @@ from tests.integration import image_files
 from tests.twin.tests.conftest import start_twin, stop_twin  # the tests' speed
 
 
+class TwinPool:
+    """Starting a twin costs a second or two of CPU (TLS material, CRD schemas): a worker starts one
+    per set of arguments and every test module that asks for the same set shares it. Tests leave
+    no trace for the next one: each resets the twin it uses (objects, faults, request log)."""
+
+    def __init__(self, tmp_path_factory):
+        self.tmp_path_factory = tmp_path_factory
+        self.running = {}
+
+    def get(self, crd_dirs=(), extra=()):
+        key = (tuple(str(d) for d in crd_dirs), tuple(extra))
+        if key not in self.running:
+            self.running[key] = start_twin(self.tmp_path_factory.mktemp("twin"), list(crd_dirs), list(extra))
+        return self.running[key]
+
+    def stop_all(self):
+        for twin in self.running.values():
+            stop_twin(twin)
+        self.running.clear()
+
+
+@pytest.fixture(scope="session")
+def twins(tmp_path_factory):
+    pool = TwinPool(tmp_path_factory)
+    yield pool
+    pool.stop_all()
+
+
 @pytest.fixture(scope="module")
-def twin_process(request, tmp_path_factory):
-    t = start_twin(tmp_path_factory.mktemp(request.module.__name__.rpartition(".")[2]),
-                   extra=list(getattr(request.module, "TWIN_ARGS", [])))
-    yield t
-    stop_twin(t)
+def twin_process(request, twins):
+    return twins.get(extra=getattr(request.module, "TWIN_ARGS", []))
 
 
 @pytest.fixture

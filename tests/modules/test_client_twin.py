@@ -22,24 +22,10 @@ from ansible_collections.homelab.harvester.plugins.module_utils.errors import (
     Unauthorized,
 )
 from ansible_collections.homelab.harvester.plugins.module_utils.retry import RetryPolicy
-from tests.twin.tests.conftest import start_twin, stop_twin
 
 pytestmark = pytest.mark.twin
 
 NODES = "/api/v1/nodes"
-
-
-@pytest.fixture(scope="module")
-def twin_process(tmp_path_factory):
-    t = start_twin(tmp_path_factory.mktemp("client-twin"))
-    yield t
-    stop_twin(t)
-
-
-@pytest.fixture
-def twin(twin_process):
-    twin_process.reset()
-    return twin_process
 
 
 class Sleeper:

@@ -53,13 +53,15 @@ class RunningTwin:
 
     # plain HTTPS -------------------------------------------------------------------------------
     def session(self, token: str | None = None):
-        """A requests session with the twin's token (kept and reused: one TLS handshake) or ``token``."""
-        if token is None:
-            cached = self.__dict__.get("_session")
-            if cached is None:
-                cached = self.__dict__["_session"] = self._new_session(self.token)
-            return cached
-        return self._new_session(token)
+        """A new requests session with the twin's token or ``token``, for the test to use as it likes."""
+        return self._new_session(token or self.token)
+
+    def _hooks(self):
+        """The session of the helpers below, kept and reused (one TLS handshake for all of them)."""
+        cached = self.__dict__.get("_hooks_session")
+        if cached is None:
+            cached = self.__dict__["_hooks_session"] = self._new_session(self.token)
+        return cached
 
     def _new_session(self, token: str):
         import requests
@@ -73,16 +75,16 @@ class RunningTwin:
         return self.server + path
 
     def reset(self) -> None:
-        self.session().post(self.url("/_twin/reset")).raise_for_status()
+        self._hooks().post(self.url("/_twin/reset")).raise_for_status()
 
     def snapshot(self, name: str = "default") -> None:
-        self.session().post(self.url("/_twin/snapshot"), params={"name": name}).raise_for_status()
+        self._hooks().post(self.url("/_twin/snapshot"), params={"name": name}).raise_for_status()
 
     def restore(self, name: str = "default") -> None:
-        self.session().post(self.url("/_twin/restore"), params={"name": name}).raise_for_status()
+        self._hooks().post(self.url("/_twin/restore"), params={"name": name}).raise_for_status()
 
     def requests_log(self, since: int = 0) -> list[dict]:
-        r = self.session().get(self.url("/_twin/requests"), params={"since": since})
+        r = self._hooks().get(self.url("/_twin/requests"), params={"since": since})
         r.raise_for_status()
         return r.json()
 
@@ -91,7 +93,7 @@ class RunningTwin:
         return log[-1]["seq"] if log else 0
 
     def fault(self, **spec) -> None:
-        self.session().post(self.url("/_twin/faults"), json=spec).raise_for_status()
+        self._hooks().post(self.url("/_twin/faults"), json=spec).raise_for_status()
 
     # kubectl -----------------------------------------------------------------------------------
     def kubectl(self, *args: str, input: str | None = None, check: bool = True, timeout: float = 30,

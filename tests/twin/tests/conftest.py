@@ -27,15 +27,14 @@ def start_twin(workdir: Path, crd_dirs: list[Path] = (), extra: list[str] = ()) 
 
 
 @pytest.fixture(scope="module")
-def twin_process(tmp_path_factory):
-    t = start_twin(tmp_path_factory.mktemp("twin"), [TEST_CRDS])
-    yield t
-    stop_twin(t)
+def twin_process(twins):
+    """The worker's twin with the test CRDs (tests/conftest.py: TwinPool)."""
+    return twins.get([TEST_CRDS])
 
 
 @pytest.fixture
 def twin(twin_process):
-    """A twin in its start state for each test (one process per test module)."""
+    """A twin in its start state for each test."""
     twin_process.reset()
     return twin_process
 
@@ -47,13 +46,11 @@ def upstream_crd_dirs() -> list[Path]:
 
 
 @pytest.fixture(scope="module")
-def upstream_twin_process(tmp_path_factory):
+def upstream_twin_process(twins):
     dirs = upstream_crd_dirs()
     if not dirs:
         pytest.skip("../shared/reference/crds is not here (a fresh clone): upstream CRD checks skipped")
-    t = start_twin(tmp_path_factory.mktemp("twin-upstream"), dirs)
-    yield t
-    stop_twin(t)
+    return twins.get(dirs)
 
 
 @pytest.fixture
