@@ -113,10 +113,15 @@ def _formatted(result, params, no_log_values):
 
 
 def _plain(value):
-    """The task's arguments as plain JSON types (no templating tags, no shared references), as
-    a module receives them through its JSON arguments."""
-    return json.loads(json.dumps(value, default=_not_json))
+    """The task's arguments as a module receives them: encoded the way ansible-core encodes a
+    module's arguments (its ``legacy`` serialization profile: vaulted and tagged values become
+    their plain values, dates strings), then decoded as plain JSON types."""
+    return json.loads(json.dumps(value, cls=_argument_encoder()))
 
 
-def _not_json(value):
-    raise TypeError(f"a module argument is not JSON serialisable: {type(value).__name__}")
+def _argument_encoder():
+    try:
+        from ansible.module_utils.common.json import Direction, get_module_encoder
+    except ImportError:  # before ansible-core 2.19
+        return json.JSONEncoder
+    return get_module_encoder("legacy", Direction.CONTROLLER_TO_MODULE)
