@@ -190,6 +190,34 @@ class Session:
             self.close()
         return resp.status, resp.headers, data
 
+    def stream(self, method, target, headers, timeout):
+        """Sends the request on a connection of its own and returns ``(status, headers, body)``
+        without reading the body: the caller iterates its lines as they arrive, then calls
+        ``end(body)``. Its own connection, so that requests made while a stream is open (on the
+        kept-alive one) never interleave with it."""
+        self._timeout = timeout
+        if self.scheme == "https" and self._ctx is None:
+            self._ctx = ssl_context(self.connection, self.connection.credentials())
+        conn = self._new_connection(timeout)
+        try:
+            conn.connect()
+        except BaseException as e:
+            conn.close()
+            raise self._failure(e, sent=False) from None
+        try:
+            conn.request(method, self.prefix + target, headers=headers)
+            resp = conn.getresponse()
+        except BaseException as e:
+            conn.close()
+            if isinstance(e, (KeyboardInterrupt, SystemExit)):
+                raise
+            raise self._failure(e, sent=True) from None
+        return resp.status, resp.headers, _Stream(conn, resp)
+
+    def end(self, body, complete):
+        """After a stream, read to its end (``complete``) or left early: its connection goes."""
+        body.close()
+
     def _failure(self, e, sent):
         where = self._where()
         if isinstance(e, ssl.SSLCertVerificationError):
@@ -231,6 +259,22 @@ class Session:
             except OSError:
                 pass
             self._conn = None
+
+
+class _Stream:
+    """A streamed response body with the connection it came on."""
+
+    def __init__(self, conn, resp):
+        self.conn, self.resp = conn, resp
+
+    def __iter__(self):
+        return iter(self.resp)
+
+    def read(self):
+        return self.resp.read()
+
+    def close(self):
+        self.conn.close()
 
 
 def _proxy_label(proxy):
@@ -379,6 +423,39 @@ class Client:
     def version(self, timeout=None):
         """``/version`` of the API server."""
         return self.request("GET", "/version", timeout=timeout)
+
+    def watch(self, path, query=None, timeout=None):
+        """The events of a watch (``watch=true`` is added) as they arrive, each a dict (``type``,
+        ``object``), until the server ends the stream (``timeoutSeconds``) or the caller stops.
+        An error answer raises as ``request`` does; a lost stream raises ``ConnectionFailure``.
+        Not retried: the caller watches again from the last resourceVersion it saw."""
+        query = dict(query or {}, watch="true")
+        target = path + "?" + urlencode(_query_pairs(query))
+        timeout = float(timeout or self.connection.timeout)
+        started = time.monotonic()
+        try:
+            status, headers, resp = self.transport.stream("GET", target, self._headers(None), timeout)
+        except ConnectionFailure as failure:
+            failure.method, failure.path = "GET", path
+            self._account("GET", target, False, started, 1, failure.cause or "failure")
+            raise
+        self._account("GET", target, False, started, 1, status)
+        if status >= 400:
+            raw = resp.read()
+            self.transport.end(resp, True)
+            retry_after = parse_retry_after(headers.get("Retry-After")) if headers is not None else None
+            raise self._error(status, raw, "GET", path, retry_after)
+        complete = False
+        try:
+            for line in resp:
+                if line.strip():
+                    yield json.loads(line.decode("utf-8"))
+            complete = True
+        except (OSError, http.client.HTTPException, ValueError) as e:
+            raise ConnectionFailure(f"watch of {path} lost ({type(e).__name__}: {one_line(e, 120) or 'closed'})",
+                                    method="GET", path=path, sent=True, cause="reset") from None
+        finally:
+            self.transport.end(resp, complete)
 
     # --- writes (each honours dry_run) ------------------------------------------------------
     def create(self, path, body, dry_run=None, timeout=None, query=None):

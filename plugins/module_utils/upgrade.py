@@ -27,14 +27,14 @@ pkg/controller/master/upgrade, pkg/webhook/resources/version/validator.go):
   say why) or carrying the error itself in its reason.
 - The ``server-version`` setting is the version Harvester runs.
 
-Following: a watch on the one Upgrade in windows of ``WATCH_WINDOW`` seconds (so no state is
-missed, however short), each event's state label and node states reported to ``client.progress``
-with the time the module saw it.
+Following: a watch on the one Upgrade, read event by event as the server sends them, in windows
+of ``WATCH_WINDOW`` seconds (so no state is missed, however short); each event's state label and
+node states are reported to ``client.progress`` the moment it arrives.
 """
 
 from __future__ import annotations
 
-import json
+import contextlib
 import re
 import time
 
@@ -56,7 +56,7 @@ MAINTAIN_STATUS = "harvesterhci.io/maintain-status"
 SUCCEEDED, FAILED, PENDING = "Succeeded", "Failed", "Pending"
 TERMINAL = (SUCCEEDED, FAILED)
 FAILURE_CONDITIONS = ("ImageReady", "RepoReady", "NodesPrepared", "SystemServicesUpgraded", "NodesUpgraded")
-WATCH_WINDOW = 5  # seconds per watch request while following
+WATCH_WINDOW = 30  # seconds per watch request while following (events are read as they arrive)
 SHOWN = 10  # objects named per kind of blocker
 
 
@@ -363,23 +363,13 @@ def upgrade_object(params):
 
 
 # --- following ------------------------------------------------------------------------------
-def _events(body):
-    """A watch answer as a list of events: the client decodes a one-event body as JSON, several
-    events (one JSON document per line) stay text."""
-    if body is None:
-        return []
-    if isinstance(body, dict):
-        return [body]
-    events = []
-    for line in str(body).splitlines():
-        if line.strip():
-            events.append(json.loads(line))
-    return events
+class _Expired(Exception):
+    """The watch's resourceVersion is too old (410 or an ERROR event): read the object again."""
 
 
 def follow(client, obj, timeout, clock=None):
-    """Watch the Upgrade until it has Completed (True or False); the last version seen. Raises
-    ``UpgradeFailed`` when it is deleted or the time is up."""
+    """Watch the Upgrade until it has Completed (True or False); the last version seen. Each event
+    is reported the moment it arrives. Raises ``UpgradeFailed`` when it is deleted or the time is up."""
     clock = clock or time.monotonic
     name = name_of(obj)
     path = KIND.path(NAMESPACE)
@@ -393,29 +383,27 @@ def follow(client, obj, timeout, clock=None):
             raise UpgradeFailed(f"timed out after {timeout:g} s following upgrade {name}; last seen: {summary(obj)}",
                                 result_of(obj, progress))
         window = max(1, min(WATCH_WINDOW, int(remaining + 0.999)))
-        query = {"watch": "true", "fieldSelector": f"metadata.name={name}", "timeoutSeconds": window}
+        query = {"fieldSelector": f"metadata.name={name}", "timeoutSeconds": window}
         if rv:
             query["resourceVersion"] = rv
         try:
-            events = _events(client.request("GET", path, query=query, timeout=window + 30))
-        except Gone:
-            events = [{"type": "ERROR", "object": {"code": 410}}]
-        for event in events:
-            if event.get("type") == "ERROR":  # the resourceVersion is too old: read the object again
-                obj = client.get(KIND.path(NAMESPACE, name), missing_ok=True)
-                if obj is None:
-                    break
+            with contextlib.closing(client.watch(path, query=query, timeout=window + 30)) as events:
+                for event in events:
+                    if event.get("type") == "ERROR":
+                        raise _Expired()
+                    if event.get("type") == "DELETED":
+                        obj = None
+                        break
+                    obj = event.get("object") or {}
+                    rv = _meta(obj).get("resourceVersion") or rv
+                    report(progress, obj)
+                    if completed(obj) is not None:
+                        break
+        except (Gone, _Expired):
+            obj = client.get(KIND.path(NAMESPACE, name), missing_ok=True)
+            if obj is not None:
                 rv = _meta(obj).get("resourceVersion")
                 report(progress, obj)
-                break
-            if event.get("type") == "DELETED":
-                obj = None
-                break
-            obj = event.get("object") or {}
-            rv = _meta(obj).get("resourceVersion") or rv
-            report(progress, obj)
-            if completed(obj) is not None:
-                break
         if obj is None:
             raise UpgradeFailed(f"upgrade {name} was deleted while it was followed", {"name": name, "progress": progress.events})
     return obj

@@ -175,3 +175,26 @@ def test_per_call_timeout(twin):
     assert elapsed < 2.0, elapsed                     # not retried: the timeout is the caller's budget
     assert str(e.value) == f"GET nodes: no answer from {twin.server} within 0.5 s (request_timeout)"
     assert client.get(NODES, timeout=5)["kind"] == "NodeList"   # the session recovers
+
+
+def test_watch_hands_over_each_event_while_the_stream_stays_open(twin):
+    """A window far longer than the socket timeout: a client that waited for the stream's end would
+    fail with a timeout; one that reads event by event gets both events and stops when it likes."""
+    client = Client(resolve({"kubeconfig": str(twin.kubeconfig), "request_timeout": 10}), debug_log=False)
+    nads = kinds.NAD.path("default")
+    rv = client.request("GET", nads)["metadata"]["resourceVersion"]
+    body = {"apiVersion": "k8s.cni.cncf.io/v1", "kind": "NetworkAttachmentDefinition", "metadata": {"name": "w1"},
+            "spec": {"config": '{"cniVersion":"0.3.1","type":"bridge","bridge":"mgmt-br"}'}}
+    client.create(nads, body)
+    events = client.watch(nads, query={"resourceVersion": rv, "timeoutSeconds": 600}, timeout=10)
+    first = next(events)
+    assert (first["type"], first["object"]["metadata"]["name"]) == ("ADDED", "w1")
+    client.create(nads, dict(body, metadata={"name": "w2"}))  # while the stream is open, on the same client
+    names = []
+    for event in events:
+        names.append(event["object"]["metadata"]["name"])
+        if event["object"]["metadata"]["name"] == "w2":
+            break
+    events.close()
+    assert "w2" in names
+    assert client.get(nads + "/w1")["metadata"]["name"] == "w1"  # the client goes on after leaving a stream early

@@ -159,6 +159,10 @@ def test_an_injected_failure_fails_the_task_with_its_message_and_a_rerun_retries
     # the system services were upgraded (server-version moved) but not every node: a rerun upgrades again
     assert server_version(twin) == "v1.9.0"
     environment(twin, upgrade_failures=None)
+    # the module reports the failure the moment it happens; Harvester's post-upgrade cleanup of the
+    # failed upgrade comes after, and until then it refuses the next one (the pre-flight says so)
+    until(lambda: labels(twin, failed["name"]).get("harvesterhci.io/upgradeCleanup") == "Succeeded",
+          "the failed upgrade's cleanup")
     (retried,), reqs = play(twin, [to(files)])
     assert retried["changed"] is True and retried["state"] == "Succeeded", retried
     assert retried["name"] != failed["name"] and retried["version_created"] is False

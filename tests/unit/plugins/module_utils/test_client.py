@@ -18,6 +18,7 @@ from ansible_collections.homelab.harvester.plugins.module_utils.retry import Ret
 
 TOKEN = "sekret-token-0123456789"
 NAD = "/apis/k8s.cni.cncf.io/v1/namespaces/default/network-attachment-definitions"
+UPGRADES = "/apis/harvesterhci.io/v1beta1/namespaces/harvester-system/upgrades"
 
 
 def status(code, reason, message, **details):
@@ -44,6 +45,41 @@ class FakeTransport:
         headers = answer[2] if len(answer) > 2 else {}
         raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
         return code, headers, raw
+
+
+class Body:
+    """A streamed response body: its lines one at a time (a reset after ``fail_after`` lines);
+    ``taken`` counts the lines the caller read."""
+
+    def __init__(self, *lines, fail_after=None):
+        self.lines, self.fail_after, self.taken = list(lines), fail_after, 0
+
+    def __iter__(self):
+        for line in self.lines:
+            if self.taken == self.fail_after:
+                raise ConnectionResetError("reset by peer")
+            self.taken += 1
+            yield line
+
+    def read(self):
+        return b"".join(self.lines)
+
+
+class StreamingTransport(FakeTransport):
+    """FakeTransport that also streams: a script entry ``(status, Body)`` answers ``stream``, and
+    ``ended`` records each stream's end (True: read to its end)."""
+
+    def __init__(self, *script):
+        super().__init__(*script)
+        self.ended = []
+
+    def stream(self, method, target, headers, timeout):
+        self.sent.append({"method": method, "target": target, "headers": dict(headers), "timeout": timeout})
+        code, body = self.script.pop(0)
+        return code, {}, body
+
+    def end(self, resp, complete):
+        self.ended.append(complete)
 
 
 def make(*script, dry_run=False, policy=None, log=None, connection=None):
@@ -376,3 +412,45 @@ def test_refused_connection_is_classified():
     assert e.value.cause == "refused" and e.value.sent is False
     assert str(e.value) == f"POST namespaces: cannot connect to http://127.0.0.1:{port}: connection refused"
     assert client.stats.requests == 2                       # refused: retried even for a POST
+
+
+# --- watch ---------------------------------------------------------------------------------------
+def event(kind, rv):
+    return (json.dumps({"type": kind, "object": {"metadata": {"name": "u", "resourceVersion": rv}}}) + "\n").encode()
+
+
+def watching(*script):
+    transport = StreamingTransport(*script)
+    client = Client(Connection("https://h:6443", token=TOKEN, timeout=12), transport=transport, debug_log=False)
+    return client, transport
+
+
+def test_watch_gives_each_event_as_it_arrives():
+    body = Body(event("ADDED", "1"), b"\n", event("MODIFIED", "2"))
+    client, t = watching((200, body))
+    events = client.watch(UPGRADES, query={"fieldSelector": "metadata.name=u", "timeoutSeconds": 5}, timeout=35)
+    first = next(events)
+    assert first["type"] == "ADDED" and body.taken == 1  # handed over before the rest was read
+    assert [e["object"]["metadata"]["resourceVersion"] for e in events] == ["2"]
+    assert t.sent[0]["target"] == f"{UPGRADES}?fieldSelector=metadata.name%3Du&timeoutSeconds=5&watch=true"
+    assert t.sent[0]["timeout"] == 35.0 and t.ended == [True]  # read to its end: the connection is kept
+
+
+def test_a_watch_left_early_closes_its_connection():
+    client, t = watching((200, Body(event("ADDED", "1"), event("MODIFIED", "2"))))
+    events = client.watch(UPGRADES)
+    next(events)
+    events.close()
+    assert t.ended == [False]
+
+
+def test_watch_errors_are_the_api_errors_and_a_lost_stream_a_connection_failure():
+    client, t = watching((410, Body(json.dumps(status(410, "Expired", "too old resource version")).encode())))
+    with pytest.raises(errors.Gone):
+        next(client.watch(UPGRADES))
+    client, t = watching((200, Body(event("ADDED", "1"), event("MODIFIED", "2"), fail_after=1)))
+    events = client.watch(UPGRADES)
+    next(events)
+    with pytest.raises(ConnectionFailure, match="watch of .* lost"):
+        next(events)
+    assert t.ended == [False]

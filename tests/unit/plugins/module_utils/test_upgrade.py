@@ -113,21 +113,21 @@ class FakeClient:
     def delete(self, path, missing_ok=False, **kw):
         self.calls.append(("DELETE", path))
 
-    def request(self, method, path, query=None, timeout=None, **kw):
+    def watch(self, path, query=None, timeout=None):
+        """Client.watch: the next answer's events, one by one (None: the window ends with none)."""
         self.calls.append(("WATCH", path, dict(query or {})))
         answer = self.watches.pop(0)
         if isinstance(answer, Exception):
             raise answer
-        return answer
+        yield from answer or []
 
     def writes(self):
         return [c for c in self.calls if c[0] in ("POST", "DELETE")]
 
 
 def events(*objs, kind="MODIFIED"):
-    """A watch answer the way the client returns it: one event decoded, several as text."""
-    evs = [{"type": kind, "object": o} for o in objs]
-    return evs[0] if len(evs) == 1 else "\n".join(json.dumps(e) for e in evs) + "\n"
+    """The events of one watch window."""
+    return [{"type": kind, "object": o} for o in objs]
 
 
 class Clock:
@@ -241,13 +241,6 @@ def test_progress_records_each_new_phase_and_node_state_once():
     ]
 
 
-def test_watch_answers_in_every_shape_the_client_returns():
-    assert upgrade._events(None) == []
-    assert upgrade._events({"type": "ADDED", "object": {}}) == [{"type": "ADDED", "object": {}}]
-    assert [e["type"] for e in upgrade._events('{"type":"ADDED"}\n\n{"type":"MODIFIED"}\n')] == ["ADDED", "MODIFIED"]
-
-
-# --- the pre-flight ---------------------------------------------------------------------------
 def test_preflight_names_every_blocker():
     client = FakeClient(
         upgrades=[make_upgrade("hvst-upgrade-run", state="UpgradingNodes", version="v1.8.9", nodes={"ms02-1": "Pre-draining"}),
@@ -316,7 +309,7 @@ def test_follow_watches_from_the_resource_version_and_records_every_state():
     assert upgrade.follow(client, created, 60, clock=Clock()) is done
     queries = [c[2] for c in client.calls if c[0] == "WATCH"]
     assert [q["resourceVersion"] for q in queries] == ["20", "20", "22"]
-    assert all(q["watch"] == "true" and q["fieldSelector"] == "metadata.name=hvst-upgrade-abcde" for q in queries)
+    assert all(q["fieldSelector"] == "metadata.name=hvst-upgrade-abcde" for q in queries)
     assert all(q["timeoutSeconds"] == upgrade.WATCH_WINDOW for q in queries)
     assert [e["state"] for e in p.events] == ["PreparingLoggingInfra", "LoggingInfraPrepared", "Succeeded", "Succeeded"]
     assert [e.get("node") for e in p.events][-2:] == ["ms02-1", None]  # the last node, then the end
@@ -325,7 +318,7 @@ def test_follow_watches_from_the_resource_version_and_records_every_state():
 def test_follow_reads_the_object_again_when_the_resource_version_is_too_old():
     path = f"{UPGRADES}/hvst-upgrade-abcde"
     done = make_upgrade(state="Failed", completed="False", rv="90")
-    client = FakeClient(watches=[Gone(410, "Expired", "too old"), {"type": "ERROR", "object": {"code": 410}}, events(done)],
+    client = FakeClient(watches=[Gone(410, "Expired", "too old"), [{"type": "ERROR", "object": {"code": 410}}], events(done)],
                         objects={path: [make_upgrade(state="PreparingRepo", rv="50"), make_upgrade(state="PreparingNodes", rv="60")]})
     assert upgrade.follow(client, make_upgrade(rv="1"), 60, clock=Clock()) is done
     assert [c[2]["resourceVersion"] for c in client.calls if c[0] == "WATCH"] == ["1", "50", "60"]
