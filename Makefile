@@ -64,8 +64,8 @@ PYTEST_ARGS ?= -n auto
 # The fast tier: no ansible-playbook process (tests/integration holds those).
 CHECK_PATHS := tests/unit tests/twin/tests tests/modules
 # Line and branch coverage of plugins/, as the in-process tests see it (ansible-playbook runs in other
-# processes are not counted); make test fails under COVERAGE_FLOOR.
-COVERAGE_FLOOR ?= 85
+# processes are not counted); make test fails under COVERAGE_FLOOR (92.5 % measured on a fresh clone).
+COVERAGE_FLOOR ?= 90
 COVERAGE_ARGS := --cov=ansible_collections.homelab.harvester.plugins --cov-branch --cov-report=term:skip-covered
 TWIN_ARGS ?=
 export TWIN_ARGS

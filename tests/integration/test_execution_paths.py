@@ -27,6 +27,9 @@ def playbook(twin, tmp_path, plays, *args, env=None, inventory=None):
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("K8S_AUTH_", "KUBECONFIG", "HOMELAB_HARVESTER_"))}
     environ.update(ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"), ANSIBLE_LOCALHOST_WARNING="False",
                    ANSIBLE_INVENTORY_UNPARSED_WARNING="False", ANSIBLE_HOST_KEY_CHECKING="False",
+                   # the async wrapper writes under $HOME, async_status reads under the user's passwd home:
+                   # one explicit directory whatever HOME is (CI runs with another HOME)
+                   ANSIBLE_ASYNC_DIR=str(tmp_path / "async"),
                    K8S_AUTH_KUBECONFIG=str(twin.kubeconfig), **(env or {}))
     command = [str(PLAYBOOK), str(book), *args]
     if inventory:
