@@ -24,7 +24,8 @@ from . import Chain, Request, denied
 WEBHOOK = "validator.harvesterhci.io"
 GROUP = "harvesterhci.io"
 
-# Every Harvester v1.8.2 setting the twin seeds (lab/20-harvester-settings.yaml).
+# Every Harvester v1.8.2 setting (pkg/settings/settings.go), as the twin seeds them
+# (lab/20-harvester-settings.yaml).
 KNOWN = frozenset("""
 additional-ca additional-guest-memory-overhead-ratio api-ui-version auto-disk-provision-paths
 auto-rotate-rke2-certs backup-target cluster-pod-security-standard cluster-registration-url
@@ -34,7 +35,7 @@ instance-manager-resources kubeconfig-default-token-ttl-minutes kubevirt-migrati
 longhorn-v2-data-engine-enabled max-hotplug-ratio ntp-servers overcommit-config rancher-cluster
 release-download-url rwx-network server-version ssl-certificates ssl-parameters storage-network
 support-bundle-expiration support-bundle-image support-bundle-namespaces
-support-bundle-node-collection-timeout support-bundle-timeout ui-index ui-path ui-plugin-bundled-version
+support-bundle-file-name support-bundle-node-collection-timeout support-bundle-timeout ui-index ui-path
 ui-plugin-index ui-source upgradable-versions upgrade-checker-enabled upgrade-checker-url upgrade-config
 vip-pools vm-force-reset-policy vm-migration-network volume-snapshot-class
 """.split())

@@ -101,15 +101,50 @@ def self_signed() -> tuple[str, str]:
 
 
 # ------------------------------------------------------------------------------------------ the seed
+# Every NewSetting of harvester/harvester v1.8.2 pkg/settings/settings.go, nothing else
+# (ui-plugin-bundled-version there is only a key of the UI info endpoint, not a Setting).
+V182_SETTINGS = sorted("""
+additional-ca additional-guest-memory-overhead-ratio api-ui-version auto-disk-provision-paths auto-rotate-rke2-certs
+backup-target cluster-pod-security-standard cluster-registration-url containerd-registry csi-driver-config
+csi-online-expand-validation default-storage-class default-vm-termination-grace-period-seconds
+harvester-csi-ccm-versions http-proxy instance-manager-resources kubeconfig-default-token-ttl-minutes
+kubevirt-migration log-level longhorn-v2-data-engine-enabled max-hotplug-ratio ntp-servers overcommit-config
+rancher-cluster release-download-url rwx-network server-version ssl-certificates ssl-parameters storage-network
+support-bundle-expiration support-bundle-file-name support-bundle-image support-bundle-namespaces
+support-bundle-node-collection-timeout support-bundle-timeout ui-index ui-path ui-plugin-index ui-source
+upgradable-versions upgrade-checker-enabled upgrade-checker-url upgrade-config vip-pools vm-force-reset-policy
+vm-migration-network volume-snapshot-class
+""".split())
+
+
 def test_every_setting_is_seeded_with_its_default(any_twin):
     items = {s["metadata"]["name"]: s for s in any_twin.session().get(any_twin.url(SETTINGS)).json()["items"]}
-    assert len(items) == 48
+    assert sorted(items) == V182_SETTINGS
     assert items["overcommit-config"]["default"] == '{"cpu":1000,"memory":150,"storage":100}'
     assert items["rwx-network"]["default"] == '{"share-storage-network":false}'
-    assert items["upgrade-config"]["default"].startswith('{"imagePreloadOption"')
+    # settings.go's own strings, spaces included
+    assert items["upgrade-config"]["default"] == (
+        '{"imagePreloadOption":{"strategy":{"type":"sequential"}},"nodeUpgradeOption":{"strategy":{"mode":"auto"}},'
+        '"restoreVM": false, "logReadyTimeout": "5"}')
+    assert items["support-bundle-timeout"]["default"] == "50"
+    assert json.loads(items["kubevirt-migration"]["default"])["completionTimeoutPerGiB"] == 150
+    # the chart's HARVESTER_SUPPORT_BUNDLE_IMAGE_DEFAULT_VALUE replaces settings.go's "{}"
+    assert json.loads(items["support-bundle-image"]["default"]) == {
+        "repository": "rancher/support-bundle-kit", "tag": "v0.0.92", "imagePullPolicy": "IfNotPresent"}
     assert "default" not in items["storage-network"] and "value" not in items["storage-network"]
-    assert all("value" not in s for n, s in items.items() if n != "ntp-servers")
+    assert "default" not in items["support-bundle-file-name"]
+    assert sorted(n for n, s in items.items() if "value" in s) == ["ntp-servers", "server-version"]
     assert items["ntp-servers"]["value"] == '{"ntpServers":["10.10.10.1"]}'
+
+
+def test_server_version_is_dev_by_default_and_the_build_version_as_value(any_twin):
+    """settings.go declares server-version with default "dev"; the running server sets `value`
+    from HARVESTER_SERVER_VERSION at start-up (register.go SetAll)."""
+    s = get(any_twin, "server-version")
+    assert (s["default"], s["value"]) == ("dev", "v1.8.2")
+    out = any_twin.kubectl("get", "settings.harvesterhci.io", "server-version", "-o",
+                           "jsonpath={.default} {.value}").stdout
+    assert out == "dev v1.8.2"
 
 
 def test_the_installer_value_gets_hash_and_configured(any_twin):
