@@ -18,6 +18,7 @@ OUR_CRDS = HERE / "crds"
 # libyaml's parser is ~10x faster than the pure-Python one: CAPI CRDs are 100-230 KB each
 YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 CORE_KINDS = HERE / "core"
+RETURNS_DELETED_OBJECT = "twin.homelab/return-deleted-object"  # annotation of a core kind in core/core.yaml
 
 
 @dataclass
@@ -44,6 +45,9 @@ class Kind:
     list_kind: str = ""
     core: bool = False  # built-in kinds: strategic merge patch, unconditional update
     source: str = ""
+    # the registry's ReturnDeletedObject: an immediate DELETE answers the object, not a Status
+    # (custom resources never; core kinds as core/core.yaml says)
+    returns_deleted_object: bool = False
 
     @property
     def storage_version(self) -> str:
@@ -78,7 +82,8 @@ def kind_from_crd(doc: dict, *, core: bool = False, source: str = "") -> Kind:
         singular=names.get("singular") or names["kind"].lower(),
         namespaced=spec.get("scope", "Namespaced") == "Namespaced", versions=versions,
         short_names=list(names.get("shortNames") or []), categories=list(names.get("categories") or []),
-        list_kind=names.get("listKind") or names["kind"] + "List", core=core, source=source)
+        list_kind=names.get("listKind") or names["kind"] + "List", core=core, source=source,
+        returns_deleted_object=core and (doc["metadata"].get("annotations") or {}).get(RETURNS_DELETED_OBJECT) == "true")
 
 
 class Registry:

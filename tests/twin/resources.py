@@ -272,6 +272,10 @@ class Resources:
         raw = await request.read()
         if raw.strip():
             options = _decode(raw)
+        else:  # the apiserver reads DeleteOptions from the query only when there is no body
+            options = {k: v for k, v in request.query.items() if k in ("propagationPolicy", "orphanDependents")}
+            if "orphanDependents" in options:
+                options["orphanDependents"] = options["orphanDependents"] in ("true", "True", "1")
         dry_run = _dry_run(request) or "All" in (options.get("dryRun") or [])
         propagation = request.query.get("propagationPolicy") or options.get("propagationPolicy")
         if options.get("orphanDependents") is True and not propagation:
@@ -279,23 +283,25 @@ class Resources:
         pre = options.get("preconditions") or {}
         result = self.store.delete(t.kind, t.namespace, t.name, dry_run=dry_run, propagation=propagation,
                                    precondition_uid=pre.get("uid"), precondition_rv=pre.get("resourceVersion"))
-        status = 200 if result.removed else 202
-        if result.removed and t.kind.core and t.kind.kind != "Namespace":
+        # handlers/delete.go: 202 only for an object that stays when orphanDependents=false was sent
+        status = 202 if not result.removed and options.get("orphanDependents") is False else 200
+        if result.removed and not t.kind.returns_deleted_object:
+            # registry/store.go finalizeDelete: the kind's registry does not return the object
             meta = result.obj["metadata"]
+            details = {"name": meta["name"], "group": t.kind.group, "kind": t.kind.plural, "uid": meta["uid"]}
             return json_response({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
-                                  "details": {"name": meta["name"], "group": t.kind.group, "kind": t.kind.plural,
-                                              "uid": meta["uid"]}}, status)
+                                  "details": {k: v for k, v in details.items() if v}}, status)
         return json_response(self._out(t, result.obj), status)
 
     async def delete_collection(self, request: web.Request, t: Target) -> web.Response:
         dry_run = _dry_run(request)
         items = self.store.list(t.kind, t.namespace or None, self._selector(request))
         deleted = []
-        for obj in items:
+        for obj in items:  # store.go DeleteCollection answers the list as it was read
             meta = obj["metadata"]
-            result = self.store.delete(t.kind, meta.get("namespace", ""), meta["name"], dry_run=dry_run,
-                                       propagation=request.query.get("propagationPolicy"))
-            deleted.append(self._out(t, result.obj))
+            self.store.delete(t.kind, meta.get("namespace", ""), meta["name"], dry_run=dry_run,
+                              propagation=request.query.get("propagationPolicy"))
+            deleted.append(self._out(t, obj))
         return json_response({"apiVersion": t.kind.api_version(t.version), "kind": t.kind.list_kind,
                               "metadata": {"resourceVersion": self.store.resource_version}, "items": deleted})
 
