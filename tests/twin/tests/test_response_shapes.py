@@ -170,3 +170,59 @@ def test_delete_collection_lists_the_objects_as_they_were(twin):
     items = r.json()["items"]
     assert [i["metadata"]["name"] for i in items] == ["c1", "c2"]
     assert all("deletionTimestamp" not in i["metadata"] for i in items)
+
+
+# ---------------------------------------------------------------------------------------- POST to an item path
+def test_post_to_a_custom_resource_item_path_is_a_create(twin):
+    """The CRD handler serves POST as `create` whatever the path; the name is the body's."""
+    s = twin.session()
+    r = s.post(twin.url(f"{WIDGETS}/named"), json=widget("named"))
+    assert r.status_code == 201 and r.json()["metadata"]["name"] == "named", r.text
+    r = s.post(twin.url(f"{WIDGETS}/named"), json=widget("named"))
+    assert r.status_code == 409 and status_of(r)["reason"] == "AlreadyExists", r.text
+    nameless = {"apiVersion": "twin.test.io/v1", "kind": "Widget", "metadata": {}, "spec": {"config": "{}"}}
+    r = s.post(twin.url(f"{WIDGETS}/nameless"), json=nameless)
+    assert r.status_code == 422, r.text
+    assert status_of(r)["details"]["causes"] == [{"reason": "FieldValueRequired", "field": "metadata.name",
+                                                 "message": "Required value: name or generateName is required"}]
+    r = s.post(twin.url(f"{WIDGETS}/empty"))
+    assert r.status_code == 400, r.text
+    assert status_of(r)["message"] == ("the object provided is unrecognized (must be of type Widget): couldn't get "
+                                       "version/kind; json parse error: unexpected end of JSON input (<empty>)")
+
+
+def test_post_to_a_built_in_item_path_is_go_restfuls_405(twin):
+    created(twin, CONFIGMAPS, configmap("cm"))
+    r = twin.session().post(twin.url(f"{CONFIGMAPS}/cm"), json=configmap("cm"))
+    assert r.status_code == 405, r.text
+    assert r.json() == {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                        "message": "the server does not allow this method on the requested resource",
+                        "reason": "MethodNotAllowed", "details": {}, "code": 405}
+
+
+# ---------------------------------------------------------------------------------------- apiVersion and kind
+def test_built_in_kinds_take_apiversion_and_kind_from_the_url(twin):
+    from kubernetes import client, config
+    core = client.CoreV1Api(config.new_client_from_config(config_file=str(twin.kubeconfig)))
+    ns = core.create_namespace({"metadata": {"name": "from-url"}})
+    assert (ns.api_version, ns.kind, ns.metadata.name) == ("v1", "Namespace", "from-url")
+    s = twin.session()
+    r = s.post(twin.url(CONFIGMAPS), json={"metadata": {"name": "bare"}, "data": {"a": "1"}})
+    assert r.status_code == 201 and (r.json()["apiVersion"], r.json()["kind"]) == ("v1", "ConfigMap"), r.text
+    live = r.json()
+    r = s.put(twin.url(f"{CONFIGMAPS}/bare"), json={"metadata": live["metadata"], "data": {"a": "2"}})
+    assert r.status_code == 200 and r.json()["data"] == {"a": "2"}, r.text
+
+
+def test_custom_resources_need_kind_and_apiversion_in_the_body(twin):
+    s = twin.session()
+    raw = '{"apiVersion": "twin.test.io/v1", "metadata": {"name": "w"}, "spec": {"config": "{}"}}'
+    r = s.post(twin.url(WIDGETS), data=raw, headers={"Content-Type": "application/json"})
+    assert r.status_code == 400, r.text
+    assert status_of(r)["message"] == ('Widget in version "v1" cannot be handled as a Widget: '
+                                       f"Object 'Kind' is missing in '{raw}'")
+    r = s.post(twin.url(WIDGETS), json={"kind": "Widget", "metadata": {"name": "w"}, "spec": {"config": "{}"}})
+    assert r.status_code == 400, r.text
+    assert status_of(r)["message"] == ("the API version in the data () does not match the expected API version "
+                                       "(twin.test.io/v1)")
+    assert s.get(twin.url(f"{WIDGETS}/w")).status_code == 404
