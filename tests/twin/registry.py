@@ -11,6 +11,7 @@ from pathlib import Path
 
 import yaml
 
+from . import gojson
 from .schema import Schema
 
 HERE = Path(__file__).resolve().parent
@@ -30,6 +31,7 @@ class Version:
     status: bool = False
     scale: dict | None = None
     printer_columns: list[dict] = field(default_factory=list)
+    go_json: gojson.Encoder | None = None  # built-in kinds: how their Go type writes them back
 
 
 @dataclass
@@ -76,7 +78,8 @@ def kind_from_crd(doc: dict, *, core: bool = False, source: str = "") -> Kind:
             name=v["name"], served=bool(v.get("served", True)), storage=bool(v.get("storage", False)),
             schema=Schema(schema_doc) if schema_doc else None,
             status="status" in sub, scale=sub.get("scale"),
-            printer_columns=v.get("additionalPrinterColumns") or [])
+            printer_columns=v.get("additionalPrinterColumns") or [],
+            go_json=gojson.compile_schema(schema_doc) if core else None)
     return Kind(
         group=spec["group"], kind=names["kind"], plural=names["plural"],
         singular=names.get("singular") or names["kind"].lower(),

@@ -213,6 +213,8 @@ class Store:
         if causes:
             raise errors.invalid(kind.kind, kind.group, name, causes)
         self.admission.validate(req)
+        if v.go_json is not None:
+            v.go_json.encode(obj)  # a built-in kind is stored as its Go type writes it (gojson.py)
         return warnings
 
     def _check_namespace(self, kind: Kind, namespace: str, name: str) -> None:
@@ -543,6 +545,9 @@ class Store:
                 spec["clusterIP"] = f"{SERVICE_CIDR_PREFIX}{random.randint(0, 255)}.{random.randint(1, 254)}"
             if spec.get("clusterIP"):
                 spec["clusterIPs"] = [spec["clusterIP"]]
+            for port in spec.get("ports") or []:  # core/v1 defaults.go SetDefaults_Service
+                if isinstance(port, dict) and port.get("targetPort") in (None, 0, "") and "port" in port:
+                    port["targetPort"] = port["port"]
 
     # ------------------------------------------------------------------ test hooks
     def reset(self) -> None:

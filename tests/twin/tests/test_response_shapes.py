@@ -226,3 +226,45 @@ def test_custom_resources_need_kind_and_apiversion_in_the_body(twin):
     assert status_of(r)["message"] == ("the API version in the data () does not match the expected API version "
                                        "(twin.test.io/v1)")
     assert s.get(twin.url(f"{WIDGETS}/w")).status_code == 404
+
+
+# ---------------------------------------------------------------------------------------- Go's encoding
+def test_a_false_omitempty_field_is_not_written_back(twin):
+    """NodeSpec.Unschedulable is `bool json:"unschedulable,omitempty"`: false is the zero value."""
+    s = twin.session()
+    node = "/api/v1/nodes/ms02-3"
+    r = s.patch(twin.url(node), data=json.dumps({"spec": {"unschedulable": True}}), headers=MERGE)
+    assert r.status_code == 200 and r.json()["spec"]["unschedulable"] is True, r.text
+    r = s.patch(twin.url(node), data=json.dumps({"spec": {"unschedulable": False}}), headers=MERGE)
+    assert r.status_code == 200 and "unschedulable" not in r.json()["spec"], r.text
+    out = json.loads(twin.kubectl("get", "node", "ms02-3", "-o", "json").stdout)
+    assert "unschedulable" not in out["spec"]
+    watched = s.get(twin.url("/api/v1/nodes"), params={"fieldSelector": "metadata.name=ms02-3"}).json()
+    assert "unschedulable" not in watched["items"][0]["spec"]
+
+
+def test_zero_values_follow_each_fields_json_tag(twin):
+    s = twin.session()
+    # omitempty map: an empty one is left out; *bool immutable: false stays
+    cm = created(twin, CONFIGMAPS, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "z"},
+                                    "data": {}, "immutable": False})
+    assert "data" not in cm and cm["immutable"] is False
+    # *bool allowVolumeExpansion: false stays; omitempty map parameters: {} goes
+    sc = created(twin, STORAGECLASSES, {"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+                                        "metadata": {"name": "z"}, "provisioner": "driver.longhorn.io",
+                                        "allowVolumeExpansion": False, "parameters": {}, "mountOptions": []})
+    assert sc["allowVolumeExpansion"] is False and "parameters" not in sc and "mountOptions" not in sc
+    # Rules []PolicyRule `json:"rules"` (no omitempty): an unset slice is written as null
+    role = created(twin, f"/apis/rbac.authorization.k8s.io/v1/namespaces/{NS}/roles",
+                   {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": "z"}})
+    assert "rules" in role and role["rules"] is None
+    # struct values are always written: a PVC's status and spec.resources, a Service's status.loadBalancer
+    claim = created(twin, PVCS, {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "z"},
+                                 "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "harvester-longhorn",
+                                          "resources": {}}})
+    assert claim["spec"]["resources"] == {} and "status" in claim
+    svc = created(twin, SERVICES, {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "z"},
+                                   "spec": {"ports": [{"port": 8080, "nodePort": 0, "name": ""}]}})
+    assert svc["status"] == {"loadBalancer": {}}
+    assert svc["spec"]["ports"] == [{"protocol": "TCP", "port": 8080, "targetPort": 8080}]
+    assert s.get(twin.url(f"{SERVICES}/z")).json()["status"] == {"loadBalancer": {}}
