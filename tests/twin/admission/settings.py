@@ -8,6 +8,11 @@ Codes follow Harvester's webhook error helpers (H:pkg/webhook/error): value chec
 storage-network change while the previous one is "In Progress" answers 409 Conflict. Both
 `default` and `value` are validated, on CREATE and UPDATE, for users and controllers alike.
 
+backup-target: the field checks of validateBackupTargetFields, then the connection check
+(GetBackupStoreDriver within 8 s) answered from the lab's stores (backup_stores.py): an NFS
+server or export, an S3 endpoint, bucket, region or key the lab does not have is refused with
+the driver's error, as a real cluster refuses it.
+
 Twin-only rule (no real counterpart): a user may not CREATE a Setting whose name is not one of
 Harvester's (every real one already exists, so creating it gives the apiserver's 409
 AlreadyExists after these checks).
@@ -18,7 +23,7 @@ import ipaddress
 import json
 import re
 
-from .. import lookups
+from .. import backup_stores, lookups
 from . import Chain, Request, denied
 
 WEBHOOK = "validator.harvesterhci.io"
@@ -544,16 +549,12 @@ def validate_backup_target(req: Request, setting: dict) -> None:
             raise invalid("NFS backup target should not have access key or access key id", "value")
         if target["bucketName"] or target["bucketRegion"]:
             raise invalid("NFS backup target should not have bucket name or region", "value")
-        rest = target["endpoint"].removeprefix("nfs://")
-        host, _, path = rest.partition("/")
-        if not host:
-            raise invalid("NFS path must follow format: nfs://<server-address>:/<share-name>/", "value")
-        if not path:
-            raise invalid("cannot find nfs path", "value")
     else:
         raise invalid("Invalid backup target type", "value")
-    if unreachable(req.store, backup_endpoint(target), target["endpoint"]):
-        raise invalid(backup_store_error(target), "value")
+    # GetBackupStoreDriver(ConstructEndpoint(target)) within 8 s: the lab's stores answer
+    failure = backup_stores.connect_error(req.store, target)
+    if failure is not None:
+        raise invalid("failed to connect to backup target, reason: " + failure, "value")
 
 
 def _is_reupdated_s3(store, target: dict) -> bool:
