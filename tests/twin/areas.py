@@ -26,6 +26,7 @@ from .controllers import kubevirt as kubevirt_controllers
 from .controllers import longhorn as longhorn_controllers
 from .controllers import network as network_controllers
 from .controllers import node as node_controllers
+from .controllers import pod_resources as pod_resources_controllers
 from .controllers import settings as settings_controllers
 from .controllers import talos as talos_controllers
 from .controllers import upgrade as upgrade_controllers
@@ -51,3 +52,6 @@ CONTROLLERS += [*backup_controllers.CONTROLLERS]
 # Node maintenance mode: the node webhook, the node-drain and maintain controllers, live migration
 ADMISSION += [node_admission.register]
 CONTROLLERS += [*node_controllers.CONTROLLERS]
+
+# The nodes' pod-requests/pod-limits annotations (Harvester's copy of Rancher's pod-resources controller)
+CONTROLLERS += [*pod_resources_controllers.CONTROLLERS]
