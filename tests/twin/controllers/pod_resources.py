@@ -16,6 +16,7 @@ and migrate.
 """
 from __future__ import annotations
 
+import asyncio
 import json
 
 from ..node_pods import Pod, pods_on, virt_launcher
@@ -54,11 +55,30 @@ class PodResourcesController(Controller):
     def __init__(self, twin):
         super().__init__(twin)
         self._rendered: dict[tuple[str, str], Pod] = {}  # (VMI uid or migration uid, role) -> its pod
+        self._pending = False
+
+    def start(self) -> None:
+        self._pending = False  # a sync cancelled by stop() (a reset) must not block the next ones
+        self._rendered.clear()
+        super().start()
 
     async def on_change(self, kind: Kind, obj: dict) -> None:
-        self._sync()
+        self._enqueue(kind, obj)
 
     async def on_deleted(self, kind: Kind, obj: dict) -> None:
+        self._enqueue(kind, obj)
+
+    def _enqueue(self, kind: Kind, obj: dict) -> None:
+        """One sync for a burst of events (a reset seeds dozens), as a workqueue folds keys."""
+        if kind.plural == "settings" and obj["metadata"]["name"] != OVERHEAD_SETTING:
+            return
+        if not self._pending:
+            self._pending = True
+            self.spawn(self._sync_soon())
+
+    async def _sync_soon(self) -> None:
+        await asyncio.sleep(0)  # after the events already queued
+        self._pending = False
         self._sync()
 
     def _ratio(self) -> str | None:
