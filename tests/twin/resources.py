@@ -90,12 +90,8 @@ def _typed(t: Target, obj: dict, raw: bytes) -> dict:
     `kind` in the body (MissingKindErr) and whose missing apiVersion then fails the handler's
     group-version check."""
     if t.kind.core:
-        obj.setdefault("apiVersion", t.kind.api_version(t.version))
-        obj.setdefault("kind", t.kind.kind)
-        if not obj["apiVersion"]:
-            obj["apiVersion"] = t.kind.api_version(t.version)
-        if not obj["kind"]:
-            obj["kind"] = t.kind.kind
+        obj["apiVersion"] = obj.get("apiVersion") or t.kind.api_version(t.version)
+        obj["kind"] = obj.get("kind") or t.kind.kind
         return obj
     if not obj.get("kind"):
         raise errors.bad_request(f'{t.kind.kind} in version "{t.version}" cannot be handled as a {t.kind.kind}: '
