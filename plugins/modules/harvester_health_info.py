@@ -116,7 +116,7 @@ settings:
   returned: when C(settings) is in O(sections)
   type: dict
   sample:
-    server-version: {name: server-version, value: "", default: v1.8.2, effective: v1.8.2, configured: null, message: null}
+    server-version: {name: server-version, value: v1.8.2, default: dev, effective: v1.8.2, configured: null, message: null}
 images:
   description: The VM images, sorted by namespace and name.
   returned: when C(images) is in O(sections)

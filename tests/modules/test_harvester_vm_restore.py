@@ -162,11 +162,11 @@ def test_check_mode_stores_nothing_and_lets_harvester_judge(twin):
     assert get(twin, f"{RESTORES}/copy") is None and get(twin, f"{VMS}/router-copy") is None
 
     setting = get(twin, SETTING)
-    setting["value"] = json.dumps({"type": "nfs", "endpoint": "nfs://10.10.10.21:/elsewhere"})
+    setting["value"] = json.dumps({"type": "nfs", "endpoint": "nfs://10.10.10.20:/volume1/harvester-images"})
     twin.session().put(twin.url(SETTING), json=setting).raise_for_status()
     (refused,), reqs = play(twin, [task], check=True)
     assert refused["failed"] and refused["status"] == 422, refused
-    assert "backup target &{Type:nfs Endpoint:nfs://10.10.10.21:/elsewhere" in refused["msg"]
+    assert "backup target &{Type:nfs Endpoint:nfs://10.10.10.20:/volume1/harvester-images" in refused["msg"]
     assert "is not matched in vmBackup default/router-1" in refused["msg"]
     assert len(writes(reqs)) == 1 and stored_writes(reqs) == []  # the dry-run create Harvester's webhook refused
 

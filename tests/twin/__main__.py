@@ -64,15 +64,16 @@ async def serve(args: argparse.Namespace) -> None:
     site = web.TCPSite(runner, "127.0.0.1", args.port, ssl_context=cert.ssl_context(), backlog=512)
     await site.start()
     port = runner.addresses[0][1]
+    # stop cleanly from the moment a client can know the twin is there (the kubeconfig)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
     write_password_file(args.kubeconfig, password)  # before the kubeconfig: readers wait for that one
     kubeconfig.write(args.kubeconfig, kubeconfig.render(port, cert.ca_pem, twin.token))
     logging.getLogger("twin").warning(
         "twin serving on https://127.0.0.1:%d (%d kinds, ready in %.2fs); kubeconfig %s",
         port, len(twin.registry.kinds()), time.monotonic() - started, args.kubeconfig)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     await runner.cleanup()
 

@@ -28,6 +28,7 @@ from .controllers import longhorn as longhorn_controllers
 from .controllers import migration as migration_controllers
 from .controllers import network as network_controllers
 from .controllers import node as node_controllers
+from .controllers import pod_resources as pod_resources_controllers
 from .controllers import settings as settings_controllers
 from .controllers import talos as talos_controllers
 from .controllers import upgrade as upgrade_controllers
@@ -57,3 +58,6 @@ CONTROLLERS += [*node_controllers.CONTROLLERS]
 # VirtualMachines: Harvester's VM mutator and validator, KubeVirt's VM validator
 ADMISSION += [vm_admission.register]
 CONTROLLERS += [*migration_controllers.CONTROLLERS]  # migrations asked for with a VirtualMachineInstanceMigration
+
+# The nodes' pod-requests/pod-limits annotations (Harvester's copy of Rancher's pod-resources controller)
+CONTROLLERS += [*pod_resources_controllers.CONTROLLERS]

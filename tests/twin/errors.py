@@ -5,12 +5,15 @@ from __future__ import annotations
 class ApiError(Exception):
     """An error the API answers with a `Status` object (code, reason, message, details)."""
 
-    def __init__(self, code: int, reason: str, message: str, *, details: dict | None = None):
+    def __init__(self, code: int, reason: str, message: str, *, details: dict | None = None,
+                 empty_details: bool = False):
         super().__init__(message)
         self.code = code
         self.reason = reason
         self.message = message
         self.details = details or {}
+        # NewGenericServerResponse always sets a StatusDetails: it shows as "details": {} when empty
+        self.empty_details = empty_details
         self.headers: dict[str, str] = {}
 
     def status(self) -> dict:
@@ -23,7 +26,7 @@ class ApiError(Exception):
             "reason": self.reason,
             "code": self.code,
         }
-        if self.details:
+        if self.details or self.empty_details:
             body["details"] = self.details
         return body
 

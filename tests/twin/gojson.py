@@ -1,133 +1,96 @@
-"""Go's encoding/json error texts, for the places where upstream code returns them to clients
-verbatim: `json.Unmarshal` (webhooks reading an annotation) and `json.NewDecoder(body).Decode`
-(Steve's and Harvester's action handlers reading a request body).
+"""Go's encoding/json as the apiserver applies it to the built-in kinds.
 
-Syntax errors name the offending character as Go quotes it and what the scanner expected
-(encoding/json scanner.go); an empty or truncated input is `unexpected end of JSON input` for
-Unmarshal and `EOF` / `unexpected EOF` for a Decoder; a value of the wrong JSON type is
-`json: cannot unmarshal <type> into Go value of type <T>` (or `... Go struct field <S>.<f> of type
-<T>`).
+A built-in object is decoded into its Go type and encoded back, so what a client reads is what
+the json tags of k8s.io/api allow: a field tagged `omitempty` whose value is the zero value of
+its type is left out (after maintenance mode is disabled a Node has no `spec.unschedulable`),
+a field without `omitempty` is always written (its zero value when it was never set), a struct
+value is always written whatever its tag, and a metav1.Time reads `null` when unset.
+
+The tags are data: each property of a core kind's schema (core/core.yaml) may carry
+`x-twin-go-json`, one of
+
+- (absent)  `omitempty` on a string, number, bool, slice or map: its zero value ("", 0, false,
+            null, [] or {}) is left out
+- `pointer` `omitempty` on a pointer: only null (a nil pointer) is left out; false, 0 and "" stay
+- `always`  no `omitempty`: always written; unset it reads "", 0 or false by its type, null for a
+            slice, map or pointer
+- `struct`  a struct value: always written (omitempty never drops a struct), its own fields by
+            these rules
+- `time`    a metav1.Time value: always written, null when unset
+
+Custom resources are unstructured in the apiserver and keep what they were given.
 """
 from __future__ import annotations
 
-import json
+KEY = "x-twin-go-json"
+TAGS = ("omitempty", "pointer", "always", "struct", "time")
 
 
-class GoJSONError(ValueError):
-    """A decoding error with Go's text."""
+class Encoder:
+    """The encoding rules of one schema node, compiled once (objects are encoded on every write)."""
+
+    __slots__ = ("fields", "items", "values", "zero")
+
+    def __init__(self, raw: dict):
+        self.fields: dict[str, tuple[str, Encoder]] = {}
+        for name, sub in (raw.get("properties") or {}).items():
+            if name == "metadata" and raw.get("properties", {}).get("apiVersion") is not None:
+                continue  # ObjectMeta: the twin's own metadata rules (meta.py)
+            tag = sub.get(KEY, "omitempty")
+            if tag not in TAGS:
+                raise ValueError(f"{KEY} of {name}: {tag!r} is not one of {', '.join(TAGS)}")
+            self.fields[name] = (tag, Encoder(sub))
+        items = raw.get("items")
+        self.items = Encoder(items) if isinstance(items, dict) else None
+        additional = raw.get("additionalProperties")
+        self.values = Encoder(additional) if isinstance(additional, dict) and additional.get("properties") else None
+        self.zero = _zero(raw)
+
+    def encode(self, value):
+        """The value as Go writes it back (objects and lists are changed in place)."""
+        if isinstance(value, dict):
+            if self.fields:
+                for name, (tag, sub) in self.fields.items():
+                    if name in value:
+                        value[name] = sub.encode(value[name])
+                        if _left_out(tag, value[name]):
+                            del value[name]
+                    elif tag == "always":
+                        value[name] = sub.zero
+                    elif tag == "struct":
+                        value[name] = sub.encode({})
+                    elif tag == "time":
+                        value[name] = None
+            elif self.values is not None:
+                for k in value:
+                    value[k] = self.values.encode(value[k])
+        elif isinstance(value, list) and self.items is not None:
+            for i, item in enumerate(value):
+                value[i] = self.items.encode(item)
+        elif value is None and self.fields:
+            return self.encode({})  # a struct decoded from null is its zero value
+        return value
 
 
-def _quote(ch: str) -> str:
-    """scanner.go quoteChar."""
-    if ch == "'":
-        return "'\\''"
-    if ch == '"':
-        return "'\"'"
-    return repr(ch) if ch.isprintable() else json.dumps(ch).replace('"', "'")
+def _left_out(tag: str, value) -> bool:
+    if tag == "omitempty":
+        return value is None or value is False or value == 0 and not isinstance(value, bool) \
+            or value in ("", [], {})
+    if tag == "pointer":
+        return value is None
+    return False
 
 
-def _context(text: str, pos: int) -> str:
-    """What Go's scanner was looking for when it met text[pos]: found by the last significant
-    character before it."""
-    before = text[:pos].rstrip()
-    last = before[-1:] if before else ""
-    if last in ("", "[", ","):
-        if last == "," and _innermost(before) == "{":
-            return "looking for beginning of object key string"
-        return "looking for beginning of value"
-    if last == "{":
-        return "looking for beginning of object key string"
-    if last == ":":
-        return "looking for beginning of value"
-    if last == '"' and _innermost(before) == "{" and _expecting_colon(before):
-        return "after object key"
-    inner = _innermost(before)
-    if inner == "{":
-        return "after object key:value pair"
-    if inner == "[":
-        return "after array element"
-    return "after top-level value"
+def _zero(raw: dict):
+    """The zero value of a field without omitempty: by its schema type (a nullable one is a
+    pointer: nil)."""
+    if raw.get("nullable") is True:
+        return None
+    if raw.get("x-kubernetes-int-or-string") is True:
+        return 0  # intstr.IntOrString{}: Type Int, IntVal 0
+    return {"string": "", "integer": 0, "number": 0, "boolean": False}.get(raw.get("type"))
 
 
-def _innermost(text: str) -> str:
-    stack, in_string, escaped = [], False, False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "{[":
-            stack.append(ch)
-        elif ch in "}]" and stack:
-            stack.pop()
-    return stack[-1] if stack else ""
-
-
-def _expecting_colon(before: str) -> bool:
-    """True when the string just closed is an object key (no ':' after the last '{' or ',')."""
-    depth_marks = [i for i, ch in enumerate(before) if ch in "{,:"]
-    return bool(depth_marks) and before[depth_marks[-1]] in "{,"
-
-
-def syntax_error(text: str, exc: json.JSONDecodeError, *, decoder: bool) -> GoJSONError:
-    stripped = text.rstrip()
-    if exc.pos >= len(stripped) or exc.msg.startswith("Unterminated string"):
-        if decoder:
-            return GoJSONError("EOF" if not stripped else "unexpected EOF")
-        return GoJSONError("unexpected end of JSON input")
-    ch = text[exc.pos]
-    if exc.msg.startswith("Invalid control character"):
-        return GoJSONError(f"invalid character {_quote(ch)} in string literal")
-    return GoJSONError(f"invalid character {_quote(ch)} {_context(text, exc.pos)}")
-
-
-def go_type(value) -> str:
-    """The JSON type name Go's UnmarshalTypeError uses."""
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, (int, float)):
-        return "number"
-    return {dict: "object", list: "array", str: "string"}.get(type(value), "null")
-
-
-def unmarshal(text: str):
-    """json.Unmarshal: the whole text is one value."""
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as e:
-        raise syntax_error(text, e, decoder=False) from None
-
-
-def decode(text: str):
-    """json.NewDecoder(body).Decode: the first value of the stream; trailing data is left unread."""
-    stripped = text.strip()
-    if not stripped:
-        raise GoJSONError("EOF")
-    try:
-        return json.JSONDecoder().raw_decode(stripped)[0]
-    except json.JSONDecodeError as e:
-        raise syntax_error(stripped, e, decoder=True) from None
-
-
-def struct_fields(value, type_name: str, fields: tuple[str, ...], package: str) -> dict[str, str]:
-    """Decode into a struct of string fields (their JSON keys): null stays empty, a value of
-    another type is Go's UnmarshalTypeError."""
-    if value is None:
-        return dict.fromkeys(fields, "")
-    if not isinstance(value, dict):
-        raise GoJSONError(f"json: cannot unmarshal {go_type(value)} into Go value of type {package}.{type_name}")
-    out = {}
-    for key in fields:
-        # Go matches keys exactly first, then case-insensitively
-        match = key if key in value else next((k for k in value if k.lower() == key.lower()), key)
-        item = value.get(match)
-        if item is not None and not isinstance(item, str):
-            raise GoJSONError(f"json: cannot unmarshal {go_type(item)} into Go struct field "
-                              f"{type_name}.{key} of type string")  # Go names the field by its JSON key
-        out[key] = item or ""
-    return out
+def compile_schema(raw: dict | None) -> Encoder | None:
+    """The encoder of a core kind's openAPIV3Schema, or None for a kind without rules."""
+    return Encoder(raw) if isinstance(raw, dict) else None

@@ -1,5 +1,6 @@
-"""Kubernetes resource quantities (apimachinery `resource.Quantity`): parsing to an exact value
-and the canonical text Go prints (`Quantity.String()`), which webhooks put in their messages.
+"""Kubernetes resource quantities (apimachinery `resource.Quantity`): parsing to an exact value,
+the sum with its format rule, and the canonical text Go prints (`Quantity.String()`), which
+webhooks put in their messages and the pod-resources controller in its annotations.
 
 Canonical form (resource/quantity.go `CanonicalizeBytes`): a quantity keeps the format of its
 suffix (binary `Ki`..`Ei`, decimal SI `m`, `k`..`E` or none, decimal exponent `e3`); a binary
@@ -39,6 +40,14 @@ class Quantity:
     def __bool__(self) -> bool:
         return self.value != 0
 
+    def __add__(self, other: Quantity) -> Quantity:
+        # Quantity.Add: a zero quantity takes the other's format, else it keeps its own
+        return Quantity(self.value + other.value, other.format if self.value == 0 else self.format)
+
+    def scaled_kilo(self) -> int:
+        """ScaledValue(resource.Kilo): the value in thousands, rounded up."""
+        return -((-self.value.numerator) // (self.value.denominator * 1000))
+
 
 ZERO = Quantity(Fraction(0), "DecimalSI")
 
@@ -64,6 +73,11 @@ def parse(text) -> Quantity:
     if sign == "-":
         value = -value
     return Quantity(_round_up_nano(value), fmt)
+
+
+def of(value, fmt: str = "DecimalSI") -> Quantity:
+    """resource.NewQuantity / NewScaledQuantity: an exact value (int, Fraction, Decimal or text)."""
+    return Quantity(Fraction(value), fmt)
 
 
 def parse_or_zero(text) -> Quantity:

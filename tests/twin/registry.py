@@ -11,6 +11,7 @@ from pathlib import Path
 
 import yaml
 
+from . import gojson
 from .schema import Schema
 
 HERE = Path(__file__).resolve().parent
@@ -18,6 +19,7 @@ OUR_CRDS = HERE / "crds"
 # libyaml's parser is ~10x faster than the pure-Python one: CAPI CRDs are 100-230 KB each
 YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 CORE_KINDS = HERE / "core"
+RETURNS_DELETED_OBJECT = "twin.homelab/return-deleted-object"  # annotation of a core kind in core/core.yaml
 
 
 @dataclass
@@ -29,6 +31,7 @@ class Version:
     status: bool = False
     scale: dict | None = None
     printer_columns: list[dict] = field(default_factory=list)
+    go_json: gojson.Encoder | None = None  # built-in kinds: how their Go type writes them back
 
 
 @dataclass
@@ -44,6 +47,9 @@ class Kind:
     list_kind: str = ""
     core: bool = False  # built-in kinds: strategic merge patch, unconditional update
     source: str = ""
+    # the registry's ReturnDeletedObject: an immediate DELETE answers the object, not a Status
+    # (custom resources never; core kinds as core/core.yaml says)
+    returns_deleted_object: bool = False
 
     @property
     def storage_version(self) -> str:
@@ -72,13 +78,15 @@ def kind_from_crd(doc: dict, *, core: bool = False, source: str = "") -> Kind:
             name=v["name"], served=bool(v.get("served", True)), storage=bool(v.get("storage", False)),
             schema=Schema(schema_doc) if schema_doc else None,
             status="status" in sub, scale=sub.get("scale"),
-            printer_columns=v.get("additionalPrinterColumns") or [])
+            printer_columns=v.get("additionalPrinterColumns") or [],
+            go_json=gojson.compile_schema(schema_doc) if core else None)
     return Kind(
         group=spec["group"], kind=names["kind"], plural=names["plural"],
         singular=names.get("singular") or names["kind"].lower(),
         namespaced=spec.get("scope", "Namespaced") == "Namespaced", versions=versions,
         short_names=list(names.get("shortNames") or []), categories=list(names.get("categories") or []),
-        list_kind=names.get("listKind") or names["kind"] + "List", core=core, source=source)
+        list_kind=names.get("listKind") or names["kind"] + "List", core=core, source=source,
+        returns_deleted_object=core and (doc["metadata"].get("annotations") or {}).get(RETURNS_DELETED_OBJECT) == "true")
 
 
 class Registry:

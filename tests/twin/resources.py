@@ -63,9 +63,10 @@ def _keep_warnings(request: web.Request, warnings: list[str]) -> list[str]:
     return [] if request.query.get("fieldValidation") == "Ignore" else warnings
 
 
-async def _read_object(request: web.Request) -> dict:
+async def _read_object(request: web.Request, t: Target) -> dict:
     """The body of a create or update: JSON, YAML, or protobuf for the core kinds kubectl sends so
-    (patch bodies are read by the patch engine)."""
+    (patch bodies are read by the patch engine), decoded as the apiserver's create and update
+    handlers decode it for the kind of the URL (_typed)."""
     raw = await request.read()
     if request.content_type == protobuf.MEDIA_TYPE:
         return protobuf.to_object(raw)
@@ -74,7 +75,31 @@ async def _read_object(request: web.Request) -> dict:
         raise errors.ApiError(415, "UnsupportedMediaType",
                               "the body of the request was in an unknown format - accepted media types include: "
                               "application/json, application/yaml, application/vnd.kubernetes.protobuf")
-    return _decode(raw)
+    if not raw.strip():
+        # json.go Interpret fails before any kind is known: handlers transformDecodeError's
+        # second form, with summarizeData's "<empty>"
+        raise errors.bad_request(f"the object provided is unrecognized (must be of type {t.kind.kind}): couldn't get "
+                                 "version/kind; json parse error: unexpected end of JSON input (<empty>)")
+    return _typed(t, _decode(raw), raw)
+
+
+def _typed(t: Target, obj: dict, raw: bytes) -> dict:
+    """apimachinery's json serializer with the URL's kind as default (serializer/json/json.go
+    Decode): a built-in kind decodes into its Go type, which takes apiVersion and kind from the
+    URL when the body leaves them out; a custom resource decodes into Unstructured, which needs
+    `kind` in the body (MissingKindErr) and whose missing apiVersion then fails the handler's
+    group-version check."""
+    if t.kind.core:
+        obj["apiVersion"] = obj.get("apiVersion") or t.kind.api_version(t.version)
+        obj["kind"] = obj.get("kind") or t.kind.kind
+        return obj
+    if not obj.get("kind"):
+        raise errors.bad_request(f'{t.kind.kind} in version "{t.version}" cannot be handled as a {t.kind.kind}: '
+                                 f"Object 'Kind' is missing in '{raw.decode(errors='replace')}'")
+    if not obj.get("apiVersion") and obj["kind"] == t.kind.kind:
+        raise errors.bad_request(f"the API version in the data () does not match the expected API version "
+                                 f"({t.kind.api_version(t.version)})")
+    return obj
 
 
 def _decode(raw: bytes) -> dict:
@@ -134,6 +159,15 @@ class Resources:
             return await self.patch(request, t)
         if method == "DELETE":
             return await self.delete(request, t)
+        if method == "POST" and not t.kind.core:
+            # apiextensions-apiserver serveResource: the request's verb is "create" whatever the
+            # path; the name comes from the body (createHandler). Built-in kinds have no POST
+            # route on an item path: go-restful's 405 below.
+            return await self.create(request, t)
+        if method == "POST":
+            raise errors.ApiError(405, "MethodNotAllowed",
+                                  "the server does not allow this method on the requested resource", details={},
+                                  empty_details=True)
         raise errors.method_not_allowed(method)
 
     # ------------------------------------------------------------------ reads
@@ -206,8 +240,8 @@ class Resources:
 
     # ------------------------------------------------------------------ writes
     async def create(self, request: web.Request, t: Target) -> web.Response:
-        obj = await _read_object(request)
-        _check_url_identity(t, obj)
+        obj = await _read_object(request, t)
+        _check_url_identity(Target(t.kind, t.version, t.namespace, "", ""), obj)  # createHandler: namespace only
         strict = _strict(request)
         obj, warnings = to_storage_request(self.store, t.kind, t.version, obj, namespace=t.namespace, strict=strict)
         result = self.store.create(t.kind, t.kind.storage_version, obj, namespace=t.namespace, dry_run=_dry_run(request),
@@ -216,7 +250,7 @@ class Resources:
                              _keep_warnings(request, _own_warnings(t, warnings, result.warnings)))
 
     async def update(self, request: web.Request, t: Target, sub: str = "") -> web.Response:
-        obj = await _read_object(request)
+        obj = await _read_object(request, t)
         _check_url_identity(t, obj)
         obj.setdefault("metadata", {}).setdefault("name", t.name)
         strict = _strict(request)
@@ -272,6 +306,10 @@ class Resources:
         raw = await request.read()
         if raw.strip():
             options = _decode(raw)
+        else:  # the apiserver reads DeleteOptions from the query only when there is no body
+            options = {k: v for k, v in request.query.items() if k in ("propagationPolicy", "orphanDependents")}
+            if "orphanDependents" in options:
+                options["orphanDependents"] = options["orphanDependents"] in ("true", "True", "1")
         dry_run = _dry_run(request) or "All" in (options.get("dryRun") or [])
         propagation = request.query.get("propagationPolicy") or options.get("propagationPolicy")
         if options.get("orphanDependents") is True and not propagation:
@@ -279,23 +317,25 @@ class Resources:
         pre = options.get("preconditions") or {}
         result = self.store.delete(t.kind, t.namespace, t.name, dry_run=dry_run, propagation=propagation,
                                    precondition_uid=pre.get("uid"), precondition_rv=pre.get("resourceVersion"))
-        status = 200 if result.removed else 202
-        if result.removed and t.kind.core and t.kind.kind != "Namespace":
+        # handlers/delete.go: 202 only for an object that stays when orphanDependents=false was sent
+        status = 202 if not result.removed and options.get("orphanDependents") is False else 200
+        if result.removed and not t.kind.returns_deleted_object:
+            # registry/store.go finalizeDelete: the kind's registry does not return the object
             meta = result.obj["metadata"]
+            details = {"name": meta["name"], "group": t.kind.group, "kind": t.kind.plural, "uid": meta["uid"]}
             return json_response({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
-                                  "details": {"name": meta["name"], "group": t.kind.group, "kind": t.kind.plural,
-                                              "uid": meta["uid"]}}, status)
+                                  "details": {k: v for k, v in details.items() if v}}, status)
         return json_response(self._out(t, result.obj), status)
 
     async def delete_collection(self, request: web.Request, t: Target) -> web.Response:
         dry_run = _dry_run(request)
         items = self.store.list(t.kind, t.namespace or None, self._selector(request))
         deleted = []
-        for obj in items:
+        for obj in items:  # store.go DeleteCollection answers the list as it was read
             meta = obj["metadata"]
-            result = self.store.delete(t.kind, meta.get("namespace", ""), meta["name"], dry_run=dry_run,
-                                       propagation=request.query.get("propagationPolicy"))
-            deleted.append(self._out(t, result.obj))
+            self.store.delete(t.kind, meta.get("namespace", ""), meta["name"], dry_run=dry_run,
+                              propagation=request.query.get("propagationPolicy"))
+            deleted.append(self._out(t, obj))
         return json_response({"apiVersion": t.kind.api_version(t.version), "kind": t.kind.list_kind,
                               "metadata": {"resourceVersion": self.store.resource_version}, "items": deleted})
 

@@ -214,6 +214,8 @@ class Store:
         if causes:
             raise errors.invalid(kind.kind, kind.group, name, causes)
         self.admission.validate(req)
+        if v.go_json is not None:
+            v.go_json.encode(obj)  # a built-in kind is stored as its Go type writes it (gojson.py)
         return warnings
 
     def _check_namespace(self, kind: Kind, namespace: str, name: str) -> None:
@@ -376,24 +378,25 @@ class Store:
         obj = clone(live)
         meta = obj["metadata"]
         finalizers = list(meta.get("finalizers") or [])
-        if propagation == "Foreground" and "foregroundDeletion" not in finalizers and self._dependents(meta["uid"]):
-            finalizers.append("foregroundDeletion")
+        if propagation == "Foreground" and "foregroundDeletion" not in finalizers:
+            finalizers.append("foregroundDeletion")  # the garbage collector removes it once no dependent is left
         if propagation == "Orphan" and "orphan" not in finalizers:
             finalizers.append("orphan")
         if kind.group == "" and kind.kind == "Namespace":
             finalizers_spec = (obj.get("spec") or {}).get("finalizers") or []
             obj.setdefault("status", {})["phase"] = "Terminating"
             if finalizers_spec:
+                # namespace storage's own Delete: deletionTimestamp and the phase, no grace period
                 meta.setdefault("deletionTimestamp", rfc3339())
-                meta["deletionGracePeriodSeconds"] = 0
                 if dry_run:
                     return WriteResult(obj)
                 result = self._commit(kind, obj, live, [])
                 self._schedule(lambda: self._terminate_namespace(name))
                 return result
         if not finalizers:
+            last = clone(live)  # what the registry returns of an object removed at once: its last state
             if dry_run:
-                return WriteResult(obj, removed=True)
+                return WriteResult(last, removed=True)
             meta.setdefault("deletionTimestamp", rfc3339())
             meta["deletionGracePeriodSeconds"] = 0
             del self._bucket(kind)[(namespace or "", name)]
@@ -401,7 +404,7 @@ class Store:
             meta["resourceVersion"] = str(self._rv)
             self._emit(kind, "DELETED", obj, live)
             self._after_removal(kind, obj)
-            return WriteResult(clone(obj), removed=True)
+            return WriteResult(last, removed=True)
         if meta.get("deletionTimestamp") and finalizers == list(meta.get("finalizers") or []):
             return WriteResult(obj)  # already being deleted: nothing changes
         meta.setdefault("deletionTimestamp", rfc3339())
@@ -543,6 +546,9 @@ class Store:
                 spec["clusterIP"] = f"{SERVICE_CIDR_PREFIX}{random.randint(0, 255)}.{random.randint(1, 254)}"
             if spec.get("clusterIP"):
                 spec["clusterIPs"] = [spec["clusterIP"]]
+            for port in spec.get("ports") or []:  # core/v1 defaults.go SetDefaults_Service
+                if isinstance(port, dict) and port.get("targetPort") in (None, 0, "") and "port" in port:
+                    port["targetPort"] = port["port"]
 
     # ------------------------------------------------------------------ test hooks
     def reset(self) -> None:

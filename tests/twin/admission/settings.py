@@ -8,6 +8,11 @@ Codes follow Harvester's webhook error helpers (H:pkg/webhook/error): value chec
 storage-network change while the previous one is "In Progress" answers 409 Conflict. Both
 `default` and `value` are validated, on CREATE and UPDATE, for users and controllers alike.
 
+backup-target: the field checks of validateBackupTargetFields, then the connection check
+(GetBackupStoreDriver within 8 s) answered from the lab's stores (backup_stores.py): an NFS
+server or export, an S3 endpoint, bucket, region or key the lab does not have is refused with
+the driver's error, as a real cluster refuses it.
+
 Twin-only rule (no real counterpart): a user may not CREATE a Setting whose name is not one of
 Harvester's (every real one already exists, so creating it gives the apiserver's 409
 AlreadyExists after these checks).
@@ -18,13 +23,14 @@ import ipaddress
 import json
 import re
 
-from .. import lookups
+from .. import backup_stores, lookups
 from . import Chain, Request, denied
 
 WEBHOOK = "validator.harvesterhci.io"
 GROUP = "harvesterhci.io"
 
-# Every Harvester v1.8.2 setting the twin seeds (lab/20-harvester-settings.yaml).
+# Every Harvester v1.8.2 setting (pkg/settings/settings.go), as the twin seeds them
+# (lab/20-harvester-settings.yaml).
 KNOWN = frozenset("""
 additional-ca additional-guest-memory-overhead-ratio api-ui-version auto-disk-provision-paths
 auto-rotate-rke2-certs backup-target cluster-pod-security-standard cluster-registration-url
@@ -34,7 +40,7 @@ instance-manager-resources kubeconfig-default-token-ttl-minutes kubevirt-migrati
 longhorn-v2-data-engine-enabled max-hotplug-ratio ntp-servers overcommit-config rancher-cluster
 release-download-url rwx-network server-version ssl-certificates ssl-parameters storage-network
 support-bundle-expiration support-bundle-image support-bundle-namespaces
-support-bundle-node-collection-timeout support-bundle-timeout ui-index ui-path ui-plugin-bundled-version
+support-bundle-file-name support-bundle-node-collection-timeout support-bundle-timeout ui-index ui-path
 ui-plugin-index ui-source upgradable-versions upgrade-checker-enabled upgrade-checker-url upgrade-config
 vip-pools vm-force-reset-policy vm-migration-network volume-snapshot-class
 """.split())
@@ -543,16 +549,12 @@ def validate_backup_target(req: Request, setting: dict) -> None:
             raise invalid("NFS backup target should not have access key or access key id", "value")
         if target["bucketName"] or target["bucketRegion"]:
             raise invalid("NFS backup target should not have bucket name or region", "value")
-        rest = target["endpoint"].removeprefix("nfs://")
-        host, _, path = rest.partition("/")
-        if not host:
-            raise invalid("NFS path must follow format: nfs://<server-address>:/<share-name>/", "value")
-        if not path:
-            raise invalid("cannot find nfs path", "value")
     else:
         raise invalid("Invalid backup target type", "value")
-    if unreachable(req.store, backup_endpoint(target), target["endpoint"]):
-        raise invalid(backup_store_error(target), "value")
+    # GetBackupStoreDriver(ConstructEndpoint(target)) within 8 s: the lab's stores answer
+    failure = backup_stores.connect_error(req.store, target)
+    if failure is not None:
+        raise invalid("failed to connect to backup target, reason: " + failure, "value")
 
 
 def _is_reupdated_s3(store, target: dict) -> bool:

@@ -54,7 +54,7 @@ import json
 import random
 from fractions import Fraction
 
-from .. import errors, gojson, quantity
+from .. import errors, gojson_errors, quantity
 from ..errors import ApiError
 from . import Request, denied
 
@@ -415,15 +415,15 @@ def _claim_templates(vm: dict) -> list[dict]:
     text = _annotations(vm).get(ANN_VOLUME_CLAIM_TEMPLATES, "")
     if not text:
         return []
-    value = gojson.unmarshal(text)
+    value = gojson_errors.unmarshal(text)
     if value is None:
         return []
     if not isinstance(value, list):
-        raise gojson.GoJSONError(f"json: cannot unmarshal {gojson.go_type(value)} into Go value of type "
+        raise gojson_errors.GoJSONError(f"json: cannot unmarshal {gojson_errors.go_type(value)} into Go value of type "
                                  "[]util.VolumeClaimTemplateEntry")
     for entry in value:
         if entry is not None and not isinstance(entry, dict):
-            raise gojson.GoJSONError(f"json: cannot unmarshal {gojson.go_type(entry)} into Go value of type "
+            raise gojson_errors.GoJSONError(f"json: cannot unmarshal {gojson_errors.go_type(entry)} into Go value of type "
                                      "util.VolumeClaimTemplateEntry")
     return [e or {} for e in value]
 
@@ -431,7 +431,7 @@ def _claim_templates(vm: dict) -> list[dict]:
 def _check_claim_templates(vm: dict) -> None:
     try:
         entries = _claim_templates(vm)
-    except gojson.GoJSONError as e:
+    except gojson_errors.GoJSONError as e:
         raise _invalid(f"the volumeClaimTemplates annotaion is invalid: {e}", "metadata.annotations") from None
     if any(not (e.get("metadata") or {}).get("name") for e in entries):
         raise _invalid("the volumeClaimTemplates annotaion is invalid: PVC name is required", "metadata.annotations")
@@ -621,11 +621,11 @@ def _check_claim_template_changes(old: dict, new: dict) -> None:
     field = f"metadata.annotations.{ANN_VOLUME_CLAIM_TEMPLATES}"
     try:
         before = {(e.get("metadata") or {}).get("name"): e for e in _claim_templates(old)}
-    except gojson.GoJSONError:
+    except gojson_errors.GoJSONError:
         raise _invalid(f"failed to unmarshal {old_text}", field) from None
     try:
         after = {(e.get("metadata") or {}).get("name"): e for e in _claim_templates(new)}
-    except gojson.GoJSONError:
+    except gojson_errors.GoJSONError:
         raise _invalid(f"failed to unmarshal {new_text}", field) from None
     changed = []
     for name, old_pvc in before.items():

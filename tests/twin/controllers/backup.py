@@ -71,6 +71,7 @@ import json
 import re
 import uuid
 
+from .. import backup_stores
 from ..admission import settings as target_rules
 from ..admission.backup import backup_type, current_target, is_ready
 from ..registry import Kind
@@ -159,7 +160,8 @@ def store_url(target: dict) -> str:
 
 
 def reachable(store, target: dict) -> bool:
-    return not target_rules.unreachable(store, store_url(target), target["endpoint"])
+    return backup_stores.reachable(store, store_url(target)) and \
+        not target_rules.unreachable(store, target["endpoint"])
 
 
 def put_files(store, url: str, add=(), remove=()) -> None:

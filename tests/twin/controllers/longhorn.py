@@ -21,8 +21,8 @@
   their volumes degrade; when the node is back, the VolumeController rebuilds them.
 * NodeController: Longhorn Node conditions Ready / Schedulable from the Kubernetes Node
   (cordoned -> Schedulable False, KubernetesNodeCordoned), disk scheduledReplica bookkeeping.
-* BackupTargetController: `available` from spec.backupTargetURL (and the environment's
-  `unreachable` list).
+* BackupTargetController: `available` from spec.backupTargetURL: whether the lab's store
+  answers (lab/backup-stores.yml and the environment's `unreachable` list, backup_stores.py).
 
 Objects Longhorn owns carry its `longhorn.io` finalizer; deleting a Volume removes its replicas.
 """
@@ -31,7 +31,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 
-from .. import lookups
+from .. import backup_stores, lookups
 from ..admission.longhorn import APPLY_WHEN_ALL_DETACHED, APPLY_WHEN_RWX_DETACHED, NAMESPACE
 from ..registry import Kind
 from . import Controller
@@ -485,7 +485,6 @@ class BackupTargetController(LonghornController):
         if live is None:
             return
         url = (live.get("spec") or {}).get("backupTargetURL") or ""
-        unreachable = set(self.store.environment.get("unreachable") or [])
         now = self.clock.now()
 
         def write(o):
@@ -493,7 +492,7 @@ class BackupTargetController(LonghornController):
             if not url:
                 st["available"] = False
                 lh_condition(o, "Unavailable", "True", "Unavailable", "backup target URL is empty", now=now)
-            elif url in unreachable:
+            elif not backup_stores.reachable(self.store, url):
                 st["available"] = False
                 lh_condition(o, "Unavailable", "True", "Unavailable",
                              f"failed to list backup volumes in {url}: cannot connect to the backup store", now=now)

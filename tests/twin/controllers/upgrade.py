@@ -31,8 +31,10 @@ kind has no status subresource), with delays on the `--speed` clock:
    current version fails the upgrade here (unless annotation `harvesterhci.io/skip-version-check`
    is true) with "The current version <c> is less than the minimum upgradable version <m>."
 5. System services: state UpgradingSystemServices, `SystemServicesUpgraded` Unknown, then True.
-   The new Harvester pods then report the new version: the server-version setting becomes the
-   target version here (not at the very end), as on a real cluster.
+   The new Harvester pods then report the new version: the server-version setting's `value`
+   becomes the target version here (not at the very end), as on a real cluster, where the new
+   image's HARVESTER_SERVER_VERSION is written into `value` at start-up (settings register.go
+   SetAll); its `default` stays settings.go's "dev".
 6. Nodes, one at a time in name order (state UpgradingNodes, `NodesUpgraded` Unknown): a node
    paused in annotation `harvesterhci.io/node-upgrade-pause-map` shows "Node-upgrade paused"
    until it is unpaused; then "Pre-draining", "Pre-drained" (RKE2 drains it: the node is cordoned),
@@ -440,9 +442,7 @@ class UpgradeController(Controller):
 
     def _set_server_version(self, target: str) -> None:
         def change(o):
-            o["default"] = target
-            if o.get("value"):
-                o["value"] = target
+            o["value"] = target
         self.mutate(self.kind(GROUP, "settings"), "", "server-version", change)
 
     def _paused(self, uid: str, name: str, node: str) -> bool:

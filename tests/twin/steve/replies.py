@@ -16,7 +16,7 @@ import json
 
 from aiohttp import web
 
-from .. import errors, gojson
+from .. import errors, gojson_errors
 from ..resources import dumps
 
 # wrangler pkg/schemas/validation error codes
@@ -88,11 +88,11 @@ def action_json(body) -> web.Response:
 def parse_body(raw: bytes) -> dict:
     """parse.ReadBody: the body of a create or update is one JSON object (UseNumber decoder)."""
     try:
-        value = gojson.decode(raw.decode("utf-8", "replace"))
-    except gojson.GoJSONError as e:
+        value = gojson_errors.decode(raw.decode("utf-8", "replace"))
+    except gojson_errors.GoJSONError as e:
         raise SteveError(INVALID_BODY, f"Failed to parse body: {e}") from None
     if not isinstance(value, dict):
-        raise SteveError(INVALID_BODY, f"Failed to parse body: json: cannot unmarshal {gojson.go_type(value)} into "
+        raise SteveError(INVALID_BODY, f"Failed to parse body: json: cannot unmarshal {gojson_errors.go_type(value)} into "
                                        "Go value of type map[string]interface {}")
     return value
 
@@ -102,7 +102,7 @@ def decode_input(raw: bytes, type_name: str, fields: tuple[str, ...], *, package
     handler does: an InvalidBodyContent APIError whose message is `template` with the decoder's
     error in place of `{}` (each handler words it its own way)."""
     try:
-        value = gojson.decode(raw.decode("utf-8", "replace"))
-        return gojson.struct_fields(value, type_name, fields, package)
-    except gojson.GoJSONError as e:
+        value = gojson_errors.decode(raw.decode("utf-8", "replace"))
+        return gojson_errors.struct_fields(value, type_name, fields, package)
+    except gojson_errors.GoJSONError as e:
         raise api_error(INVALID_BODY, template.format(e)) from None

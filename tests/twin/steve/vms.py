@@ -35,7 +35,7 @@ import random
 
 from aiohttp import web
 
-from .. import errors, gojson, quantity
+from .. import errors, gojson_errors, quantity
 from ..errors import ApiError
 from ..store import clone
 from . import replies, virt_api
@@ -727,8 +727,8 @@ class VMActions:
         if not self.can_hotplug_cpu_memory(vm):
             raise api_error(INVALID_ACTION, "CPU and memory hotplug is not supported for this VM")
         try:
-            value = gojson.decode(raw.decode("utf-8", "replace"))
-        except gojson.GoJSONError as e:
+            value = gojson_errors.decode(raw.decode("utf-8", "replace"))
+        except gojson_errors.GoJSONError as e:
             raise api_error(INVALID_BODY, DECODE.format(e)) from None
         value = value if isinstance(value, dict) else {}
         sockets, memory = value.get("sockets") or 0, value.get("memory") or ""

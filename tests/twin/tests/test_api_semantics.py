@@ -293,7 +293,7 @@ def test_dry_run_delete_in_delete_options_and_of_a_finalized_object_stores_nothi
     assert s.get(twin.url(NAD_PATH + "/opt")).status_code == 200
     held = s.post(twin.url(NAD_PATH), json=nad("held", finalizers=["a.io/x"])).json()
     r = s.delete(twin.url(NAD_PATH + "/held"), params={"dryRun": "All"})
-    assert r.status_code == 202 and r.json()["metadata"]["deletionTimestamp"]
+    assert r.status_code == 200 and r.json()["metadata"]["deletionTimestamp"]
     live = s.get(twin.url(NAD_PATH + "/held")).json()
     assert "deletionTimestamp" not in live["metadata"]
     assert live["metadata"]["resourceVersion"] == held["metadata"]["resourceVersion"]
@@ -396,9 +396,7 @@ def test_dynamic_client_sees_422_as_unprocessable(twin):
 # ---------------------------------------------------------------------------------------- verbs
 def test_method_not_allowed_is_405(twin):
     s = twin.session()
-    assert s.put(twin.url(NAD_PATH), json=nad("x")).status_code == 405
-    s.post(twin.url(NAD_PATH), json=nad("y")).raise_for_status()
-    r = s.post(twin.url(NAD_PATH + "/y"), json=nad("y"))
+    r = s.put(twin.url(NAD_PATH), json=nad("x"))
     assert r.status_code == 405 and status_of(r)["reason"] == "MethodNotAllowed"
 
 
@@ -426,7 +424,7 @@ def test_delete_with_finalizers_waits_for_the_last_one(twin):
     s = twin.session()
     s.post(twin.url(NAD_PATH), json=nad("f", finalizers=["a.io/x", "b.io/y"])).raise_for_status()
     r = s.delete(twin.url(NAD_PATH + "/f"))
-    assert r.status_code == 202 and r.json()["metadata"]["deletionTimestamp"]
+    assert r.status_code == 200 and r.json()["metadata"]["deletionTimestamp"]
     live = s.get(twin.url(NAD_PATH + "/f")).json()
     assert live["metadata"]["deletionTimestamp"]
     merge = {"Content-Type": "application/merge-patch+json"}
@@ -467,7 +465,7 @@ def test_foreground_deletion_removes_dependents_first(twin):
     dep = nad("fg-dep", ownerReferences=[ref], finalizers=["hold.io/on"])
     s.post(twin.url(NAD_PATH), json=dep).raise_for_status()
     r = s.delete(twin.url(NAD_PATH + "/fg"), params={"propagationPolicy": "Foreground"})
-    assert r.status_code == 202
+    assert r.status_code == 200 and "foregroundDeletion" in r.json()["metadata"]["finalizers"]
     time.sleep(0.2)
     held = s.get(twin.url(NAD_PATH + "/fg")).json()
     assert "foregroundDeletion" in held["metadata"]["finalizers"]  # waits for its dependent

@@ -288,9 +288,10 @@ def test_restore_needs_a_ready_backup_on_the_same_target(twin, router_backup):
     refused(post(twin, RESTORES, restore_body("r", "builder-1", "copy", new_vm=True)), 422,
             VALIDATOR + "VMBackup default/builder-1 is not ready", "spec.virtualMachineBackupName")
     ready(twin, "builder-1")
-    set_target(twin, "nfs://10.10.10.21:/other")  # every backup is ready: the setting may change
+    set_target(twin, "nfs://10.10.10.20:/volume1/harvester-images")  # every backup is ready: the setting may change
     refused(post(twin, RESTORES, restore_body("r", "router-1", "copy", new_vm=True)), 422, VALIDATOR + (
-        "backup target &{Type:nfs Endpoint:nfs://10.10.10.21:/other AccessKeyID: SecretAccessKey: BucketName: "
+        "backup target &{Type:nfs Endpoint:nfs://10.10.10.20:/volume1/harvester-images AccessKeyID: SecretAccessKey: "
+        "BucketName: "
         "BucketRegion: Cert: VirtualHostedStyle:false RefreshIntervalInSeconds:0} is not matched in vmBackup "
         "default/router-1"), "spec.virtualMachineBackupName")
 

@@ -5,7 +5,9 @@ while VMs run. kubectl only (the image bytes come from a local HTTP server)."""
 from __future__ import annotations
 
 import json
+import queue
 import subprocess
+import threading
 import time
 
 import yaml
@@ -15,14 +17,25 @@ from .test_image import DISK_SHA512, files  # noqa: F401 - the module-scoped fil
 
 
 def watch_lines(twin, *args, until, seconds=30):
-    """Run `kubectl get ... -w` and return its output lines up to the first that satisfies until."""
+    """Run `kubectl get ... -w` and return its output lines up to the first that satisfies until
+    (read by a thread, so a silent kubectl cannot block the test past its deadline)."""
     proc = subprocess.Popen([KUBECTL, "--kubeconfig", str(twin.kubeconfig), "get", *args, "-w",
                              "--request-timeout=0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out: queue.Queue = queue.Queue()
+
+    def read():
+        for line in proc.stdout:
+            out.put(line)
+        out.put(None)  # kubectl ended
+    threading.Thread(target=read, daemon=True).start()
     lines, deadline = [], time.monotonic() + seconds
     try:
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if not line:
+        while (remaining := deadline - time.monotonic()) > 0:
+            try:
+                line = out.get(timeout=remaining)
+            except queue.Empty:
+                break
+            if line is None:
                 break
             lines.append(line.rstrip("\n"))
             if until(lines[-1]):

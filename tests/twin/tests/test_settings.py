@@ -101,15 +101,50 @@ def self_signed() -> tuple[str, str]:
 
 
 # ------------------------------------------------------------------------------------------ the seed
+# Every NewSetting of harvester/harvester v1.8.2 pkg/settings/settings.go, nothing else
+# (ui-plugin-bundled-version there is only a key of the UI info endpoint, not a Setting).
+V182_SETTINGS = sorted("""
+additional-ca additional-guest-memory-overhead-ratio api-ui-version auto-disk-provision-paths auto-rotate-rke2-certs
+backup-target cluster-pod-security-standard cluster-registration-url containerd-registry csi-driver-config
+csi-online-expand-validation default-storage-class default-vm-termination-grace-period-seconds
+harvester-csi-ccm-versions http-proxy instance-manager-resources kubeconfig-default-token-ttl-minutes
+kubevirt-migration log-level longhorn-v2-data-engine-enabled max-hotplug-ratio ntp-servers overcommit-config
+rancher-cluster release-download-url rwx-network server-version ssl-certificates ssl-parameters storage-network
+support-bundle-expiration support-bundle-file-name support-bundle-image support-bundle-namespaces
+support-bundle-node-collection-timeout support-bundle-timeout ui-index ui-path ui-plugin-index ui-source
+upgradable-versions upgrade-checker-enabled upgrade-checker-url upgrade-config vip-pools vm-force-reset-policy
+vm-migration-network volume-snapshot-class
+""".split())
+
+
 def test_every_setting_is_seeded_with_its_default(any_twin):
     items = {s["metadata"]["name"]: s for s in any_twin.session().get(any_twin.url(SETTINGS)).json()["items"]}
-    assert len(items) == 48
+    assert sorted(items) == V182_SETTINGS
     assert items["overcommit-config"]["default"] == '{"cpu":1000,"memory":150,"storage":100}'
     assert items["rwx-network"]["default"] == '{"share-storage-network":false}'
-    assert items["upgrade-config"]["default"].startswith('{"imagePreloadOption"')
+    # settings.go's own strings, spaces included
+    assert items["upgrade-config"]["default"] == (
+        '{"imagePreloadOption":{"strategy":{"type":"sequential"}},"nodeUpgradeOption":{"strategy":{"mode":"auto"}},'
+        '"restoreVM": false, "logReadyTimeout": "5"}')
+    assert items["support-bundle-timeout"]["default"] == "50"
+    assert json.loads(items["kubevirt-migration"]["default"])["completionTimeoutPerGiB"] == 150
+    # the chart's HARVESTER_SUPPORT_BUNDLE_IMAGE_DEFAULT_VALUE replaces settings.go's "{}"
+    assert json.loads(items["support-bundle-image"]["default"]) == {
+        "repository": "rancher/support-bundle-kit", "tag": "v0.0.92", "imagePullPolicy": "IfNotPresent"}
     assert "default" not in items["storage-network"] and "value" not in items["storage-network"]
-    assert all("value" not in s for n, s in items.items() if n != "ntp-servers")
+    assert "default" not in items["support-bundle-file-name"]
+    assert sorted(n for n, s in items.items() if "value" in s) == ["ntp-servers", "server-version"]
     assert items["ntp-servers"]["value"] == '{"ntpServers":["10.10.10.1"]}'
+
+
+def test_server_version_is_dev_by_default_and_the_build_version_as_value(any_twin):
+    """settings.go declares server-version with default "dev"; the running server sets `value`
+    from HARVESTER_SERVER_VERSION at start-up (register.go SetAll)."""
+    s = get(any_twin, "server-version")
+    assert (s["default"], s["value"]) == ("dev", "v1.8.2")
+    out = any_twin.kubectl("get", "settings.harvesterhci.io", "server-version", "-o",
+                           "jsonpath={.default} {.value}").stdout
+    assert out == "dev v1.8.2"
 
 
 def test_the_installer_value_gets_hash_and_configured(any_twin):
@@ -321,12 +356,91 @@ def test_nfs_backup_target_is_configured(any_twin):
 
 
 def test_unreachable_backup_target_is_refused(twin):
+    """The NAS is down: mount.nfs4 keeps retrying and the webhook's 8 s run out first."""
     twin.session().patch(twin.url("/_twin/environment"), json={"unreachable": [NFS]}).raise_for_status()
     r = patch(twin, "backup-target", json.dumps({"type": "nfs", "endpoint": NFS}))
-    body = refused(r, 422, status_of(r)["message"].removeprefix(DENIED), "value")
-    assert body["message"].startswith(DENIED + "cannot mount nfs 10.10.10.20:/volume1/harvester-backups: ")
-    assert "mount.nfs: Connection timed out" in body["message"]
+    refused(r, 422, "failed to connect to backup target, reason: timeout after 8s", "value")
     assert patch(twin, "backup-target", "").status_code == 200  # unsetting is always allowed
+
+
+def nfs_mount_failure(server_path: str, output: str) -> str:
+    """longhorn/backupstore nfs.go: each NFSv4 minor version tried wraps the failures before it."""
+    host, _, path = server_path.partition(":")
+    chain = "cannot mount using NFSv4"
+    for version in ("4.2", "4.1", "4.0"):
+        options = f"nfsvers={version},actimeo=1,soft,timeo=300,retry=2"
+        chain = (f"vers={version}: mount failed: exit status 32\nMounting command: mount\nMounting arguments: "
+                 f"-t nfs4 -o {options} {server_path} /var/lib/longhorn-backupstore-mounts/"
+                 f"{host.replace('.', '_')}{path}\nOutput: {output}\n: {chain}")
+    return (f"failed to connect to backup target, reason: cannot mount nfs {server_path}, options "
+            f"[nfsvers=4.0 actimeo=1 soft timeo=300 retry=2]: {chain}")
+
+
+NFS_TARGETS = [
+    # the nfs:// prefix is optional (ConstructEndpoint adds it)
+    ("10.10.10.20:/volume1/harvester-backups", None),
+    ("nfs://10.10.10.20:/volume1/harvester-images/", None),
+    ("nfs://10.10.10.20", "failed to connect to backup target, reason: cannot find nfs path"),
+    ("nfs:///volume1/harvester-backups", "failed to connect to backup target, reason: NFS path must follow format: "
+                                         "nfs://<server-address>:/<share-name>/"),
+    ("nfs://10.10.10.20:/volume1/nothing-here", nfs_mount_failure(
+        "10.10.10.20:/volume1/nothing-here",
+        "mount.nfs4: access denied by server while mounting 10.10.10.20:/volume1/nothing-here")),
+    ("nfs://10.10.10.20/volume1/harvester-backups", nfs_mount_failure(
+        "10.10.10.20/volume1/harvester-backups", "mount.nfs4: remote share not in 'host:dir' format")),
+    ("nfs://10.10.10.99:/volume1/harvester-backups", "failed to connect to backup target, reason: timeout after 8s"),
+    ("nfs://nas.elsewhere:/backups", nfs_mount_failure(
+        "nas.elsewhere:/backups", "mount.nfs4: Failed to resolve server nas.elsewhere: Name or service not known")),
+]
+
+
+@pytest.mark.parametrize(("endpoint", "message"), NFS_TARGETS, ids=[e for e, _ in NFS_TARGETS])
+def test_nfs_backup_target_must_mount(twin, endpoint, message):
+    r = patch(twin, "backup-target", json.dumps({"type": "nfs", "endpoint": endpoint}))
+    if message is None:
+        assert r.status_code == 200, r.text
+    else:
+        refused(r, 422, message, "value")
+
+
+# The lab's S3 store (lab/backup-stores.yml): an S3-compatible server on the NAS
+S3 = {"type": "s3", "endpoint": "https://s3.lab.example:9000", "accessKeyId": "AKIATWINACCESSKEY01",
+      "secretAccessKey": "tw1n-s3cr3t-k3y-value", "bucketName": "harvester-backups", "bucketRegion": "us-east-1"}
+LISTING = ('failed to connect to backup target, reason: failed to list objects with param: {\n  Bucket: "%s",\n'
+           '  Delimiter: "/",\n  Prefix: "/"\n} error: AWS Error:  ')
+S3_TARGETS = [
+    ({}, None, None),
+    ({"accessKeyId": "AKIAWRONG"}, "InvalidAccessKeyId The Access Key Id you provided does not exist in our records.",
+     "403"),
+    ({"secretAccessKey": "not-the-secret"}, "SignatureDoesNotMatch The request signature we calculated does not match "
+                                            "the signature you provided. Check your key and signing method.", "403"),
+    ({"bucketRegion": "eu-west-1"}, "AuthorizationHeaderMalformed The authorization header is malformed; the region "
+                                    "is wrong; expecting 'us-east-1'.", "400"),
+    ({"bucketName": "other"}, "NoSuchBucket The specified bucket does not exist", "404"),
+]
+
+
+@pytest.mark.parametrize(("change", "error", "code"), S3_TARGETS, ids=["lab", "key", "secret", "region", "bucket"])
+def test_s3_backup_target_must_list_its_bucket(twin, change, error, code):
+    target = dict(S3, **change)
+    r = patch(twin, "backup-target", json.dumps(target))
+    if error is None:
+        assert r.status_code == 200, r.text
+        return
+    body = status_of(r)
+    assert r.status_code == 422 and body["details"]["causes"][0]["field"] == "value", r.text
+    message = body["message"].removeprefix(DENIED)
+    head = LISTING % target["bucketName"] + error + " <nil>\n" + code + " "
+    assert message.startswith(head) and message.endswith("\n"), message
+    assert len(message) == len(head) + 17  # the request id and its newline
+    assert target["secretAccessKey"] not in message
+
+
+def test_s3_endpoint_the_lab_does_not_have_is_not_found(twin):
+    target = dict(S3, endpoint="https://s3.nowhere.example")
+    refused(patch(twin, "backup-target", json.dumps(target)), 422, LISTING % "harvester-backups" + (
+        'RequestError send request failed Get "https://s3.nowhere.example/harvester-backups?delimiter=%2F&prefix=%2F": '
+        "dial tcp: lookup s3.nowhere.example on 10.53.0.10:53: no such host\n"), "value")
 
 
 def test_s3_credentials_are_blanked_into_a_secret(any_twin):
@@ -335,19 +449,17 @@ def test_s3_credentials_are_blanked_into_a_secret(any_twin):
           "metadata": {"name": "default", "namespace": "longhorn-system"}, "spec": {"pollInterval": "5m0s"}}
     r = t.session().post(t.url("/apis/longhorn.io/v1beta2/namespaces/longhorn-system/backuptargets"), json=lh)
     assert r.status_code in (201, 409), r.text
-    target = {"type": "s3", "endpoint": "https://s3.lab.local", "accessKeyId": "AKIA1", "secretAccessKey": "s3cr3t",
-              "bucketName": "backups", "bucketRegion": "us-east-1", "cert": "", "virtualHostedStyle": False,
-              "refreshIntervalInSeconds": 600}
+    target = dict(S3, cert="", virtualHostedStyle=False, refreshIntervalInSeconds=600)
     assert patch(t, "backup-target", json.dumps(target)).status_code == 200
     s = wait_setting(t, "backup-target", lambda o: configured(o).get("status") == "True")
     assert json.loads(s["value"]) == dict(target, accessKeyId="", secretAccessKey="")
     assert s["value"] != json.dumps(target)  # a naive comparison sees a diff forever
     secret = t.session().get(t.url("/api/v1/namespaces/longhorn-system/secrets/harvester-backup-target-secret")).json()
     data = {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
-    assert data["AWS_ACCESS_KEY_ID"] == "AKIA1" and data["AWS_SECRET_ACCESS_KEY"] == "s3cr3t"
-    assert data["AWS_ENDPOINTS"] == "https://s3.lab.local"
+    assert data["AWS_ACCESS_KEY_ID"] == S3["accessKeyId"] and data["AWS_SECRET_ACCESS_KEY"] == S3["secretAccessKey"]
+    assert data["AWS_ENDPOINTS"] == S3["endpoint"]
     bt = t.session().get(t.url("/apis/longhorn.io/v1beta2/namespaces/longhorn-system/backuptargets/default")).json()
-    assert bt["spec"] == {"backupTargetURL": "s3://backups@us-east-1/", "credentialSecret":
+    assert bt["spec"] == {"backupTargetURL": "s3://harvester-backups@us-east-1/", "credentialSecret":
                           "harvester-backup-target-secret", "pollInterval": "10m0s"}
     # the blanked value can be written back as is (the webhook lets the controller's form pass)
     assert patch(t, "backup-target", s["value"]).status_code == 200

@@ -172,6 +172,34 @@ def test_every_upstream_crd_is_served(upstream_twin):
     assert expected <= served, sorted(expected - served)
 
 
+def test_every_served_version_of_every_upstream_crd_lists(upstream_twin):
+    """Each version an upstream CRD serves answers a list of its kind, in that version, and
+    discovery names the kind under it; unserved versions are not routed."""
+    from .conftest import upstream_crd_dirs
+    s = upstream_twin.session()
+    checked = 0
+    for folder in upstream_crd_dirs():
+        for path in sorted(folder.glob("*.yaml")):
+            for doc in yaml.safe_load_all(path.read_text()):
+                if not doc or doc.get("kind") != "CustomResourceDefinition":
+                    continue
+                spec = doc["spec"]
+                group, plural, kind = spec["group"], spec["names"]["plural"], spec["names"]["kind"]
+                for version in spec["versions"]:
+                    r = s.get(upstream_twin.url(f"/apis/{group}/{version['name']}/{plural}"))
+                    if not version.get("served", True):
+                        assert r.status_code == 404, (path.name, version["name"])
+                        continue
+                    assert r.status_code == 200, (path.name, version["name"], r.text)
+                    listed = r.json()
+                    assert listed["kind"] == spec["names"].get("listKind", kind + "List"), path.name
+                    assert listed["apiVersion"] == f"{group}/{version['name']}", path.name
+                    resources = s.get(upstream_twin.url(f"/apis/{group}/{version['name']}")).json()["resources"]
+                    assert any(r["name"] == plural and r["kind"] == kind for r in resources), path.name
+                    checked += 1
+    assert checked >= 70
+
+
 def test_upstream_schema_replaces_ours(upstream_twin):
     """A field upstream has but our trimmed CRD leaves out must survive with upstream's CRDs."""
     s = upstream_twin.session()

@@ -33,7 +33,7 @@ def test_settings_are_masked_and_not_configured_is_a_problem():
     info = health.setting(backup)
     assert "SECRET" not in info["value"] and "SECRET" not in info["effective"]
     assert health.setting_problems(info) == ["setting backup-target is not applied: cannot reach the bucket"]
-    version = health.setting({"metadata": {"name": "server-version"}, "default": "v1.8.2", "value": ""})
+    version = health.setting({"metadata": {"name": "server-version"}, "default": "dev", "value": "v1.8.2"})
     assert version["effective"] == "v1.8.2" and health.setting_problems(version) == []
 
 

@@ -86,8 +86,8 @@ class FakeClient:
 
     def get(self, path, missing_ok=False, **kw):
         self.calls.append(("GET", path))
-        if path == SETTING:
-            return {"default": self.server}
+        if path == SETTING:  # the setting's real shape: settings.go's default, the running build's value
+            return {"default": "dev", "value": self.server}
         if path.startswith(VERSIONS):
             return self.version
         if path in self.objects:

@@ -52,7 +52,7 @@ def client_with(nodes, version=None, server="v1.8.2"):
 
     def get(path, missing_ok=False, **kw):
         if path.endswith("/settings/server-version"):
-            return {"default": server}
+            return {"default": "dev", "value": server}
         return version
     c.get.side_effect = get
     c.list.side_effect = lambda path, **kw: list(nodes) if path == "/api/v1/nodes" else []
