@@ -160,26 +160,40 @@ class Session:
         return f"{self.scheme}://{self.host}:{self.port}"
 
     def _connect(self, timeout):
+        """The kept-alive connection, (re)opened when the server dropped it."""
         if self._conn is not None and self._conn.sock is not None and not _dropped(self._conn.sock):
             self._conn.timeout = timeout
             self._conn.sock.settimeout(timeout)
             return self._conn
         self.close()
+        self._conn = self._open(timeout)
+        return self._conn
+
+    def _open(self, timeout):
+        """A new, connected HTTP(S) connection."""
         conn = self._new_connection(timeout)
         try:
             conn.connect()
         except BaseException as e:
             conn.close()
             raise self._failure(e, sent=False) from None
-        self._conn = conn
         return conn
+
+    def _exchange(self, conn, method, target, headers, body, on_failure):
+        """Sends one request on ``conn`` and returns its response (body not read)."""
+        try:
+            conn.request(method, self.prefix + target, body=body, headers=headers)
+            return conn.getresponse()
+        except BaseException as e:
+            on_failure()
+            if isinstance(e, (KeyboardInterrupt, SystemExit)):
+                raise
+            raise self._failure(e, sent=True) from None
 
     def send(self, method, target, headers, body, timeout):
         self._timeout = timeout
-        conn = self._connect(timeout)
+        resp = self._exchange(self._connect(timeout), method, target, headers, body, self.close)
         try:
-            conn.request(method, self.prefix + target, body=body, headers=headers)
-            resp = conn.getresponse()
             data = resp.read()
         except BaseException as e:
             self.close()
@@ -196,22 +210,8 @@ class Session:
         ``end(body)``. Its own connection, so that requests made while a stream is open (on the
         kept-alive one) never interleave with it."""
         self._timeout = timeout
-        if self.scheme == "https" and self._ctx is None:
-            self._ctx = ssl_context(self.connection, self.connection.credentials())
-        conn = self._new_connection(timeout)
-        try:
-            conn.connect()
-        except BaseException as e:
-            conn.close()
-            raise self._failure(e, sent=False) from None
-        try:
-            conn.request(method, self.prefix + target, headers=headers)
-            resp = conn.getresponse()
-        except BaseException as e:
-            conn.close()
-            if isinstance(e, (KeyboardInterrupt, SystemExit)):
-                raise
-            raise self._failure(e, sent=True) from None
+        conn = self._open(timeout)
+        resp = self._exchange(conn, method, target, headers, None, conn.close)
         return resp.status, resp.headers, _Stream(conn, resp)
 
     def end(self, body, complete):
