@@ -60,7 +60,8 @@ COPY_EXCLUDES := --exclude=./.git --exclude=./.venv --exclude=./.collections --e
 PIP_VERSION_PY := import ansible_test._internal.python_requirements as r, inspect, re; \
 	print(re.search(r"pip=.([0-9.]+).", inspect.getsource(r.get_venv_packages)).group(1))
 
-PYTEST_ARGS ?= -n auto
+# loadgroup: a file marked xdist_group (a converged lab shared by its tests) stays on one worker
+PYTEST_ARGS ?= -n auto --dist loadgroup
 # The fast tier: no ansible-playbook process (tests/integration holds those).
 CHECK_PATHS := tests/unit tests/twin/tests tests/modules
 # Line and branch coverage of plugins/, as the in-process tests see it (ansible-playbook runs in other

@@ -12,7 +12,8 @@ import yaml
 from tests.integration.roles import copy_inventory, get, nads, run_site
 from tests.twin.tests.conftest import start_twin, stop_twin
 
-pytestmark = [pytest.mark.twin, pytest.mark.integration]
+# one worker runs the whole file, so the lab converges once (conftest.py: converged_lab)
+pytestmark = [pytest.mark.twin, pytest.mark.integration, pytest.mark.xdist_group("test_site_plan_changes")]
 
 TWIN_ARGS = ["--speed", "20"]
 NODES = "/api/v1/nodes"

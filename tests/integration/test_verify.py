@@ -10,7 +10,8 @@ import pytest
 from tests.integration.playbooks import stored_writes
 from tests.integration.roles import NAD_PATH, VERIFY, run_site
 
-pytestmark = [pytest.mark.twin, pytest.mark.integration]
+# one worker runs the whole file, so the lab converges once (conftest.py: converged_lab)
+pytestmark = [pytest.mark.twin, pytest.mark.integration, pytest.mark.xdist_group("test_verify")]
 
 TWIN_ARGS = ["--speed", "20"]
 LONGHORN_SETTINGS = "/apis/longhorn.io/v1beta2/namespaces/longhorn-system/settings"
