@@ -85,3 +85,14 @@ def dumps(obj) -> str:
 
 
 os.environ.setdefault("KUBECTL_COMMAND_HEADERS", "false")
+
+
+UPSTREAM_FIXTURES = {"upstream_twin", "upstream_twin_process", "upstream"}
+
+
+def pytest_collection_modifyitems(items):
+    """What runs against the upstream CRDs (all of ../shared/reference/crds: seconds to load each
+    time) is `slow`: `make test` runs it, `make check` leaves it out."""
+    for item in items:
+        if UPSTREAM_FIXTURES & set(getattr(item, "fixturenames", ())) or "upstream" in item.nodeid.split("::")[0]:
+            item.add_marker(pytest.mark.slow)
