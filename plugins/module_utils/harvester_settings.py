@@ -394,6 +394,12 @@ def _network(config, where):
     return problems
 
 
+def network_problems(config, where):
+    """The checks of a storage-network-like value (vlan, clusterNetwork, range, exclude) that need no
+    cluster; messages start with ``<where>.<field>``."""
+    return _network(config, where)
+
+
 def _check_storage_network(name, value):
     return _network(value, _prefix(name))
 

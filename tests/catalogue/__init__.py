@@ -23,6 +23,7 @@ MODULES = (
     "harvester_keypair",
     "harvester_storage_class",
     "harvester_vm_power",
+    "harvester_storage_network",
     "harvester_vm_info",
     "harvester_node",
     "harvester_node_info",
