@@ -15,6 +15,7 @@ pytestmark = [pytest.mark.twin, pytest.mark.integration]
 TWIN_ARGS = ["--speed", "20"]
 LONGHORN_SETTINGS = "/apis/longhorn.io/v1beta2/namespaces/longhorn-system/settings"
 SETTINGS = "/apis/harvesterhci.io/v1beta1/settings"
+STORAGE_CLASSES = "/apis/storage.k8s.io/v1/storageclasses"
 
 
 def verify(twin, tmp_path):
@@ -68,7 +69,8 @@ def test_a_refused_change_and_a_dropped_network_count_as_drift(twin, tmp_path):
     merge_patch(twin, f"{NAD_PATH}/platform", {"metadata": {"labels": {"app.kubernetes.io/managed-by": "someone-else"}}})
     rc, out, report, requests = verify(twin, tmp_path)
     assert rc != 0
-    assert "storage: storage-network: not as planned:" in report and "Please stop all VMs" in report
+    assert "storage: storage-network-refusal: not as planned:" in report
+    assert "refuses to change it while VMs run (default/lab-dns, default/lab-router)" in report
     assert "vlans: platform: metadata.labels.app.kubernetes.io/managed-by: someone-else -> homelab.harvester.vlans" in report
     assert stored_writes(requests) == []
 
@@ -79,3 +81,16 @@ def test_the_token_and_the_install_configs_stay_out_of_the_report(converged, tmp
     assert rc != 0
     assert "bootstrap: ms02-1.yaml: content differs" in report
     assert "CHANGE-ME-cluster-join-token" not in out and "tampered-9f2c" not in out
+
+
+def test_storage_class_drift_is_reported(converged, tmp_path):
+    """The StorageClass result was missing from verify's hand-kept list: a changed description (a
+    mutable part) was "No drift". Now every <role>_..._result the roles register reports."""
+    twin = converged
+    merge_patch(twin, f"{STORAGE_CLASSES}/lab-longhorn", {"metadata": {"annotations": {
+        "field.cattle.io/description": "changed behind its back"}}})
+    rc, out, report, requests = verify(twin, tmp_path)
+    assert rc != 0, out
+    assert ("storage: StorageClass lab-longhorn: metadata.annotations.field.cattle.io/description: "
+            "changed behind its back -> ") in report, report
+    assert stored_writes(requests) == []
