@@ -481,12 +481,13 @@ class Client:
         """PUT the whole object (carry ``metadata.resourceVersion`` to be safe against races)."""
         return self.request("PUT", path, query=self._write_query(query), body=body, dry_run=dry_run, timeout=timeout)
 
-    def merge_patch(self, path, patch, dry_run=None, timeout=None, query=None, subresource_status=False):
-        """RFC 7386 merge patch (``null`` deletes a key; lists are replaced whole)."""
+    def merge_patch(self, path, patch, dry_run=None, timeout=None, query=None, subresource_status=False, retry=None):
+        """RFC 7386 merge patch (``null`` deletes a key; lists are replaced whole). ``retry`` as for
+        ``request``: True for a patch the caller knows is safe to repeat without a resourceVersion."""
         if subresource_status:
             path = path.rstrip("/") + "/status"
         return self.request("PATCH", path, query=self._write_query(query), body=patch, content_type=MERGE_PATCH,
-                            dry_run=dry_run, timeout=timeout)
+                            dry_run=dry_run, timeout=timeout, retry=retry)
 
     def json_patch(self, path, operations, dry_run=None, timeout=None, query=None):
         """RFC 6902 JSON patch (a list of operations). Put a ``test`` of
