@@ -21,6 +21,13 @@ BAD_INPUTS = [
     ({"vlan": 60, "range": "10.10.60.0/24", "state": "gone"}, "value of state must be one of: present, absent, got: gone"),
 ]
 
+# Refused after reading the cluster, before any write (tests/modules/test_harvester_storage_network.py):
+# the seeded lab runs lab-dns and lab-router.
+REFUSALS = [
+    (dict(PLAN), "storage-network not applied: Harvester refuses to change it while VMs run (default/lab-dns, "
+                 "default/lab-router); stop them, or set stop_vms=true"),
+]
+
 
 def steps(ctx):
     from tests.catalogue import Step

@@ -23,6 +23,7 @@ TASKS = {
     "harvester_network": {"name": "grouped", "vlan_id": 40},
     "harvester_cluster_network": {"name": "grouped", "state": "absent"},
     "harvester_image": {"name": "grouped", "state": "absent"},
+    "harvester_image_info": {"name": "grouped"},
     "harvester_keypair": {"name": "grouped", "state": "absent"},
     "harvester_setting": {"name": "log-level", "value": "debug"},
     "longhorn_setting": {"name": "log-level", "value": "Debug"},

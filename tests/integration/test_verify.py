@@ -94,3 +94,38 @@ def test_storage_class_drift_is_reported(converged, tmp_path):
     assert ("storage: StorageClass lab-longhorn: metadata.annotations.field.cattle.io/description: "
             "changed behind its back -> ") in report, report
     assert stored_writes(requests) == []
+
+
+IMAGES = "/apis/harvesterhci.io/v1beta1/namespaces/default/virtualmachineimages"
+
+
+def test_an_image_dropped_from_the_library_is_drift_then_removed(converged, tmp_path, files):
+    twin = converged
+    library = {"lab_images": [{"name": "talos", "url": f"{files}/disk.img"}]}
+    rc, out, recap = run_site(twin, tmp_path, tags=["storage"], extra_vars=library)
+    assert rc == 0 and recap["failed"] == 0, out
+    assert twin.session().get(twin.url(f"{IMAGES}/talos")).json()["metadata"]["labels"][
+        "app.kubernetes.io/managed-by"] == "homelab.harvester.storage"
+
+    rc, out, report, requests = verify(twin, tmp_path)  # lab_images is [] again
+    assert rc != 0, out
+    assert f"storage: default/talos: spec.url: {files}/disk.img -> (absent)" in report, report
+    assert stored_writes(requests) == []
+
+    rc, out, recap = run_site(twin, tmp_path, tags=["storage"])
+    assert rc == 0 and recap["failed"] == 0, out
+    assert twin.session().get(twin.url(f"{IMAGES}/talos")).status_code == 404
+    rc, out, report, requests = verify(twin, tmp_path)
+    assert rc == 0 and "No drift" in report, out
+
+
+def test_a_cluster_mtu_other_than_lab_bond_mtu_is_drift(converged, tmp_path):
+    """lab_bond.mtu went only into the install configs: the cluster's MTU was never compared."""
+    lab_bond = {"mode": "802.3ad", "miimon": 100, "xmit_hash_policy": "layer3+4", "lacp_rate": "fast", "mtu": 9000}
+    since = converged.last_seq()
+    rc, out, recap = run_site(converged, tmp_path, playbook=VERIFY, extra_vars={"lab_bond": lab_bond})
+    report = out.partition("TASK [Report the drift]")[2].partition("TASK [")[0]
+    assert rc != 0, out
+    assert ("bonding: bonding-mtu: not as planned: cluster network mgmt runs MTU 1500, the inventory says "
+            "lab_bond.mtu 9000") in report, report
+    assert stored_writes([r for r in converged.requests_log(since) if not r["path"].startswith("/_twin/")]) == []

@@ -15,7 +15,7 @@ import json
 import pytest
 
 from ansible_collections.homelab.harvester.plugins.module_utils import storage_network
-from tests.catalogue.harvester_storage_network import BAD_INPUTS, PLAN
+from tests.catalogue.harvester_storage_network import BAD_INPUTS, PLAN, REFUSALS
 from tests.modules.runner import assert_all_refused_without_a_request, run, run_tasks, stored_writes, writes
 
 pytestmark = [pytest.mark.twin]
@@ -52,7 +52,9 @@ def vm_patches(requests):
 
 
 def test_refused_while_vms_run_with_a_structured_result_and_nothing_written(twin):
-    result, reqs = run(twin, MODULE, dict(PLAN))
+    (args, message), = REFUSALS
+    result, reqs = run(twin, MODULE, args)
+    assert message in result["msg"]
     assert result["failed"] and result["refused_by"] == "running_vms", result
     assert result["vms"] == ["default/lab-dns", "default/lab-router"]
     assert "nothing was changed" in result["msg"] and "stop_vms=true" in result["msg"]
