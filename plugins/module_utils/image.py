@@ -52,10 +52,10 @@ def url(value, option="url"):
     if not host or host.startswith(":"):
         raise ValidationError(option, f"{text!r} has no host")
     try:
-        urlsplit(text).port  # out of 0..65535, or not a number: ValueError
+        port = urlsplit(text).port  # out of 0..65535, or not a number: ValueError
     except ValueError:
-        raise ValidationError(option, f"{text!r} has an invalid port (a number from 1 to 65535)") from None
-    if urlsplit(text).port == 0:
+        port = 0
+    if port == 0:
         raise ValidationError(option, f"{text!r} has an invalid port (a number from 1 to 65535)")
     return text
 

@@ -35,9 +35,8 @@ from __future__ import annotations
 
 import time
 
-from . import harvester_settings, kinds
+from . import harvester_settings, kinds, vm_power
 from . import setting_objects as so
-from . import vm_power
 from .errors import ApiError, Conflict, HarvesterError
 from .progress import condition_time
 from .retry import on_conflict

@@ -143,7 +143,7 @@ def test_bad_inputs_refused_without_any_request(twin):
 
 def test_a_cluster_network_that_does_not_exist_is_refused_after_one_read_before_any_write(twin):
     results, reqs = play(twin, [args for args, message in REFUSALS])
-    for (args, message), result in zip(REFUSALS, results, strict=True):
+    for (_args, message), result in zip(REFUSALS, results, strict=True):
         assert result["failed"] and message in result["msg"] and result["option"] == "cluster_network", result
     assert [(r["method"], r["path"]) for r in reqs] == [
         ("GET", "/apis/network.harvesterhci.io/v1beta1/clusternetworks/nope")]

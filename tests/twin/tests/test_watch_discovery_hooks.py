@@ -203,7 +203,7 @@ def test_random_faults_are_seeded_and_fit_the_request(twin):
         twin.fault(path="^/api/v1/namespaces/default/configmaps", ratio=0.5, seed=seed, retry_after=1,
                    random=["409", "429", "500", "503", "reset", "reset_after"])
         s, outcomes = twin.session(), []
-        for i in range(40):
+        for _ in range(40):
             try:
                 outcomes.append(s.get(twin.url("/api/v1/namespaces/default/configmaps")).status_code)
             except requests.exceptions.ConnectionError:
