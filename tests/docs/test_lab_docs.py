@@ -21,8 +21,8 @@ def comment_before(key):
     for line in reversed(lines[:at]):
         if not line.lstrip().startswith("#"):
             break
-        above.append(line)
-    return " ".join(reversed(above))
+        above.append(line.strip().lstrip("#").strip())
+    return " ".join(" ".join(reversed(above)).split())
 
 
 def test_the_storage_vlan_rule_is_next_to_lab_vlans():
