@@ -39,6 +39,7 @@ def steps(ctx):
         Step({"name": "platform", "state": "absent"}, diff=True, name="delete"),
     ]
 
+
 # Refused after one read of the cluster, before any write (tests/modules/test_harvester_network.py).
 REFUSALS = [
     ({"name": "vlan30", "vlan_id": 30, "cluster_network": "nope"},

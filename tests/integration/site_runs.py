@@ -25,7 +25,7 @@ from pathlib import Path
 from tests.integration.playbooks import PLAYBOOK, ROOT
 from tests.integration.roles import LAB_INVENTORY, SITE, recap
 
-STOP_VMS = {"lab_storage_network_stop_vms": True}
+STOP_VMS = {"lab_storage_network_stop_vms": True}  # the storage role may stop and start the VMs
 RANDOM_FAULTS = ["409", "429", "500", "503", "reset", "reset_after"]
 # What site.yml manages (and what the storage network touches), all namespaces.
 KINDS = {
@@ -103,8 +103,8 @@ def fresh_files(cwd):
 
 
 def _command(twin, cwd, playbook, extra_vars, inventory):
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("K8S_AUTH_", "KUBECONFIG", "ANSIBLE_",
-                                                                          "HOMELAB_HARVESTER_"))}
+    skipped = ("K8S_AUTH_", "KUBECONFIG", "ANSIBLE_", "HOMELAB_HARVESTER_")
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(skipped)}
     environ.update(ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
                    K8S_AUTH_KUBECONFIG=str(twin.kubeconfig), PYTHONUNBUFFERED="1")
     vars_file = Path(cwd) / "extra-vars.json"
@@ -112,15 +112,15 @@ def _command(twin, cwd, playbook, extra_vars, inventory):
     return [str(PLAYBOOK), "-i", str(inventory), str(playbook), "-e", f"@{vars_file}"], environ
 
 
-def site(twin, cwd, *, extra_vars=STOP_VMS, inventory=LAB_INVENTORY, playbook=SITE):
+def site(twin, cwd, *, extra_vars=None, inventory=LAB_INVENTORY, playbook=SITE):
     """One site.yml run: (exit status, output, recap)."""
-    args, environ = _command(twin, cwd, playbook, extra_vars, inventory)
+    args, environ = _command(twin, cwd, playbook, STOP_VMS if extra_vars is None else extra_vars, inventory)
     proc = subprocess.run(args, capture_output=True, text=True, env=environ, cwd=cwd, timeout=900, check=False)
     out = proc.stdout + proc.stderr
     return proc.returncode, out, recap(out)
 
 
-def faulty_run(twin, cwd, rate, seed, *, extra_vars=STOP_VMS):
+def faulty_run(twin, cwd, rate, seed, *, extra_vars=None):
     """site.yml with seeded random faults at ``rate`` of the API calls; the faults are cleared
     afterwards. Returns ``{rc, recap, out, faults: {kind: count}, requests}``."""
     since = twin.last_seq()
@@ -137,11 +137,11 @@ def faulty_run(twin, cwd, rate, seed, *, extra_vars=STOP_VMS):
     return {"rc": rc, "recap": counters, "out": out, "faults": faults, "requests": len(log), "seconds": seconds}
 
 
-def interrupted_run(twin, cwd, trigger, *, extra_vars=STOP_VMS, timeout=300.0, poll=0.02):
+def interrupted_run(twin, cwd, trigger, *, extra_vars=None, timeout=300.0, poll=0.02):
     """site.yml sent SIGINT (to its whole process group, as Ctrl-C does) the first time
     ``trigger(lines, twin)`` is true (``lines``: the output so far). Returns (exit status, output,
     whether the signal was sent)."""
-    args, environ = _command(twin, cwd, SITE, extra_vars, LAB_INVENTORY)
+    args, environ = _command(twin, cwd, SITE, STOP_VMS if extra_vars is None else extra_vars, LAB_INVENTORY)
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=environ, cwd=cwd,
                             start_new_session=True)
     lines = []

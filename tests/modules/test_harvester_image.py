@@ -73,7 +73,7 @@ def test_check_mode_reports_changes_and_stores_nothing(twin, files):
 
     play(twin, [talos(files)])
     (update, delete), reqs = play(twin, [talos(files, description="v2"),
-                                                   {"name": "talos-1.11", "state": "absent"}], check=True)
+                                         {"name": "talos-1.11", "state": "absent"}], check=True)
     assert update["changed"] is True and delete["changed"] is True, (update, delete)
     assert [r["method"] for r in writes(reqs)] == ["PATCH", "DELETE"] and stored_writes(reqs) == []
     assert get_image(twin, "talos-1.11")["spec"]["description"] == "Talos nocloud"
@@ -131,7 +131,7 @@ def test_state_absent_waits_for_the_finalizer(twin, files):
 
 def test_upload_creates_the_object_only(twin):
     (result,), reqs = play(twin, [{"name": "windows", "display_name": "Windows-2025", "source_type": "upload",
-                                             "wait_timeout": 30}])
+                                   "wait_timeout": 30}])
     assert result["changed"] is True and not result.get("failed"), result
     assert result["storage_class_name"].startswith("lh-")
     assert [r["method"] for r in writes(reqs)] == ["POST"]

@@ -62,7 +62,7 @@ def test_check_mode_reports_changes_and_stores_nothing(twin):
 
     play(twin, [OPS])
     (recreate, delete), reqs = play(twin, [dict(OPS, public_key=RSA, recreate=True),
-                                                     {"name": "ops", "state": "absent"}], check=True)
+                                           {"name": "ops", "state": "absent"}], check=True)
     assert recreate["changed"] is True and delete["changed"] is True, (recreate, delete)
     assert [r["method"] for r in writes(reqs)] == ["DELETE", "DELETE"] and stored_writes(reqs) == []
     assert get_keypair(twin, "ops")["spec"]["publicKey"] == KEY

@@ -68,7 +68,7 @@ def test_seeded_chart_class_is_unchanged_despite_its_extra_parameters(twin):
     """harvester-longhorn carries fromBackup and baseImage (empty) and Harvester's annotations:
     none of them is ours, so describing it as three replicas, migratable, default, makes no change."""
     (result,), reqs = play(twin, [{"name": "harvester-longhorn", "replicas": 3, "migratable": True,
-                                             "default": True}])
+                                   "default": True}])
     assert result["changed"] is False and result["previous_default"] is None, result
     assert writes(reqs) == []
 
@@ -82,7 +82,7 @@ def test_check_mode_reports_changes_and_stores_nothing(twin):
 
     play(twin, [R2])
     (recreate, delete), reqs = play(twin, [dict(R2, replicas=3, recreate=True),
-                                                     {"name": "lab-r2", "state": "absent"}], check=True)
+                                           {"name": "lab-r2", "state": "absent"}], check=True)
     assert recreate["changed"] is True and delete["changed"] is True, (recreate, delete)
     assert methods(reqs) == [("DELETE", "/lab-r2"), ("DELETE", "/lab-r2")] and stored_writes(reqs) == []
     assert get_sc(twin, "lab-r2")["parameters"]["numberOfReplicas"] == "2"
@@ -91,7 +91,7 @@ def test_check_mode_reports_changes_and_stores_nothing(twin):
 def test_mutable_fields_change_in_place(twin):
     play(twin, [R2])
     (changed,), reqs = play(twin, [dict(R2, description="2 replicas, growable no more",
-                                                  allow_volume_expansion=False)], diff=True)
+                                        allow_volume_expansion=False)], diff=True)
     assert changed["changed"] is True, changed
     assert changed["diff"]["before"]["allowVolumeExpansion"] is True
     assert changed["diff"]["after"]["allowVolumeExpansion"] is False
@@ -175,7 +175,7 @@ def test_harvester_refuses_deleting_the_reserved_class_and_one_images_use(twin):
              "spec": {"displayName": "talos", "sourceType": "upload", "targetStorageClassName": "lab-r2"}}
     assert twin.session().post(twin.url(IMAGES), json=image).status_code == 201
     (reserved, used), reqs = play(twin, [{"name": "harvester-longhorn", "state": "absent"},
-                                                   {"name": "lab-r2", "state": "absent"}])
+                                         {"name": "lab-r2", "state": "absent"}])
     assert reserved["failed"] and reserved["status"] == 422
     assert reserved["msg"] == ("DELETE storageclasses/harvester-longhorn: 422 Invalid: "
                                "storage class harvester-longhorn is reserved by Harvester and can't be deleted")
