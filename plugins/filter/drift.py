@@ -1,9 +1,11 @@
 # Copyright: (c) 2026, Homelab platform team
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filter ``homelab.harvester.drift_report``: what a check-mode run of the roles would change,
-one entry per differing field of each object, from the results the roles registered.
+"""Filters ``homelab.harvester.drift_report``: what a check-mode run of the roles would change,
+one entry per differing field of each object, from the results the roles registered; and
+``homelab.harvester.drift_steps``: those results found by their names (``<role>_<what>_result``),
+each told how to read from what it holds.
 
-Documentation: the sidecar file drift_report.yml next to this one.
+Documentation: the sidecar files drift_report.yml and drift_steps.yml next to this one.
 """
 
 from __future__ import annotations
@@ -143,8 +145,46 @@ def drift_report(steps):
     return entries
 
 
+RESULT_SUFFIX = "_result"
+
+
+def _named_object(result):
+    """``Kind namespace/name`` of the object a module returned (``storage_class``, ``keypair``, ...)."""
+    for value in result.values():
+        meta = value.get("metadata") if isinstance(value, dict) else None
+        if isinstance(meta, dict) and meta.get("name"):
+            name = f"{meta['namespace']}/{meta['name']}" if meta.get("namespace") else str(meta["name"])
+            return f"{value['kind']} {name}" if value.get("kind") else name
+    return None
+
+
+def drift_steps(results):
+    """``results``: registered variable name -> what the task registered, for every variable named
+    ``<step>_<what>_result`` (the roles' convention). Returns the steps ``drift_report`` takes, each
+    told from the result itself: ``step`` from the name's first part, ``files`` for an install-files
+    result (its ``written`` list), ``keys_are_objects`` for a settings result (its
+    ``changed_settings``), ``object`` the object a module returned (``StorageClass lab-longhorn``)
+    else the name without ``_result`` (``storage-network``). Other names are refused, so no list
+    has to be kept in step with the roles: every task that registers ``<role>_..._result`` reports."""
+    if not isinstance(results, dict):
+        raise AnsibleFilterError(f"drift_steps expects a mapping of registered results, got {type(results).__name__}")
+    steps = []
+    for name in sorted(results):
+        step, sep, rest = str(name).partition("_")
+        if not sep or not rest.endswith(RESULT_SUFFIX) or rest == RESULT_SUFFIX[1:]:
+            raise AnsibleFilterError(f"drift_steps: {name!r} is not named <step>_<what>_result")
+        result = results[name]
+        spec = {"step": step, "result": result, "object": str(name)[:-len(RESULT_SUFFIX)].replace("_", "-")}
+        if isinstance(result, dict):
+            spec["files"] = isinstance(result.get("written"), list) and isinstance(result.get("files"), list)
+            spec["keys_are_objects"] = isinstance(result.get("changed_settings"), list)
+            spec["object"] = _named_object(result) or spec["object"]
+        steps.append(spec)
+    return steps
+
+
 class FilterModule:
     """Drift report filters."""
 
     def filters(self):
-        return {"drift_report": drift_report}
+        return {"drift_report": drift_report, "drift_steps": drift_steps}

@@ -33,6 +33,7 @@ import time
 from urllib.parse import urlencode, urlsplit
 
 from .errors import (
+    AlreadyExists,
     ApiError,
     AuthConfigError,
     ConnectionFailure,
@@ -43,7 +44,7 @@ from .errors import (
     one_line,
 )
 from .progress import Progress
-from .retry import DEFAULT_POLICY, JSON_PATCH, NO_RETRY, is_idempotent, parse_retry_after
+from .retry import DEFAULT_POLICY, JSON_PATCH, NO_RETRY, is_fixed_name_create, is_idempotent, parse_retry_after
 
 USER_AGENT = "homelab.harvester (ansible)"
 FIELD_MANAGER = "homelab.harvester"
@@ -459,19 +460,34 @@ class Client:
 
     # --- writes (each honours dry_run) ------------------------------------------------------
     def create(self, path, body, dry_run=None, timeout=None, query=None):
-        """POST ``body`` to a collection ``path``; the stored (or, in dry run, predicted) object."""
-        return self.request("POST", path, query=self._write_query(query), body=body, dry_run=dry_run, timeout=timeout)
+        """POST ``body`` to a collection ``path``; the stored (or, in dry run, predicted) object.
+
+        A create of a fixed name is repeated after a 5xx, a lost connection or a timeout (see
+        ``retry``). When a repeat meets AlreadyExists, an earlier attempt was stored and only its
+        answer was lost: the object is read back and returned as ``Found`` (a dict), so a caller
+        that must compare (``reconcile.ensure_present``) can tell it from a create's answer."""
+        try:
+            return self.request("POST", path, query=self._write_query(query), body=body, dry_run=dry_run,
+                                timeout=timeout)
+        except AlreadyExists as e:
+            if not e.maybe_stored or not is_fixed_name_create("POST", body):
+                raise
+            stored = self.get(path.rstrip("/") + "/" + body["metadata"]["name"], missing_ok=True)
+            if stored is None:
+                raise
+            return Found(stored)
 
     def replace(self, path, body, dry_run=None, timeout=None, query=None):
         """PUT the whole object (carry ``metadata.resourceVersion`` to be safe against races)."""
         return self.request("PUT", path, query=self._write_query(query), body=body, dry_run=dry_run, timeout=timeout)
 
-    def merge_patch(self, path, patch, dry_run=None, timeout=None, query=None, subresource_status=False):
-        """RFC 7386 merge patch (``null`` deletes a key; lists are replaced whole)."""
+    def merge_patch(self, path, patch, dry_run=None, timeout=None, query=None, subresource_status=False, retry=None):
+        """RFC 7386 merge patch (``null`` deletes a key; lists are replaced whole). ``retry`` as for
+        ``request``: True for a patch the caller knows is safe to repeat without a resourceVersion."""
         if subresource_status:
             path = path.rstrip("/") + "/status"
         return self.request("PATCH", path, query=self._write_query(query), body=patch, content_type=MERGE_PATCH,
-                            dry_run=dry_run, timeout=timeout)
+                            dry_run=dry_run, timeout=timeout, retry=retry)
 
     def json_patch(self, path, operations, dry_run=None, timeout=None, query=None):
         """RFC 6902 JSON patch (a list of operations). Put a ``test`` of
@@ -496,8 +512,8 @@ class Client:
             options["gracePeriodSeconds"] = int(grace_period_seconds)
         try:
             return self.request("DELETE", path, body=options if len(options) > 2 else None, dry_run=dry_run, timeout=timeout)
-        except NotFound:
-            if missing_ok:
+        except NotFound as e:
+            if missing_ok or e.maybe_stored:  # a repeat after a lost answer: an earlier attempt deleted it
                 return None
             raise
 
@@ -525,7 +541,8 @@ class Client:
         timeout = float(timeout or self.connection.timeout)
         policy = NO_RETRY if retry is False else self.retry_policy
         idempotent = True if retry is True else is_idempotent(method, body, content_type)
-        attempt, refreshed = 0, False
+        timeouts = True if is_fixed_name_create(method, body) else None  # a repeat answers AlreadyExists
+        attempt, refreshed, maybe_stored = 0, False, False
         while True:
             attempt += 1
             headers = self._headers(data is not None and content_type)
@@ -536,9 +553,11 @@ class Client:
                 failure.method, failure.path = method, path
                 self._account(method, target, dry, started, attempt, failure.cause or "failure")
                 self.stats.failures += 1
-                wait = policy.decide(attempt, idempotent, failure=failure)
+                wait = policy.decide(attempt, idempotent, failure=failure, timeouts=timeouts)
                 if wait is None:
+                    failure.attempts, failure.maybe_stored = attempt, maybe_stored
                     raise
+                maybe_stored = maybe_stored or failure.sent
                 self._retrying(wait, method, target, attempt)
                 continue
             self._account(method, target, dry, started, attempt, status)
@@ -554,7 +573,9 @@ class Client:
                 continue
             wait = policy.decide(attempt, idempotent, status=status, retry_after=err.retry_after, message=err.message)
             if wait is None:
+                err.attempts, err.maybe_stored = attempt, maybe_stored
                 raise err
+            maybe_stored = maybe_stored or status >= 500
             self._retrying(wait, method, target, attempt)
 
     def _send(self, method, target, headers, data, timeout):
@@ -590,6 +611,11 @@ class Client:
         self.sleep(wait)
 
 
+class Found(dict):
+    """An object ``Client.create`` read back because its create had been stored although the
+    answer was lost (a repeat met AlreadyExists)."""
+
+
 def _query_pairs(query):
     pairs = []
     for key, value in (query or {}).items():
@@ -619,4 +645,4 @@ def _scrub(err, secrets):
     return err
 
 
-__all__ = ["Client", "Session", "Stats", "DebugLog", "ApiError", "ssl_context", "session_for"]
+__all__ = ["Client", "Found", "Session", "Stats", "DebugLog", "ApiError", "ssl_context", "session_for"]

@@ -49,7 +49,13 @@ def short_path(path):
 
 
 class HarvesterError(Exception):
-    """Base of every error this collection raises on purpose."""
+    """Base of every error this collection raises on purpose. ``attempts``: how many times the
+    client sent the request that failed; ``maybe_stored``: an earlier attempt failed after it
+    reached the server (a 5xx, a connection lost after sending), so its write may have been
+    stored although no answer said so."""
+
+    attempts = 1
+    maybe_stored = False
 
     def __init__(self, message=""):
         super().__init__(message)

@@ -394,6 +394,12 @@ def _network(config, where):
     return problems
 
 
+def network_problems(config, where):
+    """The checks of a storage-network-like value (vlan, clusterNetwork, range, exclude) that need no
+    cluster; messages start with ``<where>.<field>``."""
+    return _network(config, where)
+
+
 def _check_storage_network(name, value):
     return _network(value, _prefix(name))
 
@@ -445,6 +451,11 @@ def _check_backup_target(name, value):
     if kind == "nfs":
         if not has("endpoint"):
             problems.append(f"{where}.endpoint: an NFS backup target needs an endpoint (nfs://host:/export/path)")
+        elif not value["endpoint"].startswith("nfs://"):
+            # Longhorn's backupstore picks its driver by the URL scheme: without nfs:// Harvester
+            # refuses the target (and an older one stored it, to fail every backup later).
+            problems.append(f"{where}.endpoint: {value['endpoint']!r} has no nfs:// scheme; write it as "
+                            "nfs://<server>:<export path>, e.g. nfs://10.10.10.20:/volume1/harvester-backups")
         for key in ("accessKeyId", "secretAccessKey", "bucketName", "bucketRegion"):
             if has(key):
                 problems.append(f"{where}.{key}: an NFS backup target takes no {key}")

@@ -49,6 +49,15 @@ def _meta(obj):
     return obj.get("metadata") or {}
 
 
+# --- Longhorn scheduling -------------------------------------------------------------------
+def scheduling_problems(nodes):
+    """One sentence when no Longhorn node takes new replicas (each node's own problem names it too)."""
+    longhorn = [n["longhorn"] for n in nodes if n.get("longhorn") is not None]
+    if longhorn and all(lh["allow_scheduling"] is False for lh in longhorn):
+        return [f"Longhorn: scheduling is disabled on every node ({len(longhorn)}): no volume can get a new replica"]
+    return []
+
+
 # --- volumes ------------------------------------------------------------------------------
 def volume(obj):
     status = obj.get("status") or {}
@@ -145,6 +154,7 @@ def gather(client, sections=SECTIONS):
     if "nodes" in sections:
         report["nodes"] = node.gather(client)
         problems += [f"node {n['name']}: {p}" for n in report["nodes"] for p in n["problems"]]
+        problems += scheduling_problems(report["nodes"])
     if "volumes" in sections:
         report["volumes"] = sorted((volume(v) for v in _list(client, kinds.LONGHORN_VOLUME, kinds.LONGHORN_NAMESPACE) or []),
                                    key=lambda v: v["name"] or "")

@@ -23,6 +23,7 @@ Facts (shared/reference/harvester-api.md §1.2, §11.9; harvester pkg/image, pkg
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 from . import kinds, progress, validate
 from .reconcile import Field, label_fields, set_labels
@@ -50,6 +51,12 @@ def url(value, option="url"):
     host = rest.split("/", 1)[0].rsplit("@", 1)[-1]
     if not host or host.startswith(":"):
         raise ValidationError(option, f"{text!r} has no host")
+    try:
+        port = urlsplit(text).port  # out of 0..65535, or not a number: ValueError
+    except ValueError:
+        port = 0
+    if port == 0:
+        raise ValidationError(option, f"{text!r} has an invalid port (a number from 1 to 65535)")
     return text
 
 
@@ -241,3 +248,33 @@ def summary(obj):
     if last:
         parts.append(f"last error: {last}")
     return "; ".join(parts)
+
+
+# --- listing (harvester_image_info) -------------------------------------------------------
+def check_info(params):
+    """The input checks of ``harvester_image_info``, before any request."""
+    if params.get("namespace"):
+        validate.name(params["namespace"], "namespace")
+    if params.get("name"):
+        subdomain(params["name"], "name")
+    if params.get("label_selector") is not None and not str(params["label_selector"]).strip():
+        raise ValidationError("label_selector", "must not be empty (leave it out to list every image)")
+
+
+def describe(obj):
+    """One image in the terms of ``harvester_image``, with what Harvester reports on it."""
+    meta, spec, status = obj.get("metadata") or {}, obj.get("spec") or {}, obj.get("status") or {}
+    return {"name": meta.get("name"), "namespace": meta.get("namespace"), "ref": f"{meta.get('namespace')}/{meta.get('name')}",
+            "display_name": spec.get("displayName"),
+            "source_type": spec.get("sourceType"), "url": spec.get("url") or None,
+            "storage_class": storage_class_of(obj), "labels": dict(meta.get("labels") or {}),
+            "imported": is_imported(obj), "progress": status.get("progress", 0), "failure": failure(obj),
+            "deleting": bool(meta.get("deletionTimestamp"))}
+
+
+def list_images(client, params):
+    """The images ``params`` select (``namespace``, ``name``, ``label_selector``), described, in one
+    list request (a name is a field selector)."""
+    items = client.list(KIND.path(params.get("namespace") or None), label_selector=params.get("label_selector"),
+                        field_selector=f"metadata.name={params['name']}" if params.get("name") else None)
+    return sorted((describe(obj) for obj in items), key=lambda i: (i["namespace"] or "", i["name"] or ""))

@@ -38,6 +38,8 @@ else:
     NETADDR_IMPORT_ERROR = None
 
 MGMT_VLAN_NAME = "mgmt"
+# The lab_vlans entry that becomes Harvester's storage network (the storage role): L2 only.
+STORAGE_VLAN_NAME = "storage"
 BOND_NIC_COUNT = 2
 NODE_ROLES = ("create", "join")
 NODE_DISKS = ("install_disk", "data_disk")
@@ -323,6 +325,22 @@ def check_vlan_gateways(vlans):
     return errors
 
 
+def check_storage_vlan(vlans):
+    """The VLAN named ``storage`` becomes Harvester's storage network (Longhorn replication), which
+    is L2 only: a gateway would be silently ignored, so it is refused; nor is it a VM network."""
+    index, vlan = find_vlan(vlans, STORAGE_VLAN_NAME)
+    if vlan is None:
+        return []
+    errors = []
+    if vlan.get("gateway") is not None:
+        errors.append(f"{vlan_label(index, vlan)}: gateway must be null: the {STORAGE_VLAN_NAME} VLAN becomes Harvester's "
+                      "storage network (Longhorn replication), which is L2 only and never routed")
+    if vlan.get("vm_network"):
+        errors.append(f"{vlan_label(index, vlan)}: vm_network must be false: the {STORAGE_VLAN_NAME} VLAN is "
+                      "Harvester's storage network, not a VM network")
+    return errors
+
+
 def check_mgmt_vlan(vlans, mgmt_vlan_name=MGMT_VLAN_NAME):
     """The management VLAN exists and has a gateway (the nodes' default route)."""
     index, vlan = find_vlan(vlans, mgmt_vlan_name)
@@ -566,6 +584,7 @@ def validate_lab_plan(vlans, nodes, mgmt_vlan_name=MGMT_VLAN_NAME, vip=None, nfs
         *check_subnet_overlap(vlans),
         *check_vlan_gateways(vlans),
         *check_mgmt_vlan(vlans, mgmt_vlan_name),
+        *check_storage_vlan(vlans),
         *check_vip(vip, vlans, mgmt_vlan_name),
         *check_nodes_shape(nodes),
         *check_node_mgmt_ips(nodes, vlans, mgmt_vlan_name, vip),

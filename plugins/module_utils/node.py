@@ -29,6 +29,8 @@ from .errors import HarvesterError, NotFound
 ROLE_PREFIXES = ("node-role.kubernetes.io/", "node-role.harvesterhci.io/")
 ANNOTATION_MAINTAIN = "harvesterhci.io/maintain-status"
 ANNOTATION_MATCHED_NODES = "network.harvesterhci.io/matched-nodes"
+ANNOTATION_UPLINK_MTU = "network.harvesterhci.io/uplink-mtu"
+DEFAULT_MTU = 1500
 NIC_MONITOR = "nic"
 BOND_SUFFIX = "-bo"
 CN_LABEL_PREFIX = "network.harvesterhci.io/"
@@ -107,9 +109,23 @@ def expected_nics(vlan_configs, cluster_network, node_name):
     return None
 
 
-def bond(cluster_network, monitor, nic_monitor, node_name, vlan_configs=None):
-    """The bond ``<cn>-bo`` of a node with its members, or ``None`` when the node has no such
-    bond and is not expected to have one."""
+def uplink_mtus(cluster_networks):
+    """``{cluster network: MTU}`` from the ``network.harvesterhci.io/uplink-mtu`` annotation the
+    network controller keeps on each ClusterNetwork (``mgmt``: the MTU it was installed with);
+    1500, Harvester's default, when it gives none."""
+    out = {}
+    for cn in cluster_networks or []:
+        text = (_meta(cn).get("annotations") or {}).get(ANNOTATION_UPLINK_MTU)
+        try:
+            out[_meta(cn).get("name")] = int(text) if text else DEFAULT_MTU
+        except ValueError:
+            out[_meta(cn).get("name")] = None
+    return out
+
+
+def bond(cluster_network, monitor, nic_monitor, node_name, vlan_configs=None, mtu=None):
+    """The bond ``<cn>-bo`` of a node with its members (and the cluster network's ``mtu``), or
+    ``None`` when the node has no such bond and is not expected to have one."""
     bond_name = cluster_network + BOND_SUFFIX
     entry = next((e for e in link_status(monitor, node_name) if e.get("name") == bond_name), None)
     expected = expected_nics(vlan_configs, cluster_network, node_name)
@@ -128,20 +144,20 @@ def bond(cluster_network, monitor, nic_monitor, node_name, vlan_configs=None):
     up = sum(1 for m in members if m["state"] == "up")
     state = (entry.get("state") or "unknown") if entry is not None else MISSING
     return {"name": bond_name, "state": state, "index": entry.get("index") if entry is not None else None,
-            "members": members, "members_up": up, "members_total": len(members),
+            "members": members, "members_up": up, "members_total": len(members), "mtu": mtu,
             "healthy": state == "up" and bool(members) and up == len(members)}
 
 
-def bonds(node_name, monitors, vlan_configs=None):
+def bonds(node_name, monitors, vlan_configs=None, mtus=None):
     """``{cluster network: bond}`` for every cluster network LinkMonitor that reports a bond
-    on the node (or whose VlanConfig covers it)."""
+    on the node (or whose VlanConfig covers it); ``mtus`` from ``uplink_mtus``."""
     by_name = {_meta(m).get("name"): m for m in monitors or []}
     nic_monitor = by_name.get(NIC_MONITOR)
     cluster_networks = {n for n in by_name if n and n != NIC_MONITOR}
     cluster_networks.update((vc.get("spec") or {}).get("clusterNetwork") for vc in vlan_configs or [])
     out = {}
     for cn in sorted(c for c in cluster_networks if c):
-        found = bond(cn, by_name.get(cn), nic_monitor, node_name, vlan_configs)
+        found = bond(cn, by_name.get(cn), nic_monitor, node_name, vlan_configs, (mtus or {}).get(cn))
         if found is not None:
             out[cn] = found
     return out
@@ -203,7 +219,13 @@ def problems(info):
             if c is None or c["status"] != "True":
                 why = (c or {}).get("message") or (c or {}).get("reason") or "no condition"
                 out.append(f"Longhorn node not {kind}: {why}")
+        # Longhorn's Schedulable condition only follows the Kubernetes cordon; an operator's
+        # "disable scheduling" is spec.allowScheduling, which no condition shows.
+        if lh["allow_scheduling"] is False:
+            out.append("Longhorn node has scheduling disabled (spec.allowScheduling false): no new replica goes there")
         for d in lh["disks"]:
+            if d["allow_scheduling"] is False:
+                out.append(f"Longhorn disk {d['name']} has scheduling disabled (allowScheduling false)")
             for kind in ("Ready", "Schedulable"):
                 c = d["conditions"].get(kind)
                 if c is None or c["status"] != "True":
@@ -212,7 +234,7 @@ def problems(info):
     return out
 
 
-def summary(node, monitors=(), lh_node=None, vlan_configs=()):
+def summary(node, monitors=(), lh_node=None, vlan_configs=(), mtus=None):
     """Everything the module returns for one Kubernetes Node object."""
     meta = _meta(node)
     name = meta.get("name")
@@ -228,7 +250,7 @@ def summary(node, monitors=(), lh_node=None, vlan_configs=()):
         "internal_ip": internal_ip(node),
         "kubelet_version": (_status(node).get("nodeInfo") or {}).get("kubeletVersion"),
         "os_image": (_status(node).get("nodeInfo") or {}).get("osImage"),
-        "bonds": bonds(name, monitors, vlan_configs),
+        "bonds": bonds(name, monitors, vlan_configs, mtus),
         "longhorn": longhorn(lh_node),
     }
     info["problems"] = problems(info)
@@ -236,10 +258,10 @@ def summary(node, monitors=(), lh_node=None, vlan_configs=()):
     return info
 
 
-def summaries(nodes, monitors=(), lh_nodes=(), vlan_configs=()):
+def summaries(nodes, monitors=(), lh_nodes=(), vlan_configs=(), mtus=None):
     """``summary`` of each node, sorted by name; Longhorn nodes matched by name."""
     by_name = {_meta(n).get("name"): n for n in lh_nodes or []}
-    return [summary(n, monitors, by_name.get(_meta(n).get("name")), vlan_configs)
+    return [summary(n, monitors, by_name.get(_meta(n).get("name")), vlan_configs, mtus)
             for n in sorted(nodes, key=lambda n: _meta(n).get("name") or "")]
 
 
@@ -254,7 +276,7 @@ def _list_or_empty(client, path):
 
 def gather(client, name=None):
     """Read what ``summaries`` needs with one request per kind: nodes (or the one node),
-    LinkMonitors, VlanConfigs, Longhorn nodes (or the one). Raises ``NodeNotFound``."""
+    LinkMonitors, VlanConfigs, ClusterNetworks, Longhorn nodes (or the one). Raises ``NodeNotFound``."""
     if name:
         node = client.get(kinds.NODE.path(None, name), missing_ok=True)
         if node is None:
@@ -270,4 +292,5 @@ def gather(client, name=None):
         lh_nodes = _list_or_empty(client, kinds.LONGHORN_NODE.path(kinds.LONGHORN_NAMESPACE))
     monitors = _list_or_empty(client, kinds.LINK_MONITOR.path())
     vlan_configs = _list_or_empty(client, kinds.VLAN_CONFIG.path())
-    return summaries(nodes, monitors, lh_nodes, vlan_configs)
+    mtus = uplink_mtus(_list_or_empty(client, kinds.CLUSTER_NETWORK.path()))
+    return summaries(nodes, monitors, lh_nodes, vlan_configs, mtus)

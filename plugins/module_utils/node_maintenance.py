@@ -44,7 +44,7 @@ from urllib.parse import quote
 
 from . import kinds, validate
 from . import node as node_info
-from .errors import ApiError, HarvesterError, NotFound
+from .errors import ApiError, ConnectionFailure, HarvesterError, NotFound
 from .retry import on_conflict
 from .validate import ValidationError
 from .wait import until
@@ -65,6 +65,16 @@ STEVE_NODES = "/v1/harvester/nodes"
 METHODS = ("auto", "steve", "annotation")
 LAST_AVAILABLE = "can't enable maintenance mode or cordon on the last available node"
 HEALTHY, DEGRADED, DETACHED, MISSING = "healthy", "degraded", "detached", "missing"
+# Steve's node handler answers its own refusals (DrainPossible, "already cordoned") as 500: only
+# these statuses and a lost connection are transient for a node action.
+TRANSIENT_STATUSES = (429, 502, 503, 504)
+
+
+def transient(error):
+    """A failure that says nothing about the action: worth another try."""
+    if isinstance(error, ConnectionFailure):
+        return error.cause in ("reset", "timeout", "refused")
+    return isinstance(error, ApiError) and error.status in TRANSIENT_STATUSES
 
 
 class MaintenanceRefused(HarvesterError):
@@ -301,10 +311,23 @@ class Maintenance:
                     self.method = "annotation"
         return self.method
 
-    def action(self, action, body=None):
+    def action(self, action, body=None, done=None):
         """A Steve node action (POST with a JSON body; read-only ones run in check mode too, as
-        dry-run writes of the client)."""
-        return self.client.request("POST", self.steve_path(), query={"action": action}, body=body if body is not None else {})
+        dry-run writes of the client). A transient failure (``transient``) is tried again with the
+        client's backoff; before that, ``done(node)`` on a fresh read of the node says whether an
+        attempt whose answer was lost already took effect (then it is not sent again)."""
+        policy, attempt = self.client.retry_policy, 0
+        while True:
+            attempt += 1
+            try:
+                return self.client.request("POST", self.steve_path(), query={"action": action},
+                                           body=body if body is not None else {}, retry=False)
+            except (ApiError, ConnectionFailure) as e:
+                if not transient(e) or attempt >= policy.max_attempts:
+                    raise
+                if done is not None and not self.check_mode and done(self.client.get(self.node_path())):
+                    return None
+                self.sleep(policy.delay(attempt, getattr(e, "retry_after", None)))
 
     def patch_node(self, build):
         """Merge patch of the node built from the live object (with its resourceVersion; a 409
@@ -351,12 +374,14 @@ class Maintenance:
             if self.resolve_method() == "steve":
                 if self.check_mode:
                     return self.result(True, before, after, non_migratable=unhealthy)
-                self.action("enableMaintenanceMode", {"force": "true" if force else "false"})
+                self.action("enableMaintenanceMode", {"force": "true" if force else "false"},
+                            done=lambda live: state(live) is not None)
             else:
                 request = {DRAIN_REQUESTED: "true"}
                 if force:
                     request[DRAIN_FORCED] = "true"
-                self.client.merge_patch(self.node_path(), {"metadata": {"annotations": request}})
+                # the same annotations again change nothing more: safe to repeat after a lost answer
+                self.client.merge_patch(self.node_path(), {"metadata": {"annotations": request}}, retry=True)
                 if self.check_mode:
                     return self.result(True, before, after)
             wrote = True
@@ -450,7 +475,7 @@ class Maintenance:
         if self.resolve_method() == "steve":
             if self.check_mode:
                 return self.result(True, before, after, restarted_vms=refs)
-            self.action("disableMaintenanceMode")
+            self.action("disableMaintenanceMode", done=lambda live: state(live) is None and schedulable(live))
         else:
             self.patch_node(disable_patch)
             for vm in restart:
@@ -503,7 +528,7 @@ class Maintenance:
         after = dict(before, schedulable=not want)
         if self.resolve_method() == "steve":
             if not self.check_mode:
-                self.action("cordon" if want else "uncordon")
+                self.action("cordon" if want else "uncordon", done=lambda live: schedulable(live) != want)
         else:
             self.patch_node(lambda live: {"spec": {"unschedulable": want}})
         live = target if self.check_mode else self.client.get(self.node_path())

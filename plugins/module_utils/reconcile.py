@@ -12,7 +12,10 @@ is the server's and never counts as drift::
     changed, before, after, diff = ensure_present(client, kinds.NAD, desired, fields=fields)
 
 Writes: POST when missing; otherwise one merge patch of only the differing fields, carrying the
-live ``resourceVersion`` (a 409 re-reads and re-applies through ``retry.on_conflict``). The
+live ``resourceVersion`` (a 409 re-reads and re-applies through ``retry.on_conflict``). A create
+that meets AlreadyExists (made meanwhile, or our own whose answer was lost) compares and patches
+the object as it exists; a write whose answer was lost and whose repeat met a 409 still counts as
+a change when the re-read shows it stored. The
 client adds ``dryRun=All`` in check mode, so the answer is the server's (webhooks run) and
 nothing is stored. ``diff`` is ``{"before": ..., "after": ...}`` of the managed fields only,
 normalised, as nested dicts.
@@ -24,7 +27,8 @@ created again.
 
 from __future__ import annotations
 
-from .errors import HarvesterError
+from .client import Found
+from .errors import AlreadyExists, Conflict, HarvesterError
 from .retry import on_conflict
 from .wait import until
 
@@ -176,7 +180,7 @@ def ensure_present(client, kind, desired, *, fields, immutable=None, recreate=Fa
     path = _object_path(kind, desired)
     collection = kind.path(desired["metadata"].get("namespace") if kind.namespaced else None)
     what = _ref(kind, desired)
-    result = {}
+    result = {"written": False}
 
     def attempt():
         live = client.get(path, missing_ok=True)
@@ -185,10 +189,18 @@ def ensure_present(client, kind, desired, *, fields, immutable=None, recreate=Fa
                 raise HarvesterError(f"{what} is being deleted; run again once it is gone")
             _wait_gone(client, path, what, delete_timeout, sleep)
             live = None
-        result["before"] = live
+        if "before" not in result:  # what the object was before this task, whatever the retries saw
+            result["before"] = live
         if live is None:
-            result["after"] = client.create(collection, desired)
-            return True
+            try:
+                created = client.create(collection, desired)
+            except AlreadyExists:
+                return attempt()  # made since the read (by someone else): it exists, so compare
+            result["written"] = True
+            if not isinstance(created, Found):
+                result["after"] = created
+                return True
+            live = created  # our create was stored, its answer lost: compare what is stored
         changes = immutable_changes(desired, live, immutable)
         if changes:
             if not recreate:
@@ -199,8 +211,13 @@ def ensure_present(client, kind, desired, *, fields, immutable=None, recreate=Fa
         todo = differing(desired, live, fields)
         if not todo:
             result["after"] = live
-            return False
-        result["after"] = client.merge_patch(path, merge_patch(desired, live, todo))
+            return result["written"]  # a write of an earlier attempt, stored though its answer was lost
+        try:
+            result["after"] = client.merge_patch(path, merge_patch(desired, live, todo))
+        except Conflict as e:
+            result["written"] = result["written"] or e.maybe_stored
+            raise
+        result["written"] = True
         return True
 
     changed = on_conflict(attempt, sleep=sleep)

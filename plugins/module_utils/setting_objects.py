@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from .errors import HarvesterError
+from .errors import Conflict, HarvesterError
 from .retry import on_conflict
 from .validate import ValidationError, positive
 
@@ -65,19 +65,23 @@ def apply_value(client, kind, namespace, name, wire, same):
     """Make setting ``name`` hold ``wire`` (a string) unless ``same(stored_value)`` already says so."""
     path = kind.path(namespace, name)
     where = f"{namespace}/{name}" if namespace else name
-    state = {}
+    state = {"written": False}
 
     def attempt():
         live = client.get(path, missing_ok=True)
         if live is None:
             raise HarvesterError(f"{kind.kind} {where} does not exist on this cluster (settings are created by "
                                  f"{'Longhorn' if kind.group == 'longhorn.io' else 'Harvester'} itself, never by this module)")
-        state["before"] = live
+        state.setdefault("before", live)
         if same(live.get("value")):
             state["after"] = live
-            return False
+            return state["written"]  # our earlier patch was stored, only its answer was lost
         patch = {"metadata": {"resourceVersion": live["metadata"]["resourceVersion"]}, "value": wire}
-        state["after"] = client.merge_patch(path, patch)
+        try:
+            state["after"] = client.merge_patch(path, patch)
+        except Conflict as e:
+            state["written"] = state["written"] or e.maybe_stored
+            raise
         return True
 
     changed = on_conflict(attempt)

@@ -57,6 +57,22 @@ def check(params):
         validate.positive(params["wait_timeout"], "wait_timeout")
 
 
+MGMT = "mgmt"
+
+
+def check_cluster_network(client, params):
+    """A network on a cluster network that does not exist is refused before any write, with one
+    read (the built-in ``mgmt`` always exists: no read). Harvester's webhook would take the NAD and
+    leave it unusable, never ready."""
+    name = params["cluster_network"]
+    if params.get("state", "present") != "present" or name == MGMT:
+        return
+    if client.get(kinds.CLUSTER_NETWORK.path(None, name), missing_ok=True) is None:
+        raise validate.ValidationError(
+            "cluster_network", f"ClusterNetwork {name!r} does not exist on this cluster (create it with "
+                               "homelab.harvester.harvester_cluster_network, or use mgmt); nothing was changed")
+
+
 # --- building -----------------------------------------------------------------------------
 def dumps(value):
     return json.dumps(value, separators=(",", ":"))

@@ -356,6 +356,7 @@ def _write(client, vm_key, vm, vmi, state, chosen, sleep=None):
     the patch)``, or ``None`` when no write is needed (any more)."""
     path = KIND.path(*vm_key)
     current = [vm, vmi]
+    lost = []  # (planned on, patch) of a write stored although its answer was lost
 
     def attempt():
         try:
@@ -363,10 +364,12 @@ def _write(client, vm_key, vm, vmi, state, chosen, sleep=None):
         except NotStartable as e:
             raise PowerRefused(f"VirtualMachine {ref(vm_key)} {e}", [ref(vm_key)]) from None
         if patch is None:
-            return None
+            return lost[0] if lost else None  # a repeat found our own write stored: still this run's change
         try:
             client.merge_patch(path, patch)
-        except Conflict:
+        except Conflict as e:
+            if e.maybe_stored and not lost:
+                lost.append((current[0], patch))
             current[:] = [client.get(path), client.get(VMI_KIND.path(*vm_key), missing_ok=True)]
             raise
         return current[0], patch

@@ -42,6 +42,7 @@ options:
   cluster_network:
     description:
       - The cluster network whose bridge (C(<cluster_network>-br)) carries the VM network, at most 12 characters.
+      - It must exist (C(mgmt) always does); another is read once and, when missing, the task fails before any write.
       - Cannot be changed on an existing network; see O(recreate).
     type: str
     default: mgmt
@@ -232,6 +233,7 @@ ARGUMENT_SPEC = {
 def run(module):
     p = module.params
     vm_network.check(p)
+    vm_network.check_cluster_network(module.client, p)
     changed, network, diff = reconcile.converge(
         module.client, vm_network.KIND, p, desired=lambda: vm_network.desired(p), fields=vm_network.fields(p),
         absent_fields=vm_network.ALL_FIELDS, immutable=vm_network.IMMUTABLE, ready=vm_network.is_ready,

@@ -121,6 +121,7 @@ nodes:
           healthy: true
           members_up: 2
           members_total: 2
+          mtu: 1500
           members:
             - {name: enp2s0f0np0, state: up, mac: "58:47:ca:7b:01:a0"}
             - {name: enp2s0f1np1, state: up, mac: "58:47:ca:7b:01:a1"}
@@ -143,6 +144,11 @@ nodes:
           type: int
         members_total:
           description: Number of members, missing ones included.
+          type: int
+        mtu:
+          description:
+            - The MTU of the cluster network's uplink, from the ClusterNetwork's C(network.harvesterhci.io/uplink-mtu)
+              annotation (for C(mgmt) the MTU it was installed with), 1500 when it gives none.
           type: int
         healthy:
           description: The bond is up, has members, and every member is up.

@@ -77,6 +77,7 @@ options:
 notes:
   - O(name) and O(settings) are mutually exclusive; one of them is required.
   - Harvester refuses a C(storage-network) change while VMs run; the module fails with the webhook's message.
+    M(homelab.harvester.harvester_storage_network) owns that change, stopping and starting the VMs when allowed.
   - A change of only the S3 keys of C(backup-target) is not seen (Harvester does not keep them in the setting);
     change them together with another field, or reset and set the setting again.
 seealso:
@@ -84,6 +85,7 @@ seealso:
     description: Harvester documentation on its settings.
     link: https://docs.harvesterhci.io/v1.8/advanced/index
   - module: homelab.harvester.longhorn_setting
+  - module: homelab.harvester.harvester_storage_network
 """
 
 EXAMPLES = r"""

@@ -3,6 +3,9 @@ is tried with, used by every layer that needs it:
 
 - ``BAD_INPUTS``: ``[(args, message), ...]``, inputs the module refuses before any request, with
   the message the user sees (``docs/bad-inputs.md`` is generated from them);
+- ``REFUSALS``: ``[(args, message), ...]``, inputs refused once the module has read the cluster
+  (a cluster network that does not exist, VMs that run), before any write -- in the seeded lab;
+  also on that page;
 - ``steps(ctx)``: a short life of the module against the twin's seeded lab, in order: good
   inputs (create, no-op, change), check mode, diff, a refusal by the API and, via ``fault``, an
   injected API failure. ``ctx.files`` is the image file server's base URL, ``ctx.scratch`` a
@@ -20,9 +23,11 @@ MODULES = (
     "harvester_network_info",
     "harvester_cluster_network",
     "harvester_image",
+    "harvester_image_info",
     "harvester_keypair",
     "harvester_storage_class",
     "harvester_vm_power",
+    "harvester_storage_network",
     "harvester_vm_info",
     "harvester_node",
     "harvester_node_info",
@@ -66,6 +71,16 @@ def bad_inputs() -> dict[str, list[tuple[dict, str]]]:
     out = {}
     for module in MODULES:
         rows = getattr(load(module), "BAD_INPUTS", None)
+        if rows:
+            out[module] = rows
+    return out
+
+
+def refusals() -> dict[str, list[tuple[dict, str]]]:
+    """Every module's ``REFUSALS`` (refused after reading, before any write), in ``MODULES`` order."""
+    out = {}
+    for module in MODULES:
+        rows = getattr(load(module), "REFUSALS", None)
         if rows:
             out[module] = rows
     return out

@@ -11,6 +11,8 @@ BAD_INPUTS = [
     ({"name": "talos", "source_type": "upload", "url": "http://x/disk.img"}, "url: only with source_type download"),
     ({"name": "talos", "url": "ftp://x/disk.img"}, "url: 'ftp://x/disk.img' is not an http:// or https:// URL"),
     ({"name": "talos", "url": "http:///disk.img"}, "url: 'http:///disk.img' has no host"),
+    ({"name": "talos", "url": "http://10.10.10.20:99999/images/talos.raw"},
+     "url: 'http://10.10.10.20:99999/images/talos.raw' has an invalid port (a number from 1 to 65535)"),
     ({"name": "Talos", "url": "http://x/disk.img"}, "name: 'Talos' is not a valid name"),
     ({"name": "talos", "namespace": "my_ns", "url": "http://x/d"}, "namespace: 'my_ns' is not a valid name"),
     ({"name": "talos", "display_name": "Talos Linux", "url": "http://x/d"},

@@ -38,3 +38,11 @@ def steps(ctx):
              name="API failure"),
         Step({"name": "platform", "state": "absent"}, diff=True, name="delete"),
     ]
+
+
+# Refused after one read of the cluster, before any write (tests/modules/test_harvester_network.py).
+REFUSALS = [
+    ({"name": "vlan30", "vlan_id": 30, "cluster_network": "nope"},
+     "cluster_network: ClusterNetwork 'nope' does not exist on this cluster (create it with "
+     "homelab.harvester.harvester_cluster_network, or use mgmt); nothing was changed"),
+]

@@ -11,6 +11,9 @@ BAD_INPUTS = [
     ({"name": "storage-network", "value": {"vlan": 100, "clusterNetwork": "mgmt", "range": "10.0.0.0/8"}},
      "settings.storage-network.range: prefix /8 is too wide; the minimum prefix length is 16"),
     ({"name": "backup-target", "value": {"type": "ftp"}}, "settings.backup-target.type: 'ftp' is not a backup target type"),
+    ({"name": "backup-target", "value": {"type": "nfs", "endpoint": "10.10.10.20:/volume1/harvester-backups"}},
+     "settings.backup-target.endpoint: '10.10.10.20:/volume1/harvester-backups' has no nfs:// scheme; write it as "
+     "nfs://<server>:<export path>"),
     ({"name": "ui-source", "value": {"a": 1}}, "settings.ui-source: takes a plain string, not a dict"),
     ({"name": "overcommit-config", "value": "{bad json"}, "settings.overcommit-config: is not valid JSON"),
     ({"name": "log-level"}, "value: is required with name (log-level)"),

@@ -23,6 +23,7 @@ TASKS = {
     "harvester_network": {"name": "grouped", "vlan_id": 40},
     "harvester_cluster_network": {"name": "grouped", "state": "absent"},
     "harvester_image": {"name": "grouped", "state": "absent"},
+    "harvester_image_info": {"name": "grouped"},
     "harvester_keypair": {"name": "grouped", "state": "absent"},
     "harvester_setting": {"name": "log-level", "value": "debug"},
     "longhorn_setting": {"name": "log-level", "value": "Debug"},
@@ -30,6 +31,7 @@ TASKS = {
     "harvester_health_info": {"sections": ["settings"]},
     "harvester_network_info": {"label_selector": "app.kubernetes.io/managed-by=nobody"},
     "harvester_storage_class": {"name": "grouped", "state": "absent"},
+    "harvester_storage_network": {"state": "absent"},  # disabled in the seeded lab: nothing to do
     "harvester_vm_power": {"name": "lab-builder", "state": "stopped"},
     "capi_cluster": {"name": "grouped", "state": "absent"},
     "harvester_node": {"name": "ms02-1", "cordon": False},

@@ -133,6 +133,47 @@ def test_a_failing_maintenance_task_stops_the_roll_with_that_node_left_in_mainte
     assert not (tmp_path / "done-ms02-3").exists()
 
 
+def test_a_transient_503_on_a_node_action_does_not_end_the_roll(twin, tmp_path):
+    twin.fault(method="POST", path="^/v1/harvester/nodes/ms02-2$", status=503, count=2, retry_after=1)
+    rc, out, recap = run_site(twin, tmp_path, playbook=PLAYBOOKS / "maintenance.yml", extra_vars=LOCAL_NODES)
+    assert rc == 0, out
+    assert [r["status"] for r in twin.requests_log() if r.get("fault")] == [503, 503]
+    status = {n["metadata"]["name"]: (n["metadata"].get("annotations") or {}).get(MAINTAIN) for n in get(twin, NODES)["items"]}
+    assert status == {"ms02-1": None, "ms02-2": None, "ms02-3": None}
+
+
+def arm_fault_hook(tmp_path, twin, fault):
+    """maintenance_tasks that make the API refuse what comes next (armed while the node is in maintenance)."""
+    tasks = [{"name": "The API starts refusing", "delegate_to": "localhost", "ansible.builtin.uri": {
+        "url": f"{twin.server}/_twin/faults", "method": "POST", "body_format": "json", "body": fault,
+        "headers": {"Authorization": f"Bearer {twin.token}"}, "ca_path": str(twin.ca_file), "status_code": 201},
+        "when": "inventory_hostname == 'ms02-2'"}]
+    path = tmp_path / "fault-tasks.yml"
+    path.write_text(json.dumps(tasks))
+    return str(path)
+
+
+def test_an_api_failure_names_the_node_left_in_maintenance_and_the_command_that_resumes(twin, tmp_path):
+    fault = {"method": "POST", "path": "^/v1/harvester/nodes/ms02-2$", "status": 403, "count": 100,
+             "message": "nodes \"ms02-2\" is forbidden"}
+    rc, out, recap = run_site(twin, tmp_path, playbook=PLAYBOOKS / "maintenance.yml",
+                              extra_vars={**LOCAL_NODES, "maintenance_tasks": arm_fault_hook(tmp_path, twin, fault)})
+    assert rc != 0, out
+    assert "The roll stopped at ms02-2 (Take the node out of maintenance mode" in out
+    assert "ms02-2 stays in maintenance mode (completed), its VMs on the other nodes" in out
+    assert "-e maintenance_nodes=ms02-2,ms02-3" in out
+    status = {n["metadata"]["name"]: (n["metadata"].get("annotations") or {}).get(MAINTAIN) for n in get(twin, NODES)["items"]}
+    assert status == {"ms02-1": None, "ms02-2": "completed", "ms02-3": None}
+
+    # the command it gave resumes the roll: ms02-2 (left in maintenance) passes the gate and comes back
+    twin.session().delete(twin.url("/_twin/faults")).raise_for_status()
+    rc, out, recap = run_site(twin, tmp_path, playbook=PLAYBOOKS / "maintenance.yml",
+                              extra_vars={**LOCAL_NODES, "maintenance_nodes": "ms02-2,ms02-3"})
+    assert rc == 0, out
+    status = {n["metadata"]["name"]: (n["metadata"].get("annotations") or {}).get(MAINTAIN) for n in get(twin, NODES)["items"]}
+    assert status == {"ms02-1": None, "ms02-2": None, "ms02-3": None}
+
+
 def test_a_node_pattern_limits_the_roll(twin, tmp_path):
     with ClusterWatch(twin) as watch:
         rc, out, recap = run_site(twin, tmp_path, playbook=PLAYBOOKS / "maintenance.yml",

@@ -193,7 +193,7 @@ def setting_value(twin, name):
 
 
 def test_post_install_settings_ntp_additional_ca_and_certificate(twin, tmp_path):
-    cert, key = self_signed(LAB["lab_harvester_fqdn"])
+    cert, key = self_signed("harvester." + LAB["lab_domain"])  # lab_harvester_fqdn is derived from it
     proc, _publish = bootstrap(twin, tmp_path, tags=["bootstrap"], verbosity=3, extra_vars={
         "lab_ntp_servers": ["10.10.10.1", "ntp.lab.local"],
         "bootstrap_additional_ca": cert,

@@ -9,6 +9,7 @@ import json
 
 import pytest
 
+from tests.catalogue.lab_plan import PLAN_REFUSALS
 from tests.integration.playbooks import writes
 from tests.integration.roles import VMIS, VMS, copy_inventory, get, nads, run_site, stop_all_vms
 
@@ -70,29 +71,8 @@ def test_storage_stop_vms_restarts_the_vms_when_the_setting_fails(twin, tmp_path
     assert not get(twin, f"{SETTINGS}/storage-network").get("value")
 
 
-def duplicate_vlan(lab, hosts):
-    lab["lab_vlans"][2]["id"] = 30
-
-
-def gateway_outside(lab, hosts):
-    lab["lab_vlans"][1]["gateway"] = "10.10.99.1"
-
-
-def overlapping_subnets(lab, hosts):
-    lab["lab_vlans"][3]["cidr"] = "10.10.40.0/23"
-
-
-def bond_with_one_nic(lab, hosts):
-    hosts["ms02-2"]["lab_node"]["bond_nics"] = hosts["ms02-2"]["lab_node"]["bond_nics"][:1]
-
-
-@pytest.mark.parametrize("change, message", [
-    (duplicate_vlan, "lab_vlans[2] (cluster): id 30 is already used by lab_vlans[1] (platform)"),
-    (gateway_outside, "lab_vlans[1] (platform): gateway 10.10.99.1 is not inside 10.10.30.0/24"),
-    (overlapping_subnets, "lab_vlans[3] (storage): cidr 10.10.40.0/23 overlaps lab_vlans[2] (cluster) 10.10.40.0/24"),
-    (bond_with_one_nic, "lab_node (ms02-2): bond_nics must have exactly 2 NICs, found 1"),
-], ids=["duplicate-vlan", "gateway-outside", "overlap", "one-bond-nic"])
-def test_invalid_plan_fails_before_any_write(twin, tmp_path, change, message):
+@pytest.mark.parametrize("what, change, message", PLAN_REFUSALS, ids=[r[1].__name__ for r in PLAN_REFUSALS])
+def test_invalid_plan_fails_before_any_write(twin, tmp_path, what, change, message):
     inventory = copy_inventory(tmp_path, change)
     since = twin.last_seq()
     rc, out, recap = run_site(twin, tmp_path, inventory=inventory)

@@ -140,7 +140,7 @@ def test_plan_matches_the_building_block(hostvars):
     assert vlans == EXPECTED_VLANS
     assert plan["lab_mgmt"]["vlan"] == "mgmt"
     assert plan["lab_domain"] == "lab.local"
-    assert plan["lab_harvester_fqdn"] == "harvester.lab.local"
+    assert plan["lab_harvester_fqdn"] == "harvester.{{ lab_domain }}"  # derived: the UI's name is in the lab's domain
     assert plan["lab_bond"]["mode"] == "802.3ad"
     assert set(plan["lab_nfs"]) == {"server", "images_export", "backups_export"}
 
@@ -215,3 +215,21 @@ def test_broken_copy_is_caught(tmp_path):
         f"lab_vlans[{storage}] (storage): cidr 10.10.40.0/23 overlaps lab_vlans[{cluster}] (cluster) 10.10.40.0/24",
         f"lab_node (ms02-2): bond_nics[1].mac {mac} is already used by ms02-1 bond_nics[0]",
     ]
+
+
+# What acts on the lab: the roles and the playbooks that configure or check it (the diagram only draws).
+CONSUMERS = [p for p in sorted((REPO / "roles").glob("*/*/*.yml")) + sorted((REPO / "roles").glob("*/templates/*"))
+             + sorted((REPO / "playbooks").glob("*.yml")) if p.name != "diagram.yml"]
+
+
+def test_every_value_of_the_plan_is_read_by_a_role_or_a_playbook():
+    """A value the inventory documents but nothing reads (lab_harvester_url, lab_nfs.images_export,
+    lab_domain were) misleads whoever edits it."""
+    text = "\n".join(p.read_text() for p in CONSUMERS)
+    plan = yaml.safe_load((INVENTORY / PLAN_FILE).read_text())
+    unread = [name for name in plan if name not in text]
+    # a value derived from another one (lab_harvester_fqdn from lab_domain) is read through it
+    derived = {name for name, value in plan.items() if isinstance(value, str) and "{{" in value}
+    unread = [name for name in unread if not any(name in str(plan[d]) for d in derived if d not in unread)]
+    unread += [f"lab_nfs.{key}" for key in plan["lab_nfs"] if key not in text]
+    assert unread == []

@@ -11,11 +11,9 @@ import time
 import pytest
 
 from ansible_collections.homelab.harvester.plugins.module_utils import kinds
-from ansible_collections.homelab.harvester.plugins.module_utils.client import Client
+from ansible_collections.homelab.harvester.plugins.module_utils.client import Client, Found
 from ansible_collections.homelab.harvester.plugins.module_utils.connection import Connection, resolve
 from ansible_collections.homelab.harvester.plugins.module_utils.errors import (
-    ConnectionFailure,
-    NotFound,
     RequestTimeout,
     ServerError,
     TLSFailure,
@@ -141,28 +139,40 @@ def test_connection_reset_on_get_is_retried(twin):
     assert [r["status"] for r in api_requests(twin, since, NODES)] == [0, 200]   # 0: the twin cut the connection
 
 
-def test_connection_reset_on_post_is_not_retried(twin):
+def test_a_fixed_name_create_is_retried_after_a_reset_and_stored_once(twin):
     path = kinds.NAMESPACE.path()
     twin.fault(method="POST", path=f"^{path}$", reset=True, count=1)
     client = client_for(twin)
     since = twin.last_seq()
-    with pytest.raises(ConnectionFailure) as e:
-        client.create(path, kinds.NAMESPACE.new("reset-me"))
-    assert e.value.cause == "reset" and str(e.value).startswith("POST namespaces: connection to ")
-    assert len(api_requests(twin, since, path)) == 1
+    made = client.create(path, kinds.NAMESPACE.new("reset-me"))
+    assert made["metadata"]["name"] == "reset-me" and not isinstance(made, Found)
+    assert [r["status"] for r in api_requests(twin, since, path)] == [0, 201]  # dropped, then created
 
 
-def test_post_not_retried_on_injected_500(twin):
+def test_a_create_stored_with_its_answer_lost_returns_the_stored_object(twin):
     path = kinds.NAMESPACE.path()
-    twin.fault(method="POST", path=f"^{path}$", status=500, count=3)
+    twin.fault(method="POST", path=f"^{path}$", reset_after=True, count=1)
     client = client_for(twin)
     since = twin.last_seq()
+    found = client.create(path, kinds.NAMESPACE.new("lost-answer"))
+    assert isinstance(found, Found) and found["metadata"]["name"] == "lost-answer"
+    assert [r["status"] for r in api_requests(twin, since, path)] == [201, 409]  # stored, then AlreadyExists
+    assert client.get(kinds.NAMESPACE.path(name="lost-answer"))["metadata"]["uid"] == found["metadata"]["uid"]
+
+
+def test_a_fixed_name_create_is_retried_on_500_a_generated_name_is_not(twin):
+    path = kinds.NAMESPACE.path()
+    twin.fault(method="POST", path=f"^{path}$", status=500, count=2)
+    client = client_for(twin)
+    since = twin.last_seq()
+    assert client.create(path, kinds.NAMESPACE.new("twice"))["metadata"]["name"] == "twice"
+    assert [r["status"] for r in api_requests(twin, since, path)] == [500, 500, 201]
+    twin.fault(method="POST", path=f"^{path}$", status=500, count=1)
+    since = twin.last_seq()
     with pytest.raises(ServerError) as e:
-        client.create(path, kinds.NAMESPACE.new("once"))
+        client.create(path, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"generateName": "once-"}})
     assert str(e.value) == "POST namespaces: 500 InternalError: injected fault (500)"
     assert [r["status"] for r in api_requests(twin, since, path)] == [500]
-    with pytest.raises(NotFound):
-        client.get(kinds.NAMESPACE.path(name="once"))
 
 
 def test_per_call_timeout(twin):

@@ -34,6 +34,27 @@ def test_sections_limit_what_is_read(twin):
     assert [r["path"] for r in reqs] == ["/apis/longhorn.io/v1beta2/namespaces/longhorn-system/volumes"]
 
 
+LONGHORN_NODES = "/apis/longhorn.io/v1beta2/namespaces/longhorn-system/nodes"
+
+
+def disable_scheduling(twin, node):
+    twin.session().patch(twin.url(f"{LONGHORN_NODES}/{node}"), json={"spec": {"allowScheduling": False}},
+                         headers={"Content-Type": "application/merge-patch+json"}).raise_for_status()
+
+
+def test_longhorn_nodes_with_scheduling_disabled_are_problems_one_and_all(twin):
+    disable_scheduling(twin, "ms02-2")
+    (one,), dummy = run_tasks(twin, MODULE, [{"sections": ["nodes"]}])
+    assert one["healthy"] is False
+    assert one["problems"] == ["node ms02-2: Longhorn node has scheduling disabled (spec.allowScheduling false): "
+                               "no new replica goes there"]
+    for node in ("ms02-1", "ms02-3"):
+        disable_scheduling(twin, node)
+    (every,), dummy = run_tasks(twin, MODULE, [{"sections": ["nodes"]}])
+    assert len(every["problems"]) == 4
+    assert every["problems"][-1] == "Longhorn: scheduling is disabled on every node (3): no volume can get a new replica"
+
+
 def test_bad_inputs_refused_without_any_request(twin):
     results, reqs = run_tasks(twin, MODULE, [a for a, m in BAD_INPUTS])
     assert_all_refused_without_a_request(BAD_INPUTS, results, reqs)

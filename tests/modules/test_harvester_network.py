@@ -14,7 +14,7 @@ import json
 
 import pytest
 
-from tests.catalogue.harvester_network import BAD_INPUTS
+from tests.catalogue.harvester_network import BAD_INPUTS, REFUSALS
 from tests.modules.runner import accepted_writes, assert_all_refused_without_a_request, run_tasks, stored_writes, writes
 
 pytestmark = [pytest.mark.twin]
@@ -139,6 +139,14 @@ def test_labels_are_set_changed_and_removed_key_by_key(twin):
 def test_bad_inputs_refused_without_any_request(twin):
     results, reqs = play(twin, [args for args, message in BAD_INPUTS])
     assert_all_refused_without_a_request(BAD_INPUTS, results, reqs)
+
+
+def test_a_cluster_network_that_does_not_exist_is_refused_after_one_read_before_any_write(twin):
+    results, reqs = play(twin, [args for args, message in REFUSALS])
+    for (_args, message), result in zip(REFUSALS, results, strict=True):
+        assert result["failed"] and message in result["msg"] and result["option"] == "cluster_network", result
+    assert [(r["method"], r["path"]) for r in reqs] == [
+        ("GET", "/apis/network.harvesterhci.io/v1beta1/clusternetworks/nope")]
 
 
 def test_webhook_refusal_is_one_clean_line(twin):

@@ -42,10 +42,11 @@ def test_three_healthy_nodes_with_one_get_per_kind_and_no_writes(twin):
         assert "control-plane" in n["roles"] and "etcd" in n["roles"]
         assert members(n) == [("enp2s0f0np0", "up"), ("enp2s0f1np1", "up")]
         assert n["bonds"]["mgmt"]["healthy"] and n["bonds"]["mgmt"]["state"] == "up"
+        assert n["bonds"]["mgmt"]["mtu"] == 1500  # the mgmt ClusterNetwork's uplink-mtu (lab_bond.mtu)
         assert n["longhorn"]["ready"] and n["longhorn"]["schedulable"] and n["longhorn"]["disks"]
         assert all(d["ready"] and d["schedulable"] for d in n["longhorn"]["disks"])
         assert n["problems"] == [] and n["healthy"] is True, n["problems"]
-    assert [r["method"] for r in reqs] == ["GET"] * 8  # 4 kinds, two tasks, never per node
+    assert [r["method"] for r in reqs] == ["GET"] * 10  # 5 kinds, two tasks, never per node
 
 
 def test_a_nic_taken_down_is_reported_down(twin):

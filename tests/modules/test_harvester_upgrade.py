@@ -129,6 +129,10 @@ def test_upgrade_to_completion_then_a_second_run_writes_nothing(twin, files):
         assert node_steps(done, node) == NODE_STEPS, node
     stamps = [e["time"] for e in done["progress"]]
     assert stamps == sorted(stamps) and all(s.endswith("Z") and "T" in s for s in stamps)
+    # in the order the cluster went through them: every node's Succeeded before the overall one, which is last
+    last_node = max(i for i, e in enumerate(done["progress"]) if e.get("node") and e.get("state") == "Succeeded")
+    (overall,) = [i for i, e in enumerate(done["progress"]) if not e.get("node") and e.get("state") == "Succeeded"]
+    assert last_node < overall == len(done["progress"]) - 1, [e["msg"] for e in done["progress"]]
     assert done["blockers"] == [] and done["cleanup"] in ("Pending", "Succeeded")
     assert done["diff"] == {"before": {"server_version": "v1.8.2"}, "after": {"server_version": "v1.9.0"}}
     assert [(r["method"], r["path"]) for r in writes(reqs)] == [("POST", VERSIONS), ("POST", UPGRADES)]

@@ -14,10 +14,16 @@ From it come the objects of lab/ that are per node; everything else of lab/ stay
   `lab_node.oob_nic`, all up) and LinkMonitor `mgmt` (per node: `mgmt-bo` and `mgmt-br`);
 - the Longhorn Nodes with their default disk: a node of lab/30-longhorn.yaml keeps its object
   (the seeded replicas name its disk), a new one gets a fresh disk with nothing scheduled;
-- the mgmt ClusterNetwork's uplink MTU annotation from `lab_bond.mtu`.
+- the mgmt ClusterNetwork's uplink MTU annotation from `lab_bond.mtu`;
+- the addresses of lab/'s Longhorn replicas (`status.ip`, `storageIP`): their node's `mgmt_ip`;
+- the world outside the API, as a `LabEnvironment` document the seeder puts into the store's
+  environment (`/_twin/environment`): `dhcp_leases`, what a DHCP client is answered on every
+  VLAN of `lab_vlans` that has a gateway (its cidr and gateway; the VM networks' `auto` routes and
+  CAPHV's DHCP addresses come from it), in place of lab/dhcp-leases.yml.
 
-For inventory/lab itself the result is exactly lab/ (tests/twin/tests/test_lab_inventory.py).
-Objects of lab/ that name a node (the VMIs, Longhorn volumes and replicas) are kept unchanged.
+For inventory/lab itself the objects are exactly lab/ (tests/twin/tests/test_lab_inventory.py), plus
+that environment. Other objects of lab/ that name a node (the VMIs, Longhorn volumes) are kept
+unchanged.
 """
 from __future__ import annotations
 
@@ -237,6 +243,7 @@ def documents(path: Path, base: list[dict] | None = None) -> list[dict]:
     nic_status, mgmt_status = _link_status(nodes)
     bond = nodes[0]["_all"].get("lab_bond")
     mtu = bond.get("mtu") if isinstance(bond, dict) else None
+    addresses = {n["name"]: n["mgmt_ip"] for n in nodes}
     out: list[dict] = []
     for doc in base:
         if _is(doc, "v1", "Node"):
@@ -255,9 +262,36 @@ def documents(path: Path, base: list[dict] | None = None) -> list[dict]:
             doc = copy.deepcopy(doc)
             doc["metadata"].setdefault("annotations", {})["network.harvesterhci.io/uplink-mtu"] = str(mtu)
             out.append(doc)
+        elif _is(doc, "longhorn.io/v1beta2", "Replica") or _is(doc, "longhorn.io/v1beta2", "Engine"):
+            out.append(_with_node_addresses(doc, addresses))
         else:
             out.append(copy.deepcopy(doc))
-    return out
+    return out + [environment(nodes[0]["_all"])]
+
+
+def _with_node_addresses(doc: dict, addresses: dict[str, str]) -> dict:
+    """A Longhorn Replica or Engine of lab/ with the address of the node it runs on."""
+    status = doc.get("status") or {}
+    ip = addresses.get(status.get("ownerID") or (doc.get("spec") or {}).get("nodeID") or "")
+    if not ip or not status.get("ip"):
+        return copy.deepcopy(doc)
+    doc = copy.deepcopy(doc)
+    doc["status"].update(ip=ip, storageIP=ip)
+    return doc
+
+
+def environment(all_vars: dict) -> dict:
+    """The LabEnvironment document: DHCP answers per routed VLAN of lab_vlans."""
+    leases = {}
+    for vlan in all_vars.get("lab_vlans") or []:
+        if not isinstance(vlan, dict) or not vlan.get("gateway") or not vlan.get("cidr"):
+            continue
+        try:
+            vid = int(vlan.get("id"))
+        except (TypeError, ValueError):
+            continue
+        leases[str(vid)] = {"cidr": str(vlan["cidr"]), "gateway": str(vlan["gateway"]), "serverIPAddr": str(vlan["gateway"])}
+    return {"apiVersion": lab.ENVIRONMENT_API_VERSION, "kind": lab.ENVIRONMENT_KIND, "data": {"dhcp_leases": leases}}
 
 
 def _with_link_status(doc: dict, link_status: dict) -> dict:

@@ -207,31 +207,39 @@ class Twin:
             return await self.hook(request)
         fault = self.faults.pick(request.method, path)
         if fault is not None:
-            if fault.delay:
+            action = fault.action(request.method, await _carries_resource_version(request))
+            if action == "delay":
                 await asyncio.sleep(fault.delay)
-            elif fault.reset:
-                self.requests.add(request.method, path, request.query_string, 0, *_client_of(request))
-                if request.transport is not None:
-                    request.transport.abort()
-                raise asyncio.CancelledError()
-            else:
-                err = errors.ApiError(fault.status, _reason_for(fault.status),
-                                      fault.message or f"injected fault ({fault.status})")
-                if fault.retry_after is not None:
+            elif action == "reset":
+                self.requests.add(request.method, path, request.query_string, 0, *_client_of(request), fault="reset")
+                _drop(request)
+            elif action == "status":
+                code = fault.status_code()
+                err = errors.ApiError(code, _reason_for(code), fault.message or f"injected fault ({code})")
+                if fault.retry_after is not None and (not fault.picks or code in (429, 503)):
                     err.headers["Retry-After"] = str(fault.retry_after)
-                return self._logged(request, _status_response(err))
+                response = _status_response(err)
+                self.requests.add(request.method, path, request.query_string, code, *_client_of(request), fault=str(code))
+                return response
+            else:  # reset_after: served (a write stored), then the answer is lost with the connection
+                response = await self._serve(request, handler)
+                self.requests.add(request.method, path, request.query_string, response.status, *_client_of(request),
+                                  fault="reset_after")
+                _drop(request)
+        return self._logged(request, await self._serve(request, handler))
+
+    async def _serve(self, request: web.Request, handler) -> web.StreamResponse:
         try:
-            response = await handler(request)
+            return await handler(request)
         except errors.ApiError as e:
-            response = _status_response(e)
+            return _status_response(e)
         except web.HTTPException:
             raise
         except asyncio.CancelledError:
             raise
         except Exception as e:  # a bug in the twin must look like an apiserver 500, and be visible
-            log.error("internal error on %s %s\n%s", request.method, path, traceback.format_exc())
-            response = _status_response(errors.internal(str(e)))
-        return self._logged(request, response)
+            log.error("internal error on %s %s\n%s", request.method, request.path, traceback.format_exc())
+            return _status_response(errors.internal(str(e)))
 
     def _logged(self, request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
         self.requests.add(request.method, request.path, request.query_string, response.status, *_client_of(request))
@@ -254,6 +262,28 @@ class Twin:
         app.on_startup.append(self._start_controllers)
         app.on_cleanup.append(self._stop_controllers)
         return app
+
+
+def _drop(request: web.Request):
+    """The connection goes without an answer (what a client sees when a node or a proxy dies)."""
+    if request.transport is not None:
+        request.transport.abort()
+    raise asyncio.CancelledError()
+
+
+async def _carries_resource_version(request: web.Request) -> bool:
+    """A PUT or PATCH that names the resourceVersion it was made from: the writes a real apiserver
+    can answer with 409 Conflict (the body is cached for the handler)."""
+    if request.method not in ("PUT", "PATCH"):
+        return False
+    try:
+        body = json.loads(await request.read() or b"null")
+    except ValueError:
+        return False
+    if isinstance(body, dict):
+        return bool((body.get("metadata") or {}).get("resourceVersion"))
+    return isinstance(body, list) and any(isinstance(op, dict) and op.get("path") == "/metadata/resourceVersion"
+                                          for op in body)
 
 
 def _client_of(request: web.Request) -> tuple[str, int]:

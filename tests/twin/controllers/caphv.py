@@ -12,11 +12,17 @@ HarvesterMachine: waits for its owner Machine and the Machine's bootstrap data; 
 Harvester-side references; allocates a VM IP from the HarvesterCluster's vmNetworkConfig.ipPool
 (else a DHCP lease); "creates" and "starts" the VM (no KubeVirt object is made); providerID,
 addresses, ready.
+
+DHCP addresses come from the VLAN of the VM network (the machine's first network; for the load
+balancer, the first network of the cluster's machine templates): the DHCP server's answer for that
+VLAN (network.dhcp_leases: with --lab, the inventory's VLANs), host 100-199 of its cidr for VMs,
+200-239 for load balancers; 10.10.30.x when the VLAN has no DHCP answer.
 """
 from __future__ import annotations
 
 import base64
 import ipaddress
+import json
 import ssl
 import uuid
 
@@ -25,6 +31,7 @@ import yaml
 
 from ..registry import Kind
 from .capi_support import CAPI, CLUSTER_NAME, INFRA, PAUSED, Reconciler, annotations, deleting, labels, owner_of_kind, set_v1beta2_condition, split_ref
+from .network import dhcp_leases
 
 HC_FINALIZER = "harvester.infrastructure.cluster.x-k8s.io/finalizer"
 HM_FINALIZER = "harvestermachine.infrastructure.cluster.x-k8s.io/finalizer"
@@ -36,9 +43,32 @@ VM_BOOT_DELAY = 1.5
 RETRY = 3.0
 DHCP_LB_RANGE = (ipaddress.ip_address("10.10.30.200"), ipaddress.ip_address("10.10.30.239"))
 DHCP_VM_RANGE = (ipaddress.ip_address("10.10.30.100"), ipaddress.ip_address("10.10.30.199"))
+DHCP_VM_HOSTS, DHCP_LB_HOSTS = (100, 199), (200, 239)  # host numbers in the VLAN's cidr
 
 # CAPHV reaches Harvester as a client of its own; the request log tells its requests from a test's.
 CONTROLLER_AGENT = "twin (caphv controller)"
+
+
+def dhcp_range(store, nad: dict | None, hosts: tuple[int, int], default: tuple) -> tuple:
+    """(first, last) address DHCP hands out on the VLAN of VM network ``nad``: ``hosts`` of the
+    VLAN's cidr as its DHCP server answers it (the range clipped to the subnet), else ``default``."""
+    try:
+        vlan = json.loads(((nad or {}).get("spec") or {}).get("config") or "{}").get("vlan")
+    except ValueError:
+        vlan = None
+    lease = dhcp_leases(store).get(int(vlan)) if isinstance(vlan, int) else None
+    if not lease:
+        return default
+    net = ipaddress.ip_network(lease["cidr"], strict=False)
+    last = net.broadcast_address - 1
+    first = min(net.network_address + hosts[0], last)
+    return first, min(net.network_address + hosts[1], last)
+
+
+def nad_of(ctrl, ref: str, namespace: str) -> dict | None:
+    """The VM network (NetworkAttachmentDefinition) a CAPHV network reference names."""
+    ns, name = split_ref(ref, namespace)
+    return ctrl.get(ctrl.kind("k8s.cni.cncf.io", "network-attachment-definitions"), ns, name)
 
 
 def _ip_range(start, end):
@@ -232,7 +262,7 @@ class HarvesterClusterController(Reconciler):
                 # an ipPoolRef names a Harvester IPPool, which the twin does not serve
                 return None, f"IP pool {lb.get('ipPoolRef', '')!r} has no address to give"
         else:
-            ip = self._dhcp_lease(svc_kind)
+            ip = self._dhcp_lease(svc_kind, hc)
             if ip is None:
                 return None, "no DHCP lease available for the load balancer"
         if not self.due((hc["metadata"]["namespace"], hc["metadata"]["name"]), "lb", svc["metadata"]["uid"], LB_DELAY):
@@ -243,10 +273,17 @@ class HarvesterClusterController(Reconciler):
         self.mutate(svc_kind, target, name, address, status=True)
         return ip, ""
 
-    def _dhcp_lease(self, svc_kind: Kind) -> str | None:
+    def _dhcp_lease(self, svc_kind: Kind, hc: dict) -> str | None:
         used = {i.get("ip") for s in self.store.list(svc_kind)
                 for i in ((s.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []}
-        return next((str(ip) for ip in _ip_range(*DHCP_LB_RANGE) if str(ip) not in used), None)
+        ns = hc["metadata"]["namespace"]
+        templates = self.store.list(self.kind(INFRA, "harvestermachinetemplates"), ns) if self.kind(
+            INFRA, "harvestermachinetemplates") is not None else []
+        networks = [n for t in templates for n in ((((t.get("spec") or {}).get("template") or {}).get("spec") or {})
+                                                   .get("networks") or [])]
+        target = (hc.get("spec") or {}).get("targetNamespace") or ns
+        span = dhcp_range(self.store, nad_of(self, networks[0], target) if networks else None, DHCP_LB_HOSTS, DHCP_LB_RANGE)
+        return next((str(ip) for ip in _ip_range(*span) if str(ip) not in used), None)
 
     async def finalize(self, kind: Kind, obj: dict) -> bool:
         target = (obj.get("spec") or {}).get("targetNamespace", "")
@@ -424,7 +461,10 @@ class HarvesterMachineController(Reconciler):
         refs = [r for r in [cfg.get("ipPoolRef"), *(cfg.get("ipPoolRefs") or [])] if r]
         if refs:
             return None, refs[0], f"IP pool {refs[0]} not found on Harvester"
-        ip = next((str(i) for i in _ip_range(*DHCP_VM_RANGE) if str(i) not in used), None)
+        networks = (hm.get("spec") or {}).get("networks") or []
+        target = (hc.get("spec") or {}).get("targetNamespace") or ns
+        span = dhcp_range(self.store, nad_of(self, networks[0], target) if networks else None, DHCP_VM_HOSTS, DHCP_VM_RANGE)
+        ip = next((str(i) for i in _ip_range(*span) if str(i) not in used), None)
         return (ip, "", "") if ip else (None, "", "no DHCP lease available")
 
     async def finalize(self, kind: Kind, obj: dict) -> bool:

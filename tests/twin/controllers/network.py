@@ -41,8 +41,12 @@ PING_DELAY = 0.5  # pinging the gateway
 AGENT_DELAY = 1.0  # the agent building or tearing down a bond
 
 
-def dhcp_leases() -> dict[int, dict]:
-    """VLAN id -> {cidr, gateway, serverIPAddr}: what a DHCP client on that lab VLAN is answered."""
+def dhcp_leases(store=None) -> dict[int, dict]:
+    """VLAN id -> {cidr, gateway, serverIPAddr}: what a DHCP client on that lab VLAN is answered;
+    the seeded environment's (``--lab``: every routed VLAN of the inventory), else lab/dhcp-leases.yml."""
+    seeded = (store.environment.get("dhcp_leases") if store is not None else None) or None
+    if seeded is not None:
+        return {int(k): v for k, v in seeded.items()}
     try:
         with open(LEASES, encoding="utf-8") as f:
             doc = yaml.safe_load(f) or {}
@@ -111,7 +115,7 @@ class NadController(Controller):
 
     async def _probe(self, kind: Kind, ns: str, name: str, vlan: int, route: dict, key: tuple) -> None:
         try:
-            lease = dhcp_leases().get(vlan) if vlan else None
+            lease = dhcp_leases(self.store).get(vlan) if vlan else None
             if route.get("mode") == "auto" and (route.get("outdated") or not (route.get("cidr") and route.get("gateway"))):
                 await self.clock.sleep(DHCP_DELAY)
                 route = {k: v for k, v in route.items() if k not in ("cidr", "gateway", "connectivity", "outdated")}

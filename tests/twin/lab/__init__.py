@@ -17,6 +17,9 @@ from ..store import Store
 
 HERE = Path(__file__).resolve().parent
 ACTOR = "system:seed"
+# Not an API object: the world outside the API the seeded lab lives in (lab_inventory.environment),
+# put into the store's environment (what /_twin/environment shows), seeded again on every reset.
+ENVIRONMENT_API_VERSION, ENVIRONMENT_KIND = "twin.homelab.local/v1", "LabEnvironment"
 
 
 def documents(folder: Path = HERE) -> list[dict]:
@@ -30,6 +33,9 @@ def documents(folder: Path = HERE) -> list[dict]:
 def seed(store: Store, docs: list[dict] | None = None) -> int:
     count = 0
     for doc in documents() if docs is None else docs:
+        if doc.get("kind") == ENVIRONMENT_KIND and doc.get("apiVersion") == ENVIRONMENT_API_VERSION:
+            store.environment.update(doc.get("data") or {})
+            continue
         group, _, version = doc["apiVersion"].rpartition("/")
         kind = store.registry.by_kind(group, doc["kind"])
         if kind is None:

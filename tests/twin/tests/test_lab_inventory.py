@@ -150,15 +150,26 @@ def test_without_lab_the_seed_is_the_fixed_one(twin):
     assert [e["name"] for e in nic["ms02-2"]] == ["enp2s0f0np0", "enp2s0f1np1", "enp5s0"]
 
 
-def test_inventory_lab_gives_exactly_the_fixed_seed():
-    assert lab_inventory.documents(INVENTORY) == lab.documents()
+def objects(docs):
+    """The API objects of a seed (without the LabEnvironment document)."""
+    return [d for d in docs if d["kind"] != lab.ENVIRONMENT_KIND]
+
+
+def test_inventory_lab_gives_exactly_the_fixed_seed_and_its_dhcp_answers():
+    docs = lab_inventory.documents(INVENTORY)
+    assert objects(docs) == lab.documents()
+    (env,) = [d for d in docs if d["kind"] == lab.ENVIRONMENT_KIND]
+    assert env["data"]["dhcp_leases"] == {  # every routed VLAN of lab_vlans; storage (60) is L2 only
+        "10": {"cidr": "10.10.10.0/24", "gateway": "10.10.10.1", "serverIPAddr": "10.10.10.1"},
+        "30": {"cidr": "10.10.30.0/24", "gateway": "10.10.30.1", "serverIPAddr": "10.10.30.1"},
+        "40": {"cidr": "10.10.40.0/24", "gateway": "10.10.40.1", "serverIPAddr": "10.10.40.1"}}
 
 
 def test_four_nodes_change_only_the_per_node_objects(four_inventory):
     def key(d):
         return d["kind"], d["metadata"].get("namespace"), d["metadata"]["name"]
     fixed = {key(d): d for d in lab.documents()}
-    changed = {key(d) for d in lab_inventory.documents(four_inventory) if fixed.get(key(d)) != d}
+    changed = {key(d) for d in objects(lab_inventory.documents(four_inventory)) if fixed.get(key(d)) != d}
     assert changed == {("Node", None, "ms02-4"), ("Node", "longhorn-system", "ms02-4"),
                        ("LinkMonitor", None, "nic"), ("LinkMonitor", None, "mgmt")}
 

@@ -177,6 +177,63 @@ def test_fault_connection_reset(twin):
     assert twin.session().get(twin.url("/api/v1/nodes")).status_code == 200
 
 
+def test_fault_reset_after_stores_the_write_and_loses_the_answer(twin):
+    twin.fault(method="POST", path="/widgets$", reset_after=True, count=1)
+    s = twin.session()
+    with pytest.raises(requests.exceptions.ConnectionError):
+        s.post(twin.url(NAD_PATH), json=nad("lost-answer"))
+    # stored although the client never heard so: the repeat meets AlreadyExists
+    assert twin.session().get(twin.url(NAD_PATH + "/lost-answer")).status_code == 200
+    again = twin.session().post(twin.url(NAD_PATH), json=nad("lost-answer"))
+    assert again.status_code == 409 and status_of(again)["reason"] == "AlreadyExists"
+    logged = [e for e in twin.requests_log() if e["method"] == "POST" and e["path"] == NAD_PATH]
+    assert [(e["status"], e.get("fault")) for e in logged] == [(201, "reset_after"), (409, None)]
+
+
+def test_fault_reset_stores_nothing(twin):
+    twin.fault(method="POST", path="/widgets$", reset=True, count=1)
+    with pytest.raises(requests.exceptions.ConnectionError):
+        twin.session().post(twin.url(NAD_PATH), json=nad("never"))
+    assert twin.session().get(twin.url(NAD_PATH + "/never")).status_code == 404
+
+
+def test_random_faults_are_seeded_and_fit_the_request(twin):
+    def run(seed):
+        twin.reset()
+        twin.fault(path="^/api/v1/namespaces/default/configmaps", ratio=0.5, seed=seed, retry_after=1,
+                   random=["409", "429", "500", "503", "reset", "reset_after"])
+        s, outcomes = twin.session(), []
+        for _ in range(40):
+            try:
+                outcomes.append(s.get(twin.url("/api/v1/namespaces/default/configmaps")).status_code)
+            except requests.exceptions.ConnectionError:
+                outcomes.append("reset")
+                s = twin.session()
+        faults = [e.get("fault") for e in twin.requests_log() if "/configmaps" in e["path"]]
+        armed = s.get(twin.url("/_twin/faults")).json()[0]
+        return outcomes, faults, armed
+    first, faults, armed = run(11)
+    assert run(11)[0] == first  # the same seed, the same faults on the same requests
+    fired = [f for f in faults if f]
+    assert 8 <= len(fired) <= 32 and sum(armed["fired"].values()) == len(fired)
+    # a GET never gets a 409 nor a reset after it was served: those only fit writes
+    assert set(fired) <= {"429", "500", "503", "reset"} and len(set(fired)) >= 3
+    assert 409 not in first and run(12)[0] != first
+
+
+def test_random_409_only_for_a_write_carrying_its_resource_version(twin):
+    s = twin.session()
+    s.post(twin.url(NAD_PATH), json=nad("rv")).raise_for_status()
+    twin.fault(method="PATCH", path="/widgets/rv$", ratio=1.0, seed=1, random=["409"])
+    merge = {"Content-Type": "application/merge-patch+json"}
+    blind = s.patch(twin.url(NAD_PATH + "/rv"), json={"metadata": {"labels": {"a": "b"}}}, headers=merge)
+    assert blind.status_code == 503  # nothing else fits: a 409 needs a resourceVersion to conflict with
+    rv = s.get(twin.url(NAD_PATH + "/rv")).json()["metadata"]["resourceVersion"]
+    versioned = s.patch(twin.url(NAD_PATH + "/rv"), json={"metadata": {"resourceVersion": rv, "labels": {"a": "b"}}},
+                        headers=merge)
+    assert versioned.status_code == 409 and status_of(versioned)["reason"] == "Conflict"
+
+
 def test_fault_delay(twin):
     twin.fault(method="GET", path="/api/v1/nodes$", delay=0.5, count=1)
     t0 = time.monotonic()

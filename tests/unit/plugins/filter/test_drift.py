@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.homelab.harvester.plugins.filter.drift import ABSENT, drift_report, leaf_changes
+from ansible_collections.homelab.harvester.plugins.filter.drift import ABSENT, drift_report, drift_steps, leaf_changes
 
 
 def texts(steps):
@@ -122,3 +122,33 @@ def test_long_values_are_shortened():
 def test_bad_steps_are_refused(steps):
     with pytest.raises(AnsibleFilterError):
         drift_report(steps)
+
+
+def test_drift_steps_tell_each_result_from_what_it_holds():
+    results = {
+        "storage_class_result": {"changed": True, "storage_class": {"kind": "StorageClass", "metadata": {"name": "lab-longhorn"}},
+                                 "diff": {"before": {"metadata": {"annotations": {"d": "old"}}},
+                                          "after": {"metadata": {"annotations": {"d": "new"}}}}},
+        "bootstrap_ntp_result": {"changed": True, "changed_settings": ["ntp-servers"], "settings": {},
+                                 "diff": {"before": {"ntp-servers": {"ntpServers": ["a"]}},
+                                          "after": {"ntp-servers": {"ntpServers": ["b"]}}}},
+        "bootstrap_files_result": {"changed": True, "files": [], "written": [],
+                                   "diff": {"before": {"ms02-1.yaml": "sha256:a"}, "after": {"ms02-1.yaml": "sha256:b"}}},
+        "storage_network_result": {"changed": True, "value": None,
+                                   "diff": {"before": {}, "after": {"value": {"vlan": 60}}}},
+        "storage_network_refusal_result": {"failed": True, "msg": "NOT applied"},
+        "capi_keypair_result": {"skipped": True, "changed": False},
+    }
+    assert texts(drift_steps(results)) == [
+        "bootstrap: ms02-1.yaml: content differs",
+        'bootstrap: ntp-servers: ntpServers: ["a"] -> ["b"]',
+        "storage: StorageClass lab-longhorn: metadata.annotations.d: old -> new",
+        "storage: storage-network-refusal: not as planned: NOT applied",
+        "storage: storage-network: value.vlan: (absent) -> 60",
+    ]
+
+
+@pytest.mark.parametrize("results", [["storage_class_result"], {"storage_class": {}}, {"storage_result": {}}])
+def test_drift_steps_refuse_what_is_not_a_mapping_of_role_results(results):
+    with pytest.raises(AnsibleFilterError):
+        drift_steps(results)

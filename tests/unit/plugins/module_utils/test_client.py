@@ -11,7 +11,7 @@ import json
 import pytest
 
 from ansible_collections.homelab.harvester.plugins.module_utils import errors
-from ansible_collections.homelab.harvester.plugins.module_utils.client import Client, DebugLog, Session, ssl_context
+from ansible_collections.homelab.harvester.plugins.module_utils.client import Client, DebugLog, Found, Session, ssl_context
 from ansible_collections.homelab.harvester.plugins.module_utils.connection import Connection, Credentials
 from ansible_collections.homelab.harvester.plugins.module_utils.errors import ConnectionFailure
 from ansible_collections.homelab.harvester.plugins.module_utils.retry import RetryPolicy
@@ -250,11 +250,60 @@ def test_503_twice_then_success_on_get():
     assert client.stats.retries == 2 and client.stats.requests == 3
 
 
-def test_post_not_retried_on_500():
+def test_post_with_generate_name_not_retried_on_500():
     client, t, sleeps = make((500, status(500, "InternalError", "boom")), (201, {}))
     with pytest.raises(errors.ServerError):
-        client.create(NAD, {"metadata": {"name": "x"}})
+        client.create(UPGRADES, {"metadata": {"generateName": "hvst-upgrade-"}})
     assert len(t.sent) == 1 and sleeps == []
+
+
+def test_fixed_name_create_retried_on_500_and_reset():
+    client, t, _s = make((500, status(500, "InternalError", "boom")), (201, {"made": 1}))
+    assert client.create(NAD, {"metadata": {"name": "x"}}) == {"made": 1}
+    assert [s["method"] for s in t.sent] == ["POST", "POST"]
+    client, t, _s = make(ConnectionFailure("connection lost", cause="reset", sent=True), (201, {"made": 2}))
+    assert client.create(NAD, {"metadata": {"name": "x"}}) == {"made": 2} and len(t.sent) == 2
+
+
+def test_fixed_name_create_retried_after_a_timeout_only_for_creates():
+    slow = errors.RequestTimeout("no answer", cause="timeout", sent=True)
+    client, t, _s = make(slow, (201, {"made": 1}))
+    assert client.create(NAD, {"metadata": {"name": "x"}}) == {"made": 1} and len(t.sent) == 2
+    client, t, _s = make(errors.RequestTimeout("no answer", cause="timeout", sent=True), (200, {}))
+    with pytest.raises(errors.RequestTimeout):
+        client.get("/version")  # a read's timeout stays the caller's budget
+    assert len(t.sent) == 1
+
+
+def test_a_lost_create_answer_then_already_exists_returns_the_stored_object():
+    exists = (409, status(409, "AlreadyExists", 'network-attachment-definitions "x" already exists'))
+    stored = {"metadata": {"name": "x", "resourceVersion": "5"}}
+    client, t, _s = make(ConnectionFailure("connection lost", cause="reset", sent=True), exists, (200, stored))
+    found = client.create(NAD, {"metadata": {"name": "x"}})
+    assert found == stored and isinstance(found, Found)
+    assert [(s["method"], s["target"].split("?")[0]) for s in t.sent] == [("POST", NAD), ("POST", NAD), ("GET", NAD + "/x")]
+
+
+def test_already_exists_without_a_lost_answer_stays_an_error():
+    exists = (409, status(409, "AlreadyExists", 'network-attachment-definitions "x" already exists'))
+    client, t, _s = make(exists)
+    with pytest.raises(errors.AlreadyExists) as e:
+        client.create(NAD, {"metadata": {"name": "x"}})
+    assert e.value.attempts == 1 and not e.value.maybe_stored and len(t.sent) == 1
+    # a 429 is refused before processing: a later AlreadyExists is someone else's object
+    client, t, _s = make((429, status(429, "TooManyRequests", "slow")), exists)
+    with pytest.raises(errors.AlreadyExists) as e:
+        client.create(NAD, {"metadata": {"name": "x"}})
+    assert e.value.attempts == 2 and not e.value.maybe_stored
+
+
+def test_a_lost_delete_answer_then_not_found_is_done():
+    gone = (404, status(404, "NotFound", 'network-attachment-definitions "x" not found'))
+    client, t, _s = make(ConnectionFailure("connection lost", cause="reset", sent=True), gone)
+    assert client.delete(NAD + "/x") is None and len(t.sent) == 2
+    client, t, _s = make(gone)
+    with pytest.raises(errors.NotFound):
+        client.delete(NAD + "/x")
 
 
 def test_429_retried_for_post_with_retry_after():
@@ -286,7 +335,7 @@ def test_reset_retried_on_get_not_on_post():
     assert client.get("/version") == {"ok": 1} and len(t.sent) == 2
     client, t, _s = make(ConnectionFailure("connection lost", cause="reset", sent=True), (201, {}))
     with pytest.raises(ConnectionFailure) as e:
-        client.create(NAD, {})
+        client.create(NAD, {"metadata": {"generateName": "x-"}})
     assert len(t.sent) == 1
     assert str(e.value) == "POST network-attachment-definitions/default: connection lost"
 

@@ -91,3 +91,12 @@ def test_gather_reads_one_list_per_kind_and_tolerates_a_missing_kind():
     assert problems == ["volume a is degraded"]
     assert report["clusters"] == [] and report["upgrade"] is None  # Cluster API not installed here: no problem
     assert len(client.calls) == len(set(client.calls)) == 5
+
+
+def test_longhorn_scheduling_disabled_on_every_node_is_one_more_problem():
+    def info(allow):
+        return {"name": "n", "longhorn": {"allow_scheduling": allow}}
+    assert health.scheduling_problems([info(False), info(False)]) == [
+        "Longhorn: scheduling is disabled on every node (2): no volume can get a new replica"]
+    assert health.scheduling_problems([info(False), info(True)]) == []
+    assert health.scheduling_problems([{"name": "n", "longhorn": None}]) == []

@@ -24,6 +24,7 @@ from ansible_collections.homelab.harvester.plugins.module_utils.lab_plan import 
     check_node_roles,
     check_nodes_shape,
     check_servers,
+    check_storage_vlan,
     check_subnet_overlap,
     check_vip,
     check_vlan_gateways,
@@ -280,6 +281,22 @@ class TestMgmtVlan:
     def test_needs_a_gateway(self, vlans):
         vlans[0]["gateway"] = None
         _only(check_mgmt_vlan(vlans), "lab_vlans[0] (mgmt): gateway is required on the management VLAN")
+
+
+class TestStorageVlan:
+    def test_good(self, vlans):
+        assert check_storage_vlan(vlans) == []
+        assert check_storage_vlan([v for v in vlans if v["name"] != "storage"]) == []  # no storage network: fine
+
+    def test_a_gateway_is_refused(self, vlans):
+        storage = next(i for i, v in enumerate(vlans) if v["name"] == "storage")
+        vlans[storage]["gateway"] = "10.10.60.1"
+        _only(check_storage_vlan(vlans), f"lab_vlans[{storage}] (storage): gateway must be null")
+
+    def test_no_vm_network(self, vlans):
+        storage = next(i for i, v in enumerate(vlans) if v["name"] == "storage")
+        vlans[storage]["vm_network"] = True
+        _only(check_storage_vlan(vlans), f"lab_vlans[{storage}] (storage): vm_network must be false")
 
 
 # ------------------------------------------------------------------------------ mgmt addresses

@@ -185,6 +185,8 @@ def fake_client(nodes, monitors, lhs, vcs=()):
             return monitors
         if path.endswith("/vlanconfigs"):
             return list(vcs)
+        if path.endswith("/clusternetworks"):
+            return [{"metadata": {"name": "mgmt", "annotations": {node.ANNOTATION_UPLINK_MTU: "1500"}}}]
         if path == "/apis/longhorn.io/v1beta2/namespaces/longhorn-system/nodes":
             return lhs
         raise AssertionError(path)
@@ -207,7 +209,7 @@ def test_gather_makes_one_request_per_kind():
     c = fake_client(nodes, lab_monitors(("ms02-1", "ms02-2", "ms02-3")), [lh_node(n["metadata"]["name"]) for n in nodes])
     infos = node.gather(c)
     assert [i["name"] for i in infos] == ["ms02-1", "ms02-2", "ms02-3"] and all(i["healthy"] for i in infos)
-    assert c.list.call_count == 4 and c.get.call_count == 0
+    assert c.list.call_count == 5 and c.get.call_count == 0
 
 
 def test_gather_one_node():
@@ -215,7 +217,7 @@ def test_gather_one_node():
     c = fake_client(nodes, lab_monitors(), [lh_node("ms02-1")])
     [info] = node.gather(c, "ms02-2")
     assert info["name"] == "ms02-2" and info["longhorn"] is None
-    assert c.get.call_count == 2 and c.list.call_count == 2
+    assert c.get.call_count == 2 and c.list.call_count == 3
     with pytest.raises(node.NodeNotFound, match="node 'ms02-9' not found"):
         node.gather(c, "ms02-9")
 
@@ -231,3 +233,22 @@ def test_gather_without_longhorn_or_network_kinds():
     c.list.side_effect = list_
     [info] = node.gather(c)
     assert info["bonds"] == {} and info["longhorn"] is None
+
+
+def test_a_bond_carries_its_cluster_networks_mtu():
+    mgmt = {"metadata": {"name": "mgmt", "annotations": {node.ANNOTATION_UPLINK_MTU: "9000"}}}
+    other = {"metadata": {"name": "data"}}
+    assert node.uplink_mtus([mgmt, other]) == {"mgmt": 9000, "data": 1500}  # none given: Harvester's default
+    [info] = node.summaries([k8s_node("ms02-1", "10.10.10.11")], lab_monitors(("ms02-1",)), mtus={"mgmt": 9000})
+    assert info["bonds"]["mgmt"]["mtu"] == 9000
+
+
+def test_longhorn_scheduling_disabled_on_a_node_or_a_disk_is_a_problem():
+    lh = lh_node("ms02-1")
+    lh["spec"]["allowScheduling"] = False
+    lh["spec"]["disks"]["default-disk-0001"]["allowScheduling"] = False
+    [info] = node.summaries([k8s_node("ms02-1", "10.10.10.11")], lab_monitors(), [lh])
+    assert info["problems"] == [
+        "Longhorn node has scheduling disabled (spec.allowScheduling false): no new replica goes there",
+        "Longhorn disk default-disk-0001 has scheduling disabled (allowScheduling false)"]
+    assert info["healthy"] is False

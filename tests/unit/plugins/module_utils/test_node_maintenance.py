@@ -13,9 +13,15 @@ import pytest
 
 from ansible_collections.homelab.harvester.plugins.module_utils import kinds
 from ansible_collections.homelab.harvester.plugins.module_utils import node_maintenance as nm
-from ansible_collections.homelab.harvester.plugins.module_utils.errors import NotFound, ServerError, WaitTimeout
+from ansible_collections.homelab.harvester.plugins.module_utils.errors import (
+    ConnectionFailure,
+    NotFound,
+    ServerError,
+    WaitTimeout,
+)
 from ansible_collections.homelab.harvester.plugins.module_utils.node import NodeNotFound
 from ansible_collections.homelab.harvester.plugins.module_utils.progress import Progress
+from ansible_collections.homelab.harvester.plugins.module_utils.retry import RetryPolicy
 from ansible_collections.homelab.harvester.plugins.module_utils.validate import ValidationError
 
 CP = {"node-role.kubernetes.io/control-plane": "true", "node-role.kubernetes.io/etcd": "true"}
@@ -160,6 +166,10 @@ class Clock:
         self.now += seconds
 
 
+class Seq(list):
+    """Answers of an action, one per call (the last one repeats)."""
+
+
 class FakeClient:
     """Serves lists of the given objects; GETs of the node answer `reads` in turn (the last one
     repeats); Steve actions answer `answers[action]` (an exception is raised); writes are recorded."""
@@ -175,6 +185,7 @@ class FakeClient:
         self.dry_run = dry_run
         self.progress = Progress(now=lambda: 0)
         self.connection = SimpleNamespace(server="https://harvester.example")
+        self.retry_policy = RetryPolicy(random=lambda: 0.5)
 
     def list(self, path):
         self.calls.append(("LIST", path))
@@ -199,15 +210,17 @@ class FakeClient:
             return self.reads[0] if self.reads else self.nodes[0]
         return None if missing_ok else {}
 
-    def request(self, method, path, query=None, body=None):
+    def request(self, method, path, query=None, body=None, retry=None):
         self.calls.append((method, path, query["action"], body))
         answer = self.answers.get(query["action"])
+        if isinstance(answer, Seq):  # one answer per call, the last one repeats
+            answer = answer.pop(0) if len(answer) > 1 else answer[0]
         if isinstance(answer, Exception):
             raise answer
         return answer
 
-    def merge_patch(self, path, patch):
-        self.calls.append(("PATCH", path, patch))
+    def merge_patch(self, path, patch, retry=None):
+        self.calls.append(("PATCH", path, patch, retry))
         return patch
 
     def writes(self):
@@ -389,3 +402,43 @@ def test_cordon():
 def test_unknown_node():
     with pytest.raises(NodeNotFound):
         run(FakeClient(HA), name="n9", maintenance=True)
+
+
+def enabled_flow(answers, reads):
+    return FakeClient(HA, reads=reads, vmis=[vmi("router", "n1")], vmis_after=[vmi("router", "n3")], answers=answers)
+
+
+def test_a_transient_503_on_a_node_action_is_tried_again():
+    unavailable = ServerError(503, "ServiceUnavailable", "apiserver restarting", path="/v1/harvester/nodes/n1", method="POST")
+    client = enabled_flow({"listUnhealthyVM": Seq([unavailable, []]), "enableMaintenanceMode": Seq([unavailable, None])},
+                          [node("n1"), node("n1", maintain="completed", cordoned=True)])
+    result = run(client, maintenance=True)
+    assert result["changed"] and result["maintenance"] == "completed"
+    posts = [c[2] for c in client.calls if c[0] == "POST"]
+    assert posts == ["maintenancePossible", "listUnhealthyVM", "listUnhealthyVM", "enableMaintenanceMode",
+                     "enableMaintenanceMode"]
+
+
+def test_a_lost_answer_whose_action_took_effect_is_not_sent_again():
+    lost = ConnectionFailure("connection lost", cause="reset", sent=True)
+    client = enabled_flow({"listUnhealthyVM": [], "enableMaintenanceMode": Seq([lost, None])},
+                          [node("n1", drain=True), node("n1", maintain="completed", cordoned=True)])
+    result = run(client, maintenance=True)
+    assert result["changed"] and result["maintenance"] == "completed"
+    assert [c[2] for c in client.calls if c[0] == "POST"].count("enableMaintenanceMode") == 1
+
+
+def test_steves_own_refusals_answered_as_500_are_not_tried_again():
+    refused = ServerError(500, "InternalError", "another node is in maintenance", path="/v1/harvester/nodes/n1",
+                          method="POST")
+    client = enabled_flow({"listUnhealthyVM": [], "enableMaintenanceMode": refused}, [node("n1")])
+    with pytest.raises(ServerError):
+        run(client, maintenance=True)
+    assert [c[2] for c in client.calls if c[0] == "POST"].count("enableMaintenanceMode") == 1
+
+
+def test_the_drain_request_annotation_is_repeated_safely_after_a_lost_answer():
+    client = FakeClient(HA, reads=[node("n1", drain=True), node("n1", maintain="completed", cordoned=True)], steve=False)
+    run(client, maintenance=True)
+    (patch,) = [c for c in client.calls if c[0] == "PATCH"]
+    assert patch[2] == {"metadata": {"annotations": {nm.DRAIN_REQUESTED: "true"}}} and patch[3] is True

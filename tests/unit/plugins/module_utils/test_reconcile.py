@@ -12,8 +12,8 @@ from unittest.mock import Mock
 import pytest
 
 from ansible_collections.homelab.harvester.plugins.module_utils import kinds, vm_network
-from ansible_collections.homelab.harvester.plugins.module_utils.client import Client
-from ansible_collections.homelab.harvester.plugins.module_utils.errors import Conflict, NotFound
+from ansible_collections.homelab.harvester.plugins.module_utils.client import Client, Found
+from ansible_collections.homelab.harvester.plugins.module_utils.errors import AlreadyExists, Conflict, NotFound
 from ansible_collections.homelab.harvester.plugins.module_utils.reconcile import (
     Field,
     ImmutableFieldError,
@@ -199,3 +199,34 @@ def test_json_in_strings_is_compared_parsed():
     b = {"spec": {"config": '{ "b": [1, 2],\n "a": 1 }'}}
     assert field.view(a) == field.view(b)
     assert managed_view(a, [field]) == {"spec": {"config": {"a": 1, "b": [1, 2]}}}
+
+
+def test_a_create_that_meets_already_exists_compares_and_patches_what_exists():
+    want, fields = desired(description="new")
+    made_meanwhile = live_from(desired(description="old")[0])
+    c = client(get=[None, made_meanwhile])
+    c.create.side_effect = AlreadyExists(409, "AlreadyExists", "exists")
+    changed, before, after, diff = ensure_present(c, kinds.NAD, want, fields=fields)
+    assert changed and before is None
+    patch = c.merge_patch.call_args[0][1]
+    assert patch["metadata"]["annotations"]["field.cattle.io/description"] == "new"
+
+
+def test_our_create_stored_with_its_answer_lost_is_a_change_without_a_second_write():
+    want, fields = desired()
+    c = client(get=None)
+    c.create.side_effect = lambda path, body: Found(live_from(want))  # the client read it back
+    changed, before, after, diff = ensure_present(c, kinds.NAD, want, fields=fields)
+    assert changed and before is None and c.merge_patch.call_count == 0
+
+
+def test_a_patch_stored_with_its_answer_lost_still_counts_as_a_change():
+    want, fields = desired(description="new")
+    old, now = live_from(desired(description="old")[0]), live_from(want, rv="8")
+    c = client(get=[old, now])
+    lost = Conflict(409, "Conflict", "the object has been modified")
+    lost.maybe_stored = True  # the first attempt's answer was lost; its repeat met the new resourceVersion
+    c.merge_patch.side_effect = lost
+    changed, before, after, diff = ensure_present(c, kinds.NAD, want, fields=fields, sleep=lambda s: None)
+    assert changed and before is old and after is now and c.merge_patch.call_count == 1
+    assert diff["after"]["metadata"]["annotations"]["field.cattle.io/description"] == "new"

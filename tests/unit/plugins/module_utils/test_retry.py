@@ -40,7 +40,10 @@ MERGE = "application/merge-patch+json"
     ("PATCH", [{"op": "test", "path": "/metadata/resourceVersion", "value": "42"},
                {"op": "replace", "path": "/spec/x", "value": 1}], JSON_PATCH, True),
     ("PATCH", [{"op": "add", "path": "/spec/list/-", "value": 1}], JSON_PATCH, False),
-    ("POST", RV, "application/json", False),
+    ("POST", RV, "application/json", True),    # a fixed name: a repeat answers AlreadyExists
+    ("POST", {"metadata": {"generateName": "x-"}}, "application/json", False),
+    ("POST", {"metadata": {"name": "x", "generateName": "x-"}}, "application/json", False),
+    ("POST", {}, "application/json", False),   # an action (Steve's node actions): may act twice
 ])
 def test_is_idempotent(method, body, content_type, expected):
     assert is_idempotent(method, body, content_type) is expected
@@ -167,4 +170,4 @@ def test_on_conflict_never_retries_a_webhook_denial():
 
 
 def test_policy_repr_is_readable():
-    assert "max_attempts=5" in repr(DEFAULT_POLICY)
+    assert "max_attempts=10" in repr(DEFAULT_POLICY)

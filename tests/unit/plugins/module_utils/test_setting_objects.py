@@ -13,7 +13,7 @@ import pytest
 from ansible_collections.homelab.harvester.plugins.module_utils import kinds
 from ansible_collections.homelab.harvester.plugins.module_utils import setting_objects as so
 from ansible_collections.homelab.harvester.plugins.module_utils.client import Client
-from ansible_collections.homelab.harvester.plugins.module_utils.errors import WaitTimeout
+from ansible_collections.homelab.harvester.plugins.module_utils.errors import Conflict, WaitTimeout
 from ansible_collections.homelab.harvester.plugins.module_utils.validate import ValidationError
 
 
@@ -114,3 +114,14 @@ def test_longhorn_wait_pending_and_timeout():
             so.longhorn_wait(c, kinds.LONGHORN_SETTING, kinds.LONGHORN_VOLUME, [outcome], 5, sleep=lambda s: None)
     finally:
         wait.until = saved
+
+
+def test_a_setting_patch_stored_with_its_answer_lost_counts_as_changed():
+    c = Mock(spec=Client)
+    c.get.side_effect = [obj("info", rv="2"), obj("debug", rv="3")]
+    lost = Conflict(409, "Conflict", "the object has been modified")
+    lost.maybe_stored = True
+    c.merge_patch.side_effect = lost
+    outcome = so.apply_value(c, kinds.HARVESTER_SETTING, None, "log-level", "debug", lambda stored: stored == "debug")
+    assert outcome.changed and outcome.before["value"] == "info" and outcome.after["value"] == "debug"
+    assert c.merge_patch.call_count == 1

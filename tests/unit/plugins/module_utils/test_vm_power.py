@@ -319,6 +319,28 @@ def test_a_conflict_after_someone_else_stopped_it_writes_nothing_more():
     assert len(c.patches()) == 1  # the refused one; the fresh read needs no write
 
 
+def test_a_stop_stored_with_its_answer_lost_is_still_this_runs_change():
+    """The stop PATCH was stored, its answer lost; the repeat met a 409 and the re-read shows the
+    VM halted: this run stopped it (so a caller starts it again), not "already stopped"."""
+    c = FakeClient(*lab())
+
+    def stored_then_conflict():
+        c.vms[("default", "router")] = make_vm("router", "Halted", "Stopped")
+    c.conflicts, c.on_conflict = 1, stored_then_conflict
+    original = c.merge_patch
+
+    def merge_patch(path, patch):
+        try:
+            return original(path, patch)
+        except Conflict as e:
+            e.maybe_stored = True
+            raise
+    c.merge_patch = merge_patch
+    result = vm_power.run(c, params(name="router", wait=False), sleep=lambda s: None)
+    assert result["changed"] is True and result["vms"][0]["changed"] is True
+    assert result["diff"]["after"]["default/router"]["spec"] == {"runStrategy": "Halted"}
+
+
 def test_after_a_conflict_the_patch_and_the_diff_follow_the_fresh_read():
     c = FakeClient(*lab())
     c.conflicts = 1
