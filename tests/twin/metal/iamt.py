@@ -60,10 +60,16 @@ class Client:
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> Client:
-        resolver = _FixedResolver(self.connect_to) if self.connect_to else None
-        connector = aiohttp.TCPConnector(resolver=resolver, ssl=_insecure()) if resolver else None
+        connector = aiohttp.TCPConnector(ssl=_insecure())
         self._session = aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=self.timeout))
         return self
+
+    @property
+    def dial_url(self) -> str:
+        """The URL actually requested: the same scheme and path, at the address the twin reaches."""
+        scheme = self.url.split("://", 1)[0]
+        host, port = self.connect_to
+        return f"{scheme}://{host}:{port}/wsman"
 
     async def __aexit__(self, *exc) -> None:
         if self._session is not None:
@@ -77,7 +83,7 @@ class Client:
         if auth:
             headers["Authorization"] = auth
         try:
-            async with self._session.post(self.url, data=body or b"", headers=headers) as resp:
+            async with self._session.post(self.dial_url, data=body or b"", headers=headers) as resp:
                 return resp.status, resp.reason or "", dict(resp.headers), await resp.read()
         except aiohttp.ClientConnectorError as e:
             os_error = getattr(e, "os_error", None)
@@ -240,21 +246,6 @@ class Client:
             raise IamtError("no ReturnValue found in the response")
         if int(rv.text or -1) != 0:
             raise IamtError(f"received invalid return value {int(rv.text)}")
-
-
-class _FixedResolver(aiohttp.abc.AbstractResolver):
-    """Every name and address resolves to the one (host, port) the client may reach."""
-
-    def __init__(self, target: tuple[str, int]):
-        self.target = target
-
-    async def resolve(self, host: str, port: int = 0, family: int = 0):
-        import socket
-        return [{"hostname": host, "host": self.target[0], "port": self.target[1], "family": socket.AF_INET,
-                 "proto": 0, "flags": socket.AI_NUMERICHOST}]
-
-    async def close(self) -> None:
-        return None
 
 
 def _insecure() -> ssl.SSLContext:

@@ -14,9 +14,32 @@ import requests
 from requests.auth import HTTPDigestAuth
 
 from tests.twin.tests.metal_support import (
-    ADDR, AMT_NS, CIM, ENUM, GET, INVENTORY, PASSWORD, PUT, Amt, action_of, all_named, change_boot_order, endpoints,
-    enumerate_request, envelope, fault_of, first_text, metal, parse, power_request, power_request_oamt, pull_request,
-    return_value, set_boot_config_role, wait_step)
+    ADDR,
+    AMT_NS,
+    CIM,
+    ENUM,
+    GET,
+    INVENTORY,
+    PASSWORD,
+    PUT,
+    Amt,
+    action_of,
+    all_named,
+    change_boot_order,
+    endpoints,
+    enumerate_request,
+    envelope,
+    fault_of,
+    first_text,
+    metal,
+    parse,
+    power_request,
+    power_request_oamt,
+    pull_request,
+    return_value,
+    set_boot_config_role,
+    wait_step,
+)
 
 TWIN_ARGS = ["--lab", str(INVENTORY), "--bare", "--amt-password", PASSWORD, "--speed", "1000"]
 ON_STATES = [10, 8, 5, 11, 4, 7, 14, 12]

@@ -9,8 +9,7 @@ import json
 import pytest
 import requests
 
-from tests.twin.tests.metal_support import (
-    INVENTORY, PASSWORD, TOKEN, Amt, api_answers, metal, render_nas, wait_step)
+from tests.twin.tests.metal_support import INVENTORY, PASSWORD, Amt, api_answers, metal, power_request, render_nas, return_value, wait_step
 
 HEADER = "# Managed by homelab.harvester (harvester_install_files): changes here are overwritten.\n"
 
@@ -181,7 +180,6 @@ def test_a_missing_boot_file_stops_ipxe(twin, nas):
 
 def test_a_start_without_one_time_pxe_boots_the_empty_disk(twin):
     amt = Amt(twin, "ms02-1")
-    from tests.twin.tests.metal_support import power_request, return_value
     assert return_value(amt.post(power_request(2))) == 0
     assert wait_step(twin, "ms02-1: boot from disk: no operating system")
     assert not api_answers(twin)
