@@ -133,7 +133,7 @@ class RufioBase(Controller):
         else:
             port, scheme = 16992, "http"
         url = f"{scheme}://{host}:{port}/wsman"
-        return iamt.Client(url, self._route(host, port), user, password, timeout=OPEN_TIMEOUT / self.clock.speed)
+        return iamt.Client(url, self._route(host, port), user, password, timeout=OPEN_TIMEOUT)  # real I/O: not scaled
 
     def _route(self, host: str, port: int) -> tuple[str, int] | None:
         if is_loopback(host):
