@@ -20,7 +20,7 @@ from pathlib import Path
 from aiohttp import web
 
 from . import kubeconfig, lab_inventory, loopback_guard
-from .metal import MetalError, nas
+from .metal import MetalError, amt_password, nas
 from .registry import PROVIDER_GROUPS
 from .server import Twin
 from .steve.login import write_password_file
@@ -77,6 +77,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             p.error(f"--lab {args.lab}: {e}")
         if isinstance(nfs, dict) and nfs.get("server"):
             args.nas_host = str(nfs["server"])
+    if args.bare:  # the AMT password is known before anything starts
+        inventory = lab_inventory.load(args.lab)
+        try:
+            for node in inventory:
+                amt_password(inventory, args.lab, node, args.amt_password)
+        except MetalError as e:
+            p.error(f"--bare --lab {args.lab}: {e}")
     return args
 
 

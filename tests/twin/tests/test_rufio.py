@@ -12,7 +12,7 @@ import time
 import pytest
 import yaml
 
-from tests.twin.launch import connect
+from tests.twin.launch import RunningTwin
 from tests.twin.tests.conftest import TEST_CRDS, UPSTREAM_CRDS
 from tests.twin.tests.metal_support import INVENTORY, PASSWORD, Amt, api_answers, endpoints, metal, render_nas, wait_step
 
@@ -59,9 +59,8 @@ def tink(twin):
     """The Tinkerbell cluster's API (tinkerbell-kubeconfig): a session on it."""
     kc = twin.workdir / "tinkerbell-kubeconfig"
     doc = yaml.safe_load(kc.read_text())
-    other = connect.__globals__["RunningTwin"](None, kc, doc["clusters"][0]["cluster"]["server"],
-                                                doc["users"][0]["user"]["token"], twin.ca_file, twin.workdir)
-    return other
+    return RunningTwin(None, kc, doc["clusters"][0]["cluster"]["server"], doc["users"][0]["user"]["token"],
+                       twin.ca_file, twin.workdir)
 
 
 def secret(tink, name="amt-admin", password=PASSWORD):
