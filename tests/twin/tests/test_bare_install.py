@@ -198,3 +198,19 @@ def test_reset_and_snapshot_bring_the_bare_metal_back(twin):
     twin.reset()
     assert not api_answers(twin)
     assert metal(twin)["steps"] == []
+
+
+def test_a_script_ipxe_cannot_run_or_without_the_nodes_mac(twin, nas):
+    boot = nas / "harvester" / "boot.ipxe"
+    text = boot.read_text()
+    try:
+        boot.write_text("echo not a script\n")
+        Amt(twin, "ms02-1").pxe_power_on()
+        steps = wait_step(twin, "ms02-1: iPXE: ")
+        assert "ms02-1: iPXE: Could not boot http://10.10.10.20/harvester/boot.ipxe: Exec format error" in steps
+        boot.write_text("\n".join(line for line in text.splitlines() if "ms02-3.ipxe" not in line) + "\n")
+        Amt(twin, "ms02-3").pxe_power_on()
+        steps = wait_step(twin, "ms02-3: iPXE: ")
+        assert "ms02-3: iPXE: No Harvester node has the OOB MAC 58:47:ca:7b:03:b0." in steps
+    finally:
+        boot.write_text(text)
