@@ -22,7 +22,9 @@ before Harvester is on them, each with its Intel AMT, and the install that makes
   `GET /_twin/metal`.
 
 `GET /_twin/metal`: {api_up, pxe_url, nodes: {name: {power, stage, reason, boot, installed,
-joined, amt_provisioned, amt: {host, port, tls}}}, steps: [...]}.
+joined, amt_provisioned, amt_calls, amt: {host, port, tls}}}, steps: [...]}; `amt_calls`
+lists each request the node's AMT answered (`<operation> <class> <HTTP status>`, `- 401` for a
+challenge).
 `PATCH /_twin/metal` {"nodes": {"<node>": {"amt_provisioned": false}}}: that AMT stops
 listening (connection refused), as an AMT that was never provisioned; true brings it back.
 """

@@ -109,21 +109,28 @@ class AmtEndpoint:
             await self._runner.cleanup()
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        response, what = await self._handle(request)
+        # the calls this AMT answered, for /_twin/metal (a test sees what a client asked)
+        self.machine.calls.append(f"{what} {response.status}")
+        return response
+
+    async def _handle(self, request: web.Request) -> tuple[web.StreamResponse, str]:
         if request.method != "POST" or request.path != "/wsman":
-            return web.Response(status=404, text="Not Found", headers={"Server": SERVER})
+            return web.Response(status=404, text="Not Found", headers={"Server": SERVER}), f"{request.method} {request.path}"
         body = await request.read()
         stale = self._check_auth(request)
         if stale is not None:
-            return self._challenge(stale)
+            return self._challenge(stale), "-"
         try:
             req = wsman.parse_request(body)
         except wsman.BadRequest:
             return self._fault("", "a:Sender", "c:SchemaValidationError",
-                               "The supplied SOAP violates the corresponding XML Schema definition.")
+                               "The supplied SOAP violates the corresponding XML Schema definition."), "?"
+        what = f"{req.action.rsplit('/', 1)[-1]} {req.cls}"
         try:
-            return self._reply(self.dispatch(req))
+            return self._reply(self.dispatch(req)), what
         except _Fault as f:
-            return self._fault(req.message_id, f.code, f.subcode, f.reason, f.detail)
+            return self._fault(req.message_id, f.code, f.subcode, f.reason, f.detail), what
 
     # ------------------------------------------------------------------ digest auth
     def _challenge(self, stale: bool) -> web.Response:

@@ -95,6 +95,7 @@ class Machine:
     reason: str = ""
     joined: bool = False
     amt_provisioned: bool = True
+    calls: list[str] = field(default_factory=list)  # "<operation> <class> <HTTP status>" per AMT request
     task: asyncio.Task | None = None
 
     # ------------------------------------------------------------------ what AMT reports
@@ -109,13 +110,13 @@ class Machine:
         return {"power": self.power, "stage": self.stage, "reason": self.reason,
                 "boot": {"source": self.boot_source, "role": self.boot_role},
                 "installed": None if self.disk is None else {"mode": self.disk.mode, "hostname": self.disk.hostname},
-                "joined": self.joined, "amt_provisioned": self.amt_provisioned}
+                "joined": self.joined, "amt_provisioned": self.amt_provisioned, "amt_calls": list(self.calls)}
 
     def snapshot(self) -> dict:
         return {"power": self.power, "boot_source": self.boot_source, "boot_role": self.boot_role,
                 "boot_settings": copy.deepcopy(self.boot_settings), "disk": copy.deepcopy(self.disk),
                 "stage": self.stage, "reason": self.reason, "joined": self.joined,
-                "amt_provisioned": self.amt_provisioned}
+                "amt_provisioned": self.amt_provisioned, "calls": list(self.calls)}
 
     def restore(self, snap: dict) -> None:
         self.cancel()

@@ -79,6 +79,8 @@ def test_get_power_state_as_amtpy_sends_it(twin):
     assert [e.text for e in all_named(item, "AvailableRequestedPowerStates")] == ["2"]
     selectors = {s.get("Name"): s.text for s in all_named(first_child(item, "UserOfService"), "Selector")}
     assert selectors == {"CreationClassName": "CIM_ComputerSystem", "Name": "ManagedSystem"}
+    # what the AMT answered, as /_twin/metal lists it: the Digest challenge, then the Get
+    assert metal(twin)["nodes"]["ms02-1"]["amt_calls"] == ["- 401", "Get CIM_AssociatedPowerManagementService 200"]
 
 
 def first_child(elem, local):
