@@ -29,6 +29,7 @@ from .controllers import migration as migration_controllers
 from .controllers import network as network_controllers
 from .controllers import node as node_controllers
 from .controllers import pod_resources as pod_resources_controllers
+from .controllers import rufio as rufio_controllers
 from .controllers import settings as settings_controllers
 from .controllers import talos as talos_controllers
 from .controllers import upgrade as upgrade_controllers
@@ -61,3 +62,7 @@ CONTROLLERS += [*migration_controllers.CONTROLLERS]  # migrations asked for with
 
 # The nodes' pod-requests/pod-limits annotations (Harvester's copy of Rancher's pod-resources controller)
 CONTROLLERS += [*pod_resources_controllers.CONTROLLERS]
+
+# Tinkerbell's Rufio (bmc.tinkerbell.org Machine/Job/Task) on the simulated AMT: runs only when those
+# CRDs are loaded (--crds tests/twin/crds/rufio, or the upstream folder)
+CONTROLLERS += [*rufio_controllers.CONTROLLERS]

@@ -115,8 +115,9 @@ def _find_group(group: dict, name: str) -> dict | None:
 
 
 def load(path: Path) -> list[dict]:
-    """[{name, mgmt_ip, bond_nics: [{name, mac}], oob_nic: {name, mac}}] for every node, plus the
-    plan-wide values in the first entry's `_all` (lab_bond)."""
+    """[{name, mgmt_ip, bond_nics: [{name, mac}], oob_nic: {name, mac}, lab_node: {...}}] for every
+    node, plus the plan-wide values (group_vars/all, the vault file included) in the first entry's
+    `_all` (lab_bond, lab_nfs, vault_amt_password)."""
     path = Path(path)
     if path.is_file():
         hosts_file, folder = path, path.parent
@@ -153,21 +154,21 @@ def load(path: Path) -> list[dict]:
             raise LabInventoryError(f"{where}: host {name}: lab_node.bond_nics must be a list of {{name, mac}}")
         if oob is not None and not (isinstance(oob, dict) and oob.get("name")):
             raise LabInventoryError(f"{where}: host {name}: lab_node.oob_nic must be a mapping {{name, mac}}")
-        nodes.append({"name": name, "mgmt_ip": str(mgmt_ip), "bond_nics": bond_nics, "oob_nic": oob})
+        nodes.append({"name": name, "mgmt_ip": str(mgmt_ip), "bond_nics": bond_nics, "oob_nic": oob, "lab_node": node})
     if nodes:
         nodes[0]["_all"] = all_vars
     return nodes
 
 
 # ----------------------------------------------------------------------------------------------
-def _mac(nic: dict, node_no: int, slot: str) -> str:
+def mac_of(nic: dict, node_no: int, slot: str) -> str:
     mac = nic.get("mac")
     if isinstance(mac, str) and not isinstance(mac, Opaque) and mac:
         return mac.lower()
     return f"58:47:ca:7b:{node_no:02x}:{slot}"  # the lab's placeholder pattern
 
 
-def _core_node(template: dict, i: int, node: dict) -> dict:
+def core_node(template: dict, i: int, node: dict) -> dict:
     doc = copy.deepcopy(template)
     name, ip, no = node["name"], node["mgmt_ip"], i + 1
     meta = doc["metadata"]
@@ -186,7 +187,7 @@ def _core_node(template: dict, i: int, node: dict) -> dict:
     return doc
 
 
-def _longhorn_node(template: dict, node: dict) -> dict:
+def longhorn_node(template: dict, node: dict) -> dict:
     """A Longhorn Node for a node lab/ does not have: its default disk, nothing scheduled yet."""
     doc = copy.deepcopy(template)
     old, name = template["metadata"]["name"], node["name"]
@@ -208,17 +209,17 @@ def _longhorn_node(template: dict, node: dict) -> dict:
     return doc
 
 
-def _link_status(nodes: list[dict]) -> tuple[dict, dict]:
+def link_status(nodes: list[dict]) -> tuple[dict, dict]:
     nic, mgmt = {}, {}
     for i, node in enumerate(nodes):
         no, entries, index = i + 1, [], FIRST_NIC_INDEX
         for j, bnic in enumerate(node["bond_nics"]):
-            entries.append({"name": bnic["name"], "index": index, "type": "device", "mac": _mac(bnic, no, f"a{j:x}"),
+            entries.append({"name": bnic["name"], "index": index, "type": "device", "mac": mac_of(bnic, no, f"a{j:x}"),
                             "promiscuous": False, "state": "up", "masterIndex": BOND_INDEX})
             index += 1
         if node["oob_nic"]:
             entries.append({"name": node["oob_nic"]["name"], "index": index, "type": "device",
-                            "mac": _mac(node["oob_nic"], no, "b0"), "promiscuous": False, "state": "up", "masterIndex": 0})
+                            "mac": mac_of(node["oob_nic"], no, "b0"), "promiscuous": False, "state": "up", "masterIndex": 0})
         nic[node["name"]] = entries
         bond_mac = entries[0]["mac"] if node["bond_nics"] else f"58:47:ca:7b:{no:02x}:a0"
         mgmt[node["name"]] = [
@@ -240,7 +241,7 @@ def documents(path: Path, base: list[dict] | None = None) -> list[dict]:
     base = lab.documents() if base is None else base
     core_nodes = [d for d in base if _is(d, "v1", "Node")]
     lh_nodes = {d["metadata"]["name"]: d for d in base if _is(d, "longhorn.io/v1beta2", "Node")}
-    nic_status, mgmt_status = _link_status(nodes)
+    nic_status, mgmt_status = link_status(nodes)
     bond = nodes[0]["_all"].get("lab_bond")
     mtu = bond.get("mtu") if isinstance(bond, dict) else None
     addresses = {n["name"]: n["mgmt_ip"] for n in nodes}
@@ -248,11 +249,11 @@ def documents(path: Path, base: list[dict] | None = None) -> list[dict]:
     for doc in base:
         if _is(doc, "v1", "Node"):
             if doc is core_nodes[0]:
-                out += [_core_node(core_nodes[0], i, n) for i, n in enumerate(nodes)]
+                out += [core_node(core_nodes[0], i, n) for i, n in enumerate(nodes)]
         elif _is(doc, "longhorn.io/v1beta2", "Node"):
             if doc is next(iter(lh_nodes.values())):
                 first = doc
-                out += [copy.deepcopy(lh_nodes[n["name"]]) if n["name"] in lh_nodes else _longhorn_node(first, n)
+                out += [copy.deepcopy(lh_nodes[n["name"]]) if n["name"] in lh_nodes else longhorn_node(first, n)
                         for n in nodes]
         elif _is(doc, "network.harvesterhci.io/v1beta1", "LinkMonitor", "nic"):
             out.append(_with_link_status(doc, nic_status))

@@ -20,6 +20,14 @@ OUR_CRDS = HERE / "crds"
 YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 CORE_KINDS = HERE / "core"
 RETURNS_DELETED_OBJECT = "twin.homelab/return-deleted-object"  # annotation of a core kind in core/core.yaml
+# --without-provider NAME: the API groups each Cluster API provider installs (clusterctl init
+# --core cluster-api / --infrastructure harvester / --bootstrap talos / --control-plane talos)
+PROVIDER_GROUPS = {
+    "cluster-api": ("cluster.x-k8s.io", "addons.cluster.x-k8s.io"),
+    "caphv": ("infrastructure.cluster.x-k8s.io",),
+    "cabpt": ("bootstrap.cluster.x-k8s.io",),
+    "cacppt": ("controlplane.cluster.x-k8s.io",),
+}
 
 
 @dataclass
@@ -116,13 +124,22 @@ class Registry:
         return sum(self.load_file(p, core=core) for p in sorted(Path(folder).glob("*.yaml")))
 
     @classmethod
-    def default(cls, extra_dirs: list[Path] = ()) -> Registry:
+    def default(cls, extra_dirs: list[Path] = (), without_groups: tuple[str, ...] = ()) -> Registry:
+        """Core kinds, our CRDs, then each extra folder's; minus every kind of `without_groups`
+        (--without-provider: a management cluster missing a provider)."""
         reg = cls()
         reg.load_dir(CORE_KINDS, core=True)
         reg.load_dir(OUR_CRDS)
         for folder in extra_dirs:
             reg.load_dir(Path(folder))
+        for group in without_groups:
+            reg.drop_group(group)
         return reg
+
+    def drop_group(self, group: str) -> None:
+        for key in [k for k in self._by_kind if k[0] == group]:
+            kind = self._by_kind.pop(key)
+            self._by_plural.pop(kind.key, None)
 
     # lookups ---------------------------------------------------------------------------------
     def kinds(self) -> list[Kind]:

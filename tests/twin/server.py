@@ -19,6 +19,8 @@ from .clock import Clock
 from .controllers import Manager
 from .controllers.core import token_is_valid
 from .hooks import Fault, Faults, RequestLog
+from .metal import Metal
+from .metal.nas import Outside
 from .registry import Registry
 from .resources import Resources, Target, json_response
 from .store import Store
@@ -27,17 +29,19 @@ log = logging.getLogger("twin")
 
 UNAUTHENTICATED = {"/healthz", "/readyz", "/livez"}
 LOGIN_PREFIX = "/v3-public/"  # Rancher's public API: the login needs no token
+ALWAYS_UP = web.AppKey("always_up", bool)  # the --bare Tinkerbell listener: answers before any install
 
 
 class Twin:
     """Everything one running twin holds."""
 
     def __init__(self, token: str, crd_dirs: list[Path] = (), speed: float = 1.0, lab_docs: list[dict] | None = None,
-                 admin_password: str = ""):
+                 admin_password: str = "", *, outside: Outside | None = None, without_groups: tuple[str, ...] = (),
+                 bare: dict | None = None):
         self.token = token
         self.lab_docs = lab_docs  # the lab to seed (--lab: lab_inventory.documents); None: lab/ as it is
         self.ca_pem = b""  # the serving CA (set by __main__); the token controller copies it into token Secrets
-        self.registry = Registry.default(list(crd_dirs))
+        self.registry = Registry.default(list(crd_dirs), without_groups=without_groups)
         self.admission = Chain()
         for register in areas.ADMISSION:
             register(self.admission)
@@ -50,7 +54,18 @@ class Twin:
         self.steve = steve.Steve(self)  # Harvester's /v1/harvester API (every kind, node and VM actions)
         self.auth = steve.LocalAuth(admin_password)  # Rancher's local login and the tokens it issued
         self.snapshots: dict[str, dict] = {}  # /_twin/snapshot and /_twin/restore
-        lab.seed(self.store, copy.deepcopy(self.lab_docs))
+        # where the twin's downloads go (metal/nas.py): the NAS folder, loopback, nowhere else
+        self.outside = outside or Outside(environment=lambda: self.store.environment)
+        self.outside.bind(lambda: self.store.environment)
+        # --bare: the nodes before Harvester is installed, their AMT, the install (metal/)
+        self.metal = Metal(self, **bare) if bare is not None else None
+        self._seed()
+
+    def _seed(self) -> None:
+        if self.metal is not None:
+            self.metal.seed()
+        else:
+            lab.seed(self.store, copy.deepcopy(self.lab_docs))
 
     def reset(self) -> None:
         """Back to the start state: seeded lab, no faults, empty request log."""
@@ -59,12 +74,16 @@ class Twin:
         self.faults.clear()
         self.requests.clear()
         self.auth.forget()
-        lab.seed(self.store, copy.deepcopy(self.lab_docs))
+        if self.metal is not None:
+            self.metal.reset()
+        self._seed()
         self.controllers.start()
 
     def snapshot(self, name: str) -> int:
         """Keeps the objects as they are now under ``name``; returns how many there are."""
         self.snapshots[name] = self.store.snapshot()
+        if self.metal is not None:
+            self.snapshots[name]["metal"] = self.metal.snapshot()
         return sum(len(bucket) for bucket in self.snapshots[name]["objects"].values())
 
     def restore(self, name: str) -> bool:
@@ -74,6 +93,8 @@ class Twin:
             return False
         self.controllers.stop()
         self.store.restore(self.snapshots[name])
+        if self.metal is not None and "metal" in self.snapshots[name]:
+            self.metal.restore(self.snapshots[name]["metal"])
         self.faults.clear()
         self.requests.clear()
         self.controllers.start()
@@ -183,13 +204,26 @@ class Twin:
             return web.json_response(self.store.environment)
         if path == "/_twin/reset" and method == "POST":
             self.reset()
+            if self.metal is not None:
+                await self.metal.sync_listening()
             return web.json_response({"reset": True})
+        if path == "/_twin/metal" and self.metal is not None:
+            if method == "GET":
+                return web.json_response(self.metal.state())
+            if method == "PATCH":
+                try:
+                    await self.metal.patch(json.loads(await request.read() or b"{}"))
+                except ValueError as e:
+                    return web.json_response({"error": str(e)}, status=400)
+                return web.json_response(self.metal.state())
         if path in ("/_twin/snapshot", "/_twin/restore") and method == "POST":
             name = request.query.get("name", "default")
             if path == "/_twin/snapshot":
                 return web.json_response({"snapshot": name, "objects": self.snapshot(name)}, status=201)
             if not self.restore(name):
                 return web.json_response({"error": f"no snapshot {name!r}"}, status=404)
+            if self.metal is not None:
+                await self.metal.sync_listening()
             return web.json_response({"restored": name})
         return web.json_response({"error": "no such hook"}, status=404)
 
@@ -197,6 +231,12 @@ class Twin:
     @web.middleware
     async def middleware(self, request: web.Request, handler) -> web.StreamResponse:
         path = request.path
+        if self.metal is not None and not self.metal.api_up and not request.app.get(ALWAYS_UP) \
+                and not path.startswith("/_twin/"):
+            # --bare before the create node is installed: nothing answers at the VIP
+            if request.transport is not None:
+                request.transport.abort()
+            raise asyncio.CancelledError()
         if path in UNAUTHENTICATED:
             return web.Response(text="ok")
         if path.startswith(LOGIN_PREFIX):
@@ -256,11 +296,16 @@ class Twin:
         return hmac.compare_digest(token.encode(), self.token.encode()) or token_is_valid(self.store, token) \
             or self.auth.accepts(token)
 
-    def app(self) -> web.Application:
+    def app(self, *, always_up: bool = False) -> web.Application:
+        """The HTTP application. The main one runs the controllers; `always_up` is the second
+        listener of --bare (the Tinkerbell cluster's API, up from the start, same store)."""
         app = web.Application(middlewares=[self.middleware], client_max_size=8 * 1024 * 1024)
         app.router.add_route("*", "/{tail:.*}", self.api)
-        app.on_startup.append(self._start_controllers)
-        app.on_cleanup.append(self._stop_controllers)
+        if always_up:
+            app[ALWAYS_UP] = True
+        else:
+            app.on_startup.append(self._start_controllers)
+            app.on_cleanup.append(self._stop_controllers)
         return app
 
 

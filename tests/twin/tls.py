@@ -75,3 +75,28 @@ def make_serving_cert(hosts: tuple[str, ...] = ("127.0.0.1", "::1", "localhost")
     return ServingCert(
         ca_pem=ca.public_bytes(pem), cert_pem=cert.public_bytes(pem),
         key_pem=key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+
+
+def make_self_signed(cn: str, hosts: tuple[str, ...] = ("127.0.0.1",)) -> ServingCert:
+    """A self-signed serving certificate (its own issuer, no CA): what an Intel AMT presents
+    out of the box. `cert_pem` is also the only thing a client can trust it with."""
+    now = dt.datetime.now(dt.UTC)
+    key = ec.generate_private_key(ec.SECP256R1())
+    sans: list[x509.GeneralName] = []
+    for h in hosts:
+        try:
+            sans.append(x509.IPAddress(ipaddress.ip_address(h)))
+        except ValueError:
+            sans.append(x509.DNSName(h))
+    cert = (x509.CertificateBuilder()
+            .subject_name(_name(cn)).issuer_name(_name(cn))
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=30))
+            .add_extension(x509.SubjectAlternativeName(sans), critical=False)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+            .sign(key, hashes.SHA256()))
+    pem = serialization.Encoding.PEM
+    return ServingCert(ca_pem=b"", cert_pem=cert.public_bytes(pem),
+                       key_pem=key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))

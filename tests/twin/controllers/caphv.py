@@ -25,10 +25,12 @@ import ipaddress
 import json
 import ssl
 import uuid
+from urllib.parse import urlsplit
 
 import aiohttp
 import yaml
 
+from ..loopback_guard import is_loopback
 from ..registry import Kind
 from .capi_support import CAPI, CLUSTER_NAME, INFRA, PAUSED, Reconciler, annotations, deleting, labels, owner_of_kind, set_v1beta2_condition, split_ref
 from .network import dhcp_leases
@@ -219,6 +221,12 @@ class HarvesterClusterController(Reconciler):
         token = user.get("token", "")
         ns_kind = self.kind("", "namespaces")
         ours = (self.get(ns_kind, "", "kube-system") or {}).get("metadata", {}).get("uid")
+        host = urlsplit(server).hostname or ""
+        if not is_loopback(host):  # the twin reaches 127.0.0.1 only: any other server does not answer
+            await self.clock.sleep(3)
+            port = urlsplit(server).port or 443
+            return "HarvesterAuthenticationFailed", (f"failed to reach Harvester at {server}: "
+                                                     f"Cannot connect to host {host}:{port}: timed out")
         timeout = aiohttp.ClientTimeout(total=3)
         try:
             async with aiohttp.ClientSession(timeout=timeout) as session, \

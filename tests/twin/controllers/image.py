@@ -2,7 +2,9 @@
 download it drives (harvester/harvester pkg/controller/master/image, pkg/image/backingimage,
 pkg/image/common/operator.go; longhorn backing-image-manager for the download itself).
 
-For a `download` image the twin really fetches `spec.url`:
+For a `download` image the twin fetches `spec.url` the way metal/nas.py routes it: a loopback
+URL for real, the lab's NAS (`--nas DIR`) from its folder, any other host not at all (it fails as
+an unreachable host or an unknown name does, without a connection):
 
 1. initialize: the HEAD request Harvester's operator sends (15 s client timeout; its Go error is
    the failure message), then the image's StorageClass `lh-<image UID>` (provisioner
@@ -25,6 +27,7 @@ StorageClass before the finalizer `wrangler.cattle.io/vm-image-controller` goes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import socket
@@ -34,6 +37,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
+from ..metal import nas
 from ..registry import Kind
 from . import Controller, condition, set_condition
 
@@ -180,10 +184,18 @@ class VMImageController(Controller):
         scheme = urlsplit(url).scheme
         if scheme not in ("http", "https"):
             raise ImportFailed(f'Head "{url}": unsupported protocol scheme "{scheme}"')
-        if self._unreachable(url):
+        route = self.twin.outside.route(url)
+        if self._unreachable(url) or (route.kind == nas.NOWHERE and route.is_ip):
             await self.clock.sleep(HEAD_TIMEOUT)
             raise ImportFailed(f'Head "{url}": dial tcp {_address(url)}: i/o timeout '
                                "(Client.Timeout exceeded while awaiting headers)")
+        if route.kind in (nas.NOWHERE, nas.REFUSED):  # a name nobody resolves, a port nobody listens on
+            raise ImportFailed(f'Head "{url}": {self.twin.outside.nowhere(url, route).go()}')
+        if route.kind == nas.NAS:
+            path = self.twin.outside.nas_file(route)
+            if path is None:
+                raise ImportFailed(f"got 404 status code from {url}")
+            return path.stat().st_size or None
         timeout = aiohttp.ClientTimeout(total=HEAD_TIMEOUT / self.clock.speed)
         try:
             async with aiohttp.ClientSession(timeout=timeout, auto_decompress=False) as session, \
@@ -209,13 +221,12 @@ class VMImageController(Controller):
         loop = asyncio.get_running_loop()
         digest, done, header, last_write, written = hashlib.sha512(), 0, b"", 0.0, 0
         try:
-            async with aiohttp.ClientSession(timeout=timeout, auto_decompress=False) as session, \
-                    session.get(url) as resp:
-                if resp.status != 200:
+            async with self._source(url, timeout) as (status, reason, total, chunks):
+                if status != 200:
                     raise ImportFailed(f"failed to process sync file: failed to download from {url}: "
-                                       f"unexpected status code {resp.status} {resp.reason}")
-                total = resp.content_length or 0
-                async for chunk in resp.content.iter_chunked(CHUNK):
+                                       f"unexpected status code {status} {reason}")
+                total = total or 0
+                async for chunk in chunks:
                     digest.update(chunk)
                     done += len(chunk)
                     if len(header) < 32:
@@ -247,6 +258,28 @@ class VMImageController(Controller):
             raise ImportFailed(f"failed to process sync file: the expected checksum {checksum} doesn't match "
                                f"the file actual checksum {actual}")
         return done, virtual_size(header, done)
+
+    @contextlib.asynccontextmanager
+    async def _source(self, url: str, timeout: aiohttp.ClientTimeout):
+        """(status, reason, length, chunks) of the GET: the NAS's file, or a real loopback download."""
+        outside = self.twin.outside
+        route = outside.route(url)
+        if route.kind == nas.NAS:
+            path = outside.nas_file(route)
+            if path is None:
+                yield 404, "Not Found", 0, _no_chunks()
+            else:
+                yield 200, "OK", path.stat().st_size, _file_chunks(path)
+            return
+        if route.kind in (nas.NOWHERE, nas.REFUSED):
+            failure = outside.nowhere(url, route)
+            if failure.kind == "timeout":
+                await self.clock.sleep(HEAD_TIMEOUT)
+            raise ImportFailed(f'failed to process sync file: failed to download from {url}: Get "{url}": '
+                               f"{failure.go()}")
+        async with aiohttp.ClientSession(timeout=timeout, auto_decompress=False) as session, \
+                session.get(url) as resp:
+            yield resp.status, resp.reason, resp.content_length, resp.content.iter_chunked(CHUNK)
 
     def _unreachable(self, url: str) -> bool:
         return any(isinstance(u, str) and u and url.startswith(u)
@@ -349,6 +382,17 @@ class VMImageController(Controller):
             "volumeBindingMode": "Immediate",
             "parameters": params,
         })
+
+
+async def _no_chunks():
+    return
+    yield b""  # an async generator with nothing in it
+
+
+async def _file_chunks(path):
+    with open(path, "rb") as f:
+        while chunk := await asyncio.to_thread(f.read, CHUNK):
+            yield chunk
 
 
 def _is_true(obj: dict, type_: str) -> bool:

@@ -54,6 +54,11 @@ EXPECTED = {
     ("bootstrap.cluster.x-k8s.io", "TalosConfig"): "talos.yaml",
     ("bootstrap.cluster.x-k8s.io", "TalosConfigTemplate"): "talos.yaml",
     ("addons.cluster.x-k8s.io", "ClusterResourceSet"): "addons.yaml",
+    # the Tinkerbell cluster's kinds: in folders of their own, loaded only with --crds (not by default)
+    ("bmc.tinkerbell.org", "Machine"): "rufio/rufio.yaml",
+    ("bmc.tinkerbell.org", "Job"): "rufio/rufio.yaml",
+    ("bmc.tinkerbell.org", "Task"): "rufio/rufio.yaml",
+    ("tinkerbell.org", "Hardware"): "tinkerbell/tinkerbell.yaml",
 }
 # Kinds written without an upstream file in the reference folder (see crds/README.md).
 NO_UPSTREAM = {
@@ -65,7 +70,7 @@ NO_UPSTREAM = {
 }
 WITH_UPSTREAM = sorted(set(EXPECTED) - NO_UPSTREAM)
 
-CRD_FILES = sorted(CRD_DIR.glob("*.yaml"))
+CRD_FILES = sorted(CRD_DIR.glob("*.yaml")) + sorted(CRD_DIR.glob("*/*.yaml"))
 
 # Schema keywords that must be identical to upstream's wherever we keep a field.
 EXACT = (
@@ -120,7 +125,7 @@ def ours() -> dict[tuple[str, str], list[tuple[str, dict]]]:
     for path in CRD_FILES:
         for doc in _docs(path):
             key = (doc["spec"]["group"], doc["spec"]["names"]["kind"])
-            index.setdefault(key, []).append((path.name, doc))
+            index.setdefault(key, []).append((path.relative_to(CRD_DIR).as_posix(), doc))
     return index
 
 
