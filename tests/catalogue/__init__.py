@@ -35,6 +35,7 @@ MODULES = (
     "longhorn_setting",
     "capi_cluster",
     "harvester_install_files",
+    "amt_power",
 )
 
 
