@@ -16,10 +16,10 @@ description:
     10 to reset.
   - Idempotent - a host that is on stays on with O(state=on) (no write, no PXE), an off host stays off with
     O(state=off). O(state=cycle) and O(state=reset) always act; on a host that is off they power it on.
-  - With O(pxe=true) the boot this task makes goes to the network once - C(AMT_BootSettingData) cleared,
-    C(ChangeBootOrder) to C(Intel(r) AMT: Force PXE Boot), C(SetBootConfigRole) next boot only - set right before
+  - "With O(pxe=true) the boot this task makes goes to the network once - C(AMT_BootSettingData) cleared,
+    C(ChangeBootOrder) to the C(Force PXE Boot) source, C(SetBootConfigRole) next boot only - set right before
     the power change. Unattended PXE needs AMT in Admin Control Mode (set up in MEBx); in Client Control Mode AMT asks
-    for user consent.
+    for user consent."
   - Fails with a message that says what to check - credentials refused, nothing listening (AMT not provisioned, or
     the wrong port), TLS certificate not trusted or handshake failed, no answer, a SOAP fault or a method's return
     value, by name.
