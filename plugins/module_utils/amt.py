@@ -307,7 +307,7 @@ _CHALLENGE_PARAM = re.compile(r'\s*([A-Za-z0-9_-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^,
 
 def parse_challenge(header):
     """The parameters of a ``WWW-Authenticate: Digest ...`` header (``None`` for another scheme)."""
-    scheme, _, rest = (header or "").strip().partition(" ")
+    scheme, dummy, rest = (header or "").strip().partition(" ")
     if scheme.lower() != "digest":
         return None
     params = {}
@@ -390,7 +390,7 @@ class Transport:
                     ctx = ssl.create_default_context(cafile=self.ca_file) if self.ca_file else ssl.create_default_context()
                 except (ssl.SSLError, OSError) as e:
                     raise TLSError(f"cannot load ca_cert {self.ca_file}: {getattr(e, 'reason', None) or e}",
-                                     server=self.endpoint, sent=False, cause="tls") from None
+                                   server=self.endpoint, sent=False, cause="tls") from None
             ctx.minimum_version = ssl.TLSVersion.TLSv1_2  # AMT 12+ speaks 1.2; 1.0/1.1 are gone from CSME 16
             self._ctx = ctx
         return self._ctx
@@ -434,8 +434,8 @@ class Transport:
         if isinstance(e, ssl.SSLCertVerificationError):
             detail = e.verify_message or e.reason or str(e)
             return TLSError(f"TLS: the certificate of {where} is not trusted ({detail}); AMT's default certificate is "
-                              "self-signed: give the CA that signed it as ca_cert, or set validate_certs false",
-                              server=where, sent=False, cause="tls")
+                            "self-signed: give the CA that signed it as ca_cert, or set validate_certs false",
+                            server=where, sent=False, cause="tls")
         if isinstance(e, ssl.SSLError):
             reason = e.reason or str(e)
             hint = (f"; port {self.port} does not speak TLS -- is it the plain HTTP port {HTTP_PORT}? then set tls false"
@@ -444,23 +444,23 @@ class Transport:
         if isinstance(e, (TimeoutError, socket.timeout)):
             what = "no connection" if not sent else "no answer"
             return Timeout(f"{what} from {where} within {self.timeout:g} s: is the host's AMT provisioned and on "
-                                  "the network (the ME may be asleep: a ping wakes it)?", server=where, sent=sent,
-                                  cause="timeout")
+                           "the network (the ME may be asleep: a ping wakes it)?", server=where, sent=sent,
+                           cause="timeout")
         if isinstance(e, ConnectionRefusedError):
             return Unreachable(f"cannot connect to {where}: connection refused -- nothing listens on port {self.port}: "
-                                     f"is AMT provisioned (enabled and configured in MEBx) and is the port right? {ports}",
-                                     server=where, sent=False, cause="refused")
+                               f"is AMT provisioned (enabled and configured in MEBx) and is the port right? {ports}",
+                               server=where, sent=False, cause="refused")
         if isinstance(e, socket.gaierror):
             return Unreachable(f"cannot resolve {self.host}: {e.strerror or e}", server=where, sent=False, cause="dns")
         if isinstance(e, (ConnectionError, http.client.HTTPException)):
             hint = (f"; port {self.port} may speak TLS -- is it the TLS port {TLS_PORT}? then set tls true"
                     if not self.tls else "")
             return Unreachable(f"connection to {where} lost ({type(e).__name__}: {one_line(e, 120) or 'closed'}){hint}",
-                                     server=where, sent=sent, cause="reset")
+                               server=where, sent=sent, cause="reset")
         if isinstance(e, OSError):
             return Unreachable(f"cannot reach {where}: {e.strerror or e}", server=where, sent=sent, cause="unreachable")
         return Unreachable(f"request to {where} failed: {type(e).__name__}: {one_line(e, 200)}", server=where,
-                                 sent=sent, cause="other")
+                           sent=sent, cause="other")
 
     def close(self):
         if self._conn is not None:
@@ -489,9 +489,8 @@ class AmtClient:
         return self.transport.endpoint
 
     def close(self):
-        close = getattr(self.transport, "close", None)
-        if close:
-            close()
+        if hasattr(self.transport, "close"):
+            self.transport.close()
 
     # --- one call ------------------------------------------------------------------------------
     def post(self, action, resource, body="", selectors=None):
