@@ -71,7 +71,8 @@ def other_nics_and_a_fourth_node(lab, hosts):
         bond_nics=[{"name": "enp3s0f0", "mac": "58:47:ca:7b:04:a0"}, {"name": "enp3s0f1", "mac": "58:47:ca:7b:04:a1"}],
         oob_nic={"name": "eno1", "mac": "58:47:ca:7b:04:b0"},
         install_disk="/dev/disk/by-id/nvme-Samsung_SSD_990_PRO_1TB_S7KHNJ0W401244G",
-        data_disk="/dev/disk/by-id/nvme-Samsung_SSD_990_PRO_2TB_S7DNNJ0W501344H")
+        data_disk="/dev/disk/by-id/nvme-Samsung_SSD_990_PRO_2TB_S7DNNJ0W501344H",
+        amt=dict(fourth["lab_node"]["amt"], host="10.10.10.34"))
     hosts["ms02-4"] = fourth
 
 
