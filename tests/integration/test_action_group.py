@@ -32,6 +32,7 @@ TASKS = {
     "harvester_storage_class": {"name": "grouped", "state": "absent"},
     "harvester_vm_power": {"name": "lab-builder", "state": "stopped"},
     "capi_cluster": {"name": "grouped", "state": "absent"},
+    "capi_provider_info": {},
     "harvester_node": {"name": "ms02-1", "cordon": False},
     "harvester_upgrade": {"version": "v1.8.2"},
     "harvester_vm_backup": {"name": "grouped", "state": "absent"},
