@@ -37,6 +37,8 @@ MODULES = (
     "capi_provider_info",
     "harvester_install_files",
     "amt_power",
+    "tinkerbell_machine",
+    "rufio_job",
 )
 
 

@@ -33,6 +33,8 @@ TASKS = {
     "harvester_vm_power": {"name": "lab-builder", "state": "stopped"},
     "capi_cluster": {"name": "grouped", "state": "absent"},
     "capi_provider_info": {},
+    "tinkerbell_machine": {"name": "grouped", "state": "absent"},
+    "rufio_job": {"name": "grouped", "state": "absent"},
     "harvester_node": {"name": "ms02-1", "cordon": False},
     "harvester_upgrade": {"version": "v1.8.2"},
     "harvester_vm_backup": {"name": "grouped", "state": "absent"},

@@ -8,7 +8,6 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.homelab.harvester.plugins.module_utils.lab_plan import check_node_amt, validate_lab_plan
-
 from ansible_collections.homelab.harvester.tests.unit.plugins.module_utils.test_lab_plan import NODES, VLANS
 
 
