@@ -61,8 +61,8 @@ def check(params):
             continue
         if kind == "boot" and value in BOOT_DEVICES:
             continue
-        raise ValidationError(f"actions[{index}]", f"{action!r} is not one of {', '.join(POWER_ACTIONS)} or "
-                                                  f"boot:<device> ({', '.join(BOOT_DEVICES)})")
+        choices = f"{', '.join(POWER_ACTIONS)} or boot:<device> ({', '.join(BOOT_DEVICES)})"
+        raise ValidationError(f"actions[{index}]", f"{action!r} is not one of {choices}")
     if params["wait_timeout"] <= 0:
         raise ValidationError("wait_timeout", f"{params['wait_timeout']:g} must be more than 0")
 

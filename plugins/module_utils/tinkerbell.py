@@ -156,4 +156,3 @@ def run(module):
             result[label] = _without_data(obj) if kind is kinds.SECRET else obj
     result["diff"] = {"before": before, "after": after}
     return result
-

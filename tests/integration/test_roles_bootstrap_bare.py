@@ -31,8 +31,8 @@ JOBS = "/apis/bmc.tinkerbell.org/v1alpha1/namespaces/default/jobs"
 def bare(tmp_path, request):
     crds = getattr(request, "param", [])
     lab_nas.extra_vars(LAB_INVENTORY)  # the release files on the NAS
-    twin = start_twin(tmp_path / "twin", crds, ["--bare", "--lab", str(LAB_INVENTORY), "--nas", str(lab_nas.NAS_DIR),
-                                               "--speed", "20"])
+    args = ["--bare", "--lab", str(LAB_INVENTORY), "--nas", str(lab_nas.NAS_DIR), "--speed", "20"]
+    twin = start_twin(tmp_path / "twin", crds, args)
     endpoints = yaml.safe_load((tmp_path / "twin" / "amt-endpoints.yml").read_text())
     yield twin, endpoints
     stop_twin(twin)

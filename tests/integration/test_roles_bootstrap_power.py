@@ -41,8 +41,8 @@ def amts(power=8):
     """One AMT endpoint per node, all off; yields (endpoints by node, the extra vars that point the role at them)."""
     with contextlib.ExitStack() as stack:
         found = {n: stack.enter_context(serve(password=AMT_PASSWORD, power=power)) for n in NODES}
-        yield found, {"bootstrap_amt_endpoints": {n: {"host": "127.0.0.1", "port": a.port, "tls": False}
-                                                   for n, a in found.items()}}
+        endpoints = {n: {"host": "127.0.0.1", "port": a.port, "tls": False} for n, a in found.items()}
+        yield found, {"bootstrap_amt_endpoints": endpoints}
 
 
 def no_api(tmp_path):
