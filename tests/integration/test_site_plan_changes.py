@@ -29,10 +29,14 @@ def vlan(nad):
 
 
 def new_vlan_plan(lab, hosts):
-    """platform moves to VLAN 31 / 10.10.31.0/24; cluster is renamed tenants on VLAN 45."""
+    """platform moves to VLAN 31 / 10.10.31.0/24; cluster is renamed tenants on VLAN 45, and the Talos
+    clusters on it follow it (their machines' VM network)."""
     platform, cluster = lab["lab_vlans"][1], lab["lab_vlans"][2]
     platform.update(id=31, cidr="10.10.31.0/24", gateway="10.10.31.1")
     cluster.update(name="tenants", id=45, cidr="10.10.45.0/24", gateway="10.10.45.1")
+    for talos in lab.get("lab_clusters") or []:
+        talos["control_plane"]["networks"] = [n.replace("default/cluster", "default/tenants")
+                                              for n in talos["control_plane"]["networks"]]
 
 
 def test_other_vlan_ids_subnets_and_names_converge(converged, tmp_path):
