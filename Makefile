@@ -1,6 +1,6 @@
 # homelab.harvester -- developer entry points.
 #
-#   make demo   start the API twin, run playbooks/site.yml against it twice and verify.yml once, stop the twin
+#   make demo   the lab from bare metal: the twin (--bare), site.yml twice, verify.yml, report.yml, the twin stopped
 #   make test   every test layer and linter, stopping at the first failure (what CI runs)
 #   make check  the inner loop: ruff, unit tests, the twin's black-box tests, the in-process module tests
 #
@@ -84,9 +84,13 @@ help:
 # The twin's lab runs VMs, as a lived-in cluster does, and Harvester refuses the storage network while
 # any runs: the demo lets the storage role stop them and start them again (the inventory's own
 # lab_storage_network_stop_vms stays false). DEMO_ARGS adds ansible-playbook arguments.
+# The twin starts from bare metal (--bare: no node installed, a simulated AMT per node) and plays the
+# lab's NAS from .twin/nas, which tools/with_twin.sh fills first (tools/lab_nas.py); tools/demo.sh
+# says what each step shows.
 DEMO_ARGS ?= -e lab_storage_network_stop_vms=true
+DEMO_TWIN_ARGS ?= --bare --speed 20
 demo: venv collection
-	ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/$(COLLECTIONS) PATH=$(BIN):$$PATH \
+	ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/$(COLLECTIONS) PATH=$(BIN):$$PATH TWIN_ARGS="$(DEMO_TWIN_ARGS)" TWIN_NAS=.twin/nas \
 		tools/with_twin.sh tools/demo.sh $(DEMO_ARGS)
 
 # Sequential sub-makes (not prerequisites) so the order holds even under `make -j`, and the

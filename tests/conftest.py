@@ -54,3 +54,18 @@ def files():
     """Base URL of the image file server (tests/integration/image_files.py)."""
     with image_files.serve() as url:
         yield url
+
+
+@pytest.fixture(scope="module")
+def tink_twin_process(twins):
+    """A twin that also plays the Tinkerbell cluster (tests/modules/tinkerbell_twin.py)."""
+    from tests.modules import tinkerbell_twin
+    return tinkerbell_twin.start(twins)
+
+
+@pytest.fixture
+def tink_twin(tink_twin_process):
+    from tests.modules import tinkerbell_twin
+    tink_twin_process.reset()
+    tinkerbell_twin.ensure_namespace(tink_twin_process)
+    return tink_twin_process

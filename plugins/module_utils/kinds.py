@@ -144,13 +144,20 @@ TALOS_CONFIG_TEMPLATE = Kind("bootstrap.cluster.x-k8s.io", "v1alpha3", "taloscon
 TALOS_CONFIG = Kind("bootstrap.cluster.x-k8s.io", "v1alpha3", "talosconfigs", "TalosConfig", True)
 CLUSTER_RESOURCE_SET = Kind("addons.cluster.x-k8s.io", "v1beta2", "clusterresourcesets", "ClusterResourceSet", True)
 
+# --- Tinkerbell and its BMC controller Rufio (on the Tinkerbell cluster) --------------------------
+HARDWARE = Kind("tinkerbell.org", "v1alpha1", "hardware", "Hardware", True)
+RUFIO_MACHINE = Kind("bmc.tinkerbell.org", "v1alpha1", "machines", "Machine", True)
+RUFIO_JOB = Kind("bmc.tinkerbell.org", "v1alpha1", "jobs", "Job", True)
+RUFIO_TASK = Kind("bmc.tinkerbell.org", "v1alpha1", "tasks", "Task", True)
+
 ALL = (NODE, NAMESPACE, SECRET, CONFIG_MAP, PVC, SERVICE_ACCOUNT, STORAGE_CLASS, ROLE_BINDING,
        NAD, CLUSTER_NETWORK, VLAN_CONFIG, VLAN_STATUS, LINK_MONITOR,
        HARVESTER_SETTING, VM_IMAGE, VERSION, UPGRADE, VM_BACKUP, VM_RESTORE, KEY_PAIR, CLOUD_INIT,
        LONGHORN_SETTING, LONGHORN_VOLUME, LONGHORN_REPLICA, LONGHORN_NODE, LONGHORN_BACKUP_TARGET,
        VIRTUAL_MACHINE, VMI,
        CAPI_CLUSTER, MACHINE_DEPLOYMENT, MACHINE, HARVESTER_CLUSTER, HARVESTER_MACHINE, HARVESTER_MACHINE_TEMPLATE,
-       TALOS_CONTROL_PLANE, TALOS_CONFIG_TEMPLATE, TALOS_CONFIG, CLUSTER_RESOURCE_SET)
+       TALOS_CONTROL_PLANE, TALOS_CONFIG_TEMPLATE, TALOS_CONFIG, CLUSTER_RESOURCE_SET,
+       HARDWARE, RUFIO_MACHINE, RUFIO_JOB, RUFIO_TASK)
 
 _BY_API_KIND = {(k.api_version, k.kind): k for k in ALL}
 

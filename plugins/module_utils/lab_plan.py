@@ -17,7 +17,8 @@ The shape of the plan (inventory/lab/group_vars/all/lab.yml and host_vars/ms02-N
 
     vlans: [{name, id, cidr, gateway (None when L2 only), purpose, vm_network}, ...]
     nodes: {inventory_hostname: {mgmt_ip, role, bond_nics: [{name, mac}, {name, mac}],
-                                 oob_nic: {name, mac}, install_disk, data_disk}, ...}
+                                 oob_nic: {name, mac}, install_disk, data_disk,
+                                 amt: {host, port, tls, user, validate_certs, password_var} (optional)}, ...}
     nfs:   {server, images_export, backups_export}
     bond:  {mode, miimon, xmit_hash_policy, lacp_rate, mtu}
 """
@@ -564,6 +565,50 @@ def check_servers(field, servers, allow_hostnames=True):
             if parse_ip(server) is None and not (allow_hostnames and is_hostname(server))]
 
 
+def check_node_amt(nodes, vip=None):
+    """lab_node.amt (optional; the bootstrap role powers the node on through it): host an IP address
+    or host name used by no other node's AMT, mgmt_ip or the VIP; port 1-65535; tls and
+    validate_certs booleans; user a non-empty string; password_var a variable name."""
+    errors = []
+    taken = {}
+    for name, node in _node_entries(nodes):
+        address = parse_ip(node.get("mgmt_ip"))
+        if address is not None:
+            taken[address] = f"{name} mgmt_ip"
+    vip_address = parse_ip(vip)
+    if vip_address is not None:
+        taken.setdefault(vip_address, "the VIP (lab_vip)")
+    for name, node in _node_entries(nodes):
+        if "amt" not in node:
+            continue
+        label = node_label(name)
+        amt = node["amt"]
+        if not _is_mapping(amt):
+            errors.append(f"{label}: amt must be a mapping with host, port, tls, user, got {_type_name(amt)}")
+            continue
+        host = amt.get("host")
+        address = parse_ip(host)
+        if address is None and not is_hostname(host):
+            errors.append(f"{label}: amt.host {host!r} is not an IP address or host name")
+        elif address is not None:
+            if address in taken:
+                errors.append(f"{label}: amt.host {address} is already used by {taken[address]}")
+            else:
+                taken[address] = f"{name} amt.host"
+        port = amt.get("port")
+        if port is not None and (not _is_int(port) or not 1 <= port <= 65535):
+            errors.append(f"{label}: amt.port {port!r} is not a port number (1-65535; AMT: 16993 TLS, 16992 plain)")
+        for key in ("tls", "validate_certs"):
+            if key in amt and not isinstance(amt[key], bool):
+                errors.append(f"{label}: amt.{key} {amt[key]!r} is not true or false")
+        if "user" in amt and (not isinstance(amt["user"], str) or not amt["user"]):
+            errors.append(f"{label}: amt.user {amt['user']!r} is not a user name")
+        if "password_var" in amt and not (isinstance(amt["password_var"], str)
+                                          and re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", amt["password_var"])):
+            errors.append(f"{label}: amt.password_var {amt['password_var']!r} is not a variable name")
+    return errors
+
+
 # ---------------------------------------------------------------------------------- all together
 
 
@@ -592,6 +637,7 @@ def validate_lab_plan(vlans, nodes, mgmt_vlan_name=MGMT_VLAN_NAME, vip=None, nfs
         *check_node_nics(nodes),
         *check_macs(nodes),
         *check_node_disks(nodes),
+        *check_node_amt(nodes, vip),
         *check_nfs(nfs),
         *check_bond(bond),
         *check_servers("lab_dns_servers", dns_servers, allow_hostnames=False),

@@ -39,7 +39,11 @@ MODULES = (
     "harvester_health_info",
     "longhorn_setting",
     "capi_cluster",
+    "capi_provider_info",
     "harvester_install_files",
+    "amt_power",
+    "tinkerbell_machine",
+    "rufio_job",
 )
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import yaml
 
+from tests.integration import lab_nas
 from tests.integration.playbooks import PLAYBOOK, ROOT
 
 LAB_INVENTORY = ROOT / "inventory" / "lab"
@@ -55,9 +56,11 @@ def recap(output, host="harvester-lab"):
 
 
 def run_site(twin, cwd, *, playbook=SITE, inventory=LAB_INVENTORY, tags=None, extra_vars=None, verbosity=0, check=False):
-    """A site-level playbook (site.yml by default) with its install files rendered under `cwd`;
-    returns (exit status, stdout + stderr, recap counters)."""
-    extra = {"bootstrap_publish_dir": str(cwd / "pxe"), **(extra_vars or {})}
+    """A site-level playbook (site.yml by default) with its install files rendered and the workload
+    clusters' kubeconfigs written under `cwd`, the inventory's images on the NAS served from a
+    loopback server (tests/integration/lab_nas.py); returns (exit status, stdout + stderr, recap counters)."""
+    extra = {"bootstrap_publish_dir": str(cwd / "pxe"), "capi_kubeconfig_dir": str(cwd / "kubeconfig"),
+             **lab_nas.extra_vars(Path(inventory)), **(extra_vars or {})}
     proc = run_playbook(twin, cwd, playbook, inventory=inventory, tags=tags, extra_vars=extra, verbosity=verbosity,
                         check=check)
     out = proc.stdout + proc.stderr

@@ -2,9 +2,9 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """`module_defaults: {group/homelab.harvester.harvester: ...}` gives every module of the
 collection its connection, with no K8S_AUTH_* variable and no ~/.kube/config to fall back on;
-and every module under plugins/modules that talks to the API is in that group (a module that
-takes no connection, harvester_install_files, must not be: the group's connection defaults would
-be unsupported parameters to it)."""
+and every module under plugins/modules that talks to the API is in that group (the modules that
+take no API connection, harvester_install_files and amt_power, must not be: the group's connection
+defaults would be unsupported parameters to them)."""
 
 from __future__ import annotations
 
@@ -34,6 +34,9 @@ TASKS = {
     "harvester_storage_network": {"state": "absent"},  # disabled in the seeded lab: nothing to do
     "harvester_vm_power": {"name": "lab-builder", "state": "stopped"},
     "capi_cluster": {"name": "grouped", "state": "absent"},
+    "capi_provider_info": {},
+    "tinkerbell_machine": {"name": "grouped", "state": "absent"},
+    "rufio_job": {"name": "grouped", "state": "absent"},
     "harvester_node": {"name": "ms02-1", "cordon": False},
     "harvester_upgrade": {"version": "v1.8.2"},
     "harvester_vm_backup": {"name": "grouped", "state": "absent"},
@@ -57,13 +60,14 @@ def assert_reached_the_api(module, result):
 def api_modules():
     """The modules under plugins/modules whose argument spec has the connection options."""
     names = sorted(p.stem for p in (ROOT / "plugins" / "modules").glob("*.py") if p.stem != "__init__")
-    return [n for n in names if "host" in in_process.definition(n).argument_spec]
+    return [n for n in names if "api_key" in in_process.definition(n).argument_spec]
 
 
 def test_every_api_module_is_in_the_action_group():
     modules = api_modules()
     group = yaml.safe_load((ROOT / "meta" / "runtime.yml").read_text())["action_groups"]["harvester"]
-    assert sorted(group) == modules and "harvester_network" in modules and "harvester_install_files" not in modules
+    assert sorted(group) == modules and "harvester_network" in modules
+    assert "harvester_install_files" not in modules and "amt_power" not in modules
     assert sorted(TASKS) == modules  # a new module gets a task below too
 
 

@@ -50,7 +50,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.integration import image_files
+from tests.integration import image_files, lab_nas
 from tests.integration.playbooks import ROOT
 from tests.integration.roles import NAD_PATH, api_writes, get
 from tests.twin.tests.conftest import start_twin, stop_twin
@@ -123,7 +123,7 @@ class Awx:
 
     def _inventory_sources(self):
         """inventory/lab and inventory/harvester.yml; the vault values encrypted one by one (AWX's Vault
-        credential decrypts them); bootstrap_publish_dir outside the job."""
+        credential decrypts them); bootstrap_publish_dir and the clusters' kubeconfigs outside the job."""
         shutil.copytree(LAB, self.inventory)
         shutil.copy2(ROOT / "inventory" / "harvester.yml", self.inventory / "harvester.yml")
         password_file = self.base / "vault-password"
@@ -132,7 +132,11 @@ class Awx:
                      for name, value in VAULT_VALUES.items()]
         (self.inventory / "group_vars" / "all" / "vault.yml").write_text("---\n" + "".join(encrypted))
         password_file.unlink()
-        (self.inventory / "group_vars" / "all" / "awx.yml").write_text("---\n" + yaml.safe_dump({"bootstrap_publish_dir": str(self.publish)}))
+        (self.inventory / "group_vars" / "all" / "awx.yml").write_text("---\n" + yaml.safe_dump({
+            "bootstrap_publish_dir": str(self.publish), "capi_kubeconfig_dir": str(self.base / "kubeconfigs")}))
+        # the image library on the NAS served from a loopback server (lab_nas.py); after lab.yml, so it wins
+        (self.inventory / "group_vars" / "all" / "zz-nas.yml").write_text(
+            "---\n" + yaml.safe_dump(lab_nas.extra_vars(LAB)))
 
     def launch(self, name, answers=None, job_type="run", vault=True):
         """One job of the template `name`: survey defaults overridden by `answers`; job_type run or check."""

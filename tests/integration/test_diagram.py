@@ -49,7 +49,8 @@ def four_node_inventory(tmp_path):
     node.update(mgmt_ip="10.10.10.14", role="join",
                 bond_nics=[{"name": "enp2s0f0np0", "mac": "58:47:ca:7b:04:a0"}, {"name": "enp2s0f1np1", "mac": "58:47:ca:7b:04:a1"}],
                 oob_nic={"name": "enp5s0", "mac": "58:47:ca:7b:04:b0"},
-                install_disk="/dev/disk/by-id/nvme-OS_4", data_disk="/dev/disk/by-id/nvme-DATA_4")
+                install_disk="/dev/disk/by-id/nvme-OS_4", data_disk="/dev/disk/by-id/nvme-DATA_4",
+                amt=dict(node["amt"], host="10.10.10.34"))
     (inventory / "host_vars" / "ms02-4.yml").write_text(yaml.safe_dump({"lab_node": node}))
     plan_file = inventory / "group_vars" / "all" / "lab.yml"
     plan = yaml.safe_load(plan_file.read_text())

@@ -8,6 +8,8 @@ import pytest
 
 from tests.integration.image_files import DISK_SHA512
 from tests.integration.roles import copy_inventory, get, run_site
+from tests.twin.tests.conftest import start_twin, stop_twin
+from tests.twin_features import needs
 
 pytestmark = [pytest.mark.twin, pytest.mark.integration]
 
@@ -43,6 +45,8 @@ def test_site_creates_the_inventorys_talos_cluster(twin, tmp_path, files):
     assert any(c["type"] == "Available" and c["status"] == "True" for c in cluster["status"]["conditions"]), cluster["status"]
     (pool,) = get(twin, f"{CAPI}/machinedeployments")["items"]
     assert pool["spec"]["replicas"] == 2 and pool["status"]["readyReplicas"] == 2
+    kubeconfig = tmp_path / "kubeconfig" / f"{NS}-platform.kubeconfig"  # capi_kubeconfig_dir/<namespace>-<name>
+    assert kubeconfig.stat().st_mode & 0o777 == 0o600 and "clusters:" in kubeconfig.read_text()
 
     rc, out, recap = run_site(twin, tmp_path, inventory=inventory)
     assert rc == 0 and recap["changed"] == 0, out
@@ -65,3 +69,21 @@ def test_a_cluster_without_an_ssh_key_fails_before_any_write(twin, tmp_path, fil
     assert "there is no SSH public key for the KeyPair default/lab" in out and "Nothing was changed" in out
     assert [r for r in twin.requests_log(since) if r["method"] in ("POST", "PUT", "PATCH", "DELETE")
             and not r["path"].startswith("/_twin/")] == []
+
+
+@needs("--without-provider")
+def test_a_missing_provider_fails_naming_it_and_clusterctl_before_any_write(tmp_path, files):
+    inventory = copy_inventory(tmp_path, with_a_cluster(files))
+    twin = start_twin(tmp_path / "twin", extra=["--lab", str(inventory), "--without-provider", "caphv"])
+    try:
+        since = twin.last_seq()
+        rc, out, recap = run_site(twin, tmp_path, inventory=inventory, tags=["capi"])
+        writes = [r for r in twin.requests_log(since) if r["method"] in ("POST", "PUT", "PATCH", "DELETE")
+                  and not r["path"].startswith("/_twin/")]
+    finally:
+        stop_twin(twin)
+    assert rc != 0 and recap["failed"] == 1, out
+    assert ("the Harvester infrastructure provider (CAPHV) is missing: the API group infrastructure.cluster.x-k8s.io "
+            "is not served") in out, out
+    assert "Install it with: clusterctl init --infrastructure harvester." in out and "Nothing was changed" in out
+    assert writes == []

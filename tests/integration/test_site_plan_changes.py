@@ -30,10 +30,14 @@ def vlan(nad):
 
 
 def new_vlan_plan(lab, hosts):
-    """platform moves to VLAN 31 / 10.10.31.0/24; cluster is renamed tenants on VLAN 45."""
+    """platform moves to VLAN 31 / 10.10.31.0/24; cluster is renamed tenants on VLAN 45, and the Talos
+    clusters on it follow it (their machines' VM network)."""
     platform, cluster = lab["lab_vlans"][1], lab["lab_vlans"][2]
     platform.update(id=31, cidr="10.10.31.0/24", gateway="10.10.31.1")
     cluster.update(name="tenants", id=45, cidr="10.10.45.0/24", gateway="10.10.45.1")
+    for talos in lab.get("lab_clusters") or []:
+        talos["control_plane"]["networks"] = [n.replace("default/cluster", "default/tenants")
+                                              for n in talos["control_plane"]["networks"]]
 
 
 def test_other_vlan_ids_subnets_and_names_converge(converged, tmp_path):
@@ -72,7 +76,8 @@ def other_nics_and_a_fourth_node(lab, hosts):
         bond_nics=[{"name": "enp3s0f0", "mac": "58:47:ca:7b:04:a0"}, {"name": "enp3s0f1", "mac": "58:47:ca:7b:04:a1"}],
         oob_nic={"name": "eno1", "mac": "58:47:ca:7b:04:b0"},
         install_disk="/dev/disk/by-id/nvme-Samsung_SSD_990_PRO_1TB_S7KHNJ0W401244G",
-        data_disk="/dev/disk/by-id/nvme-Samsung_SSD_990_PRO_2TB_S7DNNJ0W501344H")
+        data_disk="/dev/disk/by-id/nvme-Samsung_SSD_990_PRO_2TB_S7DNNJ0W501344H",
+        amt=dict(fourth["lab_node"]["amt"], host="10.10.10.34"))
     hosts["ms02-4"] = fourth
 
 

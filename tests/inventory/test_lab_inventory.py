@@ -233,3 +233,43 @@ def test_every_value_of_the_plan_is_read_by_a_role_or_a_playbook():
     unread = [name for name in unread if not any(name in str(plan[d]) for d in derived if d not in unread)]
     unread += [f"lab_nfs.{key}" for key in plan["lab_nfs"] if key not in text]
     assert unread == []
+
+
+# ------------------------------------------------------- issue 15: AMT, images, key, Talos cluster
+
+
+@pytest.mark.parametrize("host", NODE_HOSTS)
+def test_each_node_has_its_amt_endpoint(hostvars, host):
+    """What the bootstrap role powers the node on with (amt_power): TLS on 16993, user admin, the
+    password from the vault (one for the lab), an address of its own on the OOB segment."""
+    amt = hostvars[host]["lab_node"]["amt"]
+    assert amt == {"host": amt["host"], "port": 16993, "tls": True, "user": "admin", "validate_certs": False}
+    addresses = {hostvars[h]["lab_node"]["amt"]["host"] for h in NODE_HOSTS}
+    assert len(addresses) == len(NODE_HOSTS)
+    assert hostvars[API_HOST]["lab_amt_password"] == "{{ vault_amt_password }}"
+
+
+def test_the_image_library_is_on_the_nas(hostvars):
+    plan = hostvars[API_HOST]
+    images = {image["name"]: image for image in plan["lab_images"]}
+    assert set(images) == {"talos-1-11-nocloud", "talos-1-11-metal-iso"}
+    for image in images.values():
+        assert image["url"].startswith(f"http://{plan['lab_nfs']['server']}/"), image
+    assert images["talos-1-11-metal-iso"]["url"].endswith(".iso")
+
+
+def test_the_vms_ssh_key_is_a_public_key(hostvars):
+    (key,) = hostvars[API_HOST]["lab_ssh_authorized_keys"]
+    kind, data, comment = key.split()
+    assert kind == "ssh-ed25519" and comment == "lab-vms@homelab.harvester"
+    assert "PRIVATE" not in key and not list(INVENTORY.rglob("*ed25519")), "only the public half is committed"
+
+
+def test_the_downstream_talos_cluster_is_on_the_cluster_vlan(hostvars):
+    plan = hostvars[API_HOST]
+    (cluster,) = plan["lab_clusters"]
+    assert cluster["control_plane"]["replicas"] == 3
+    assert [pool["replicas"] for pool in cluster["workers"]] == [2]
+    assert cluster["control_plane"]["networks"] == ["default/cluster"]
+    assert cluster["control_plane"]["image"] == "default/" + plan["lab_images"][0]["name"]
+    assert plan["lab_capi_management_kubeconfig"] == ""  # the twin plays Harvester and the Platform cluster

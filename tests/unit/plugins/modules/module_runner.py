@@ -45,7 +45,7 @@ def run(main, args, client=None, check_mode=False, diff=False):
 
     extra = {"_ansible_check_mode": check_mode, "_ansible_diff": diff,
              "_ansible_module_name": "homelab.harvester." + main.__module__.rpartition(".")[2]}
-    connection = CONNECTION if "host" in sys.modules[main.__module__].DEFINITION.argument_spec else {}
+    connection = CONNECTION if "api_key" in sys.modules[main.__module__].DEFINITION.argument_spec else {}
     with patch_module_args(dict(connection, **args, **extra)), \
             patch.object(module_base, "Client", client_class), \
             patch.object(module_base.AnsibleModule, "exit_json", exit_json), \

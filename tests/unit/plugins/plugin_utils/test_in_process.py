@@ -43,7 +43,7 @@ def client(monkeypatch):
 
 @pytest.mark.parametrize("module, args, message", BAD, ids=[f"{m}-{i}" for i, (m, a, msg) in enumerate(BAD)])
 def test_every_bad_input_is_refused_as_the_module_path_refuses_it(module, args, message, client):
-    connection = CONNECTION if "host" in in_process.definition(module).argument_spec else {}
+    connection = CONNECTION if "api_key" in in_process.definition(module).argument_spec else {}
     result = in_process.run(f"homelab.harvester.{module}", dict(connection, **args))
     kind, as_module, module_client = run_as_module(importlib.import_module(
         f"ansible_collections.homelab.harvester.plugins.modules.{module}").main, args)

@@ -1,0 +1,47 @@
+# Copyright: (c) 2026, Homelab platform team
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The lab's NAS for the tests that run playbooks on inventory/lab (or a copy of it): its image
+library is on the NAS (http://10.10.10.20/...), which no test may reach. Each playbook run gets
+`lab_images` as the inventory has them, with every NAS entry's file generated in NAS_DIR by
+tools/lab_nas.py (as `make demo` does), its sha512 checksum set and its URL on a loopback HTTP
+server of this process that serves NAS_DIR; entries not on the NAS are left alone. The demo and
+molecule give the twin the folder itself instead (`--nas`, the twin's model of the NAS)."""
+from __future__ import annotations
+
+import atexit
+import functools
+import shutil
+import tempfile
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from tools.lab_nas import overlay, read_plan, release
+
+NAS_DIR = Path(tempfile.mkdtemp(prefix="homelab-harvester-nas-"))
+atexit.register(shutil.rmtree, NAS_DIR, True)
+
+
+class _Files(SimpleHTTPRequestHandler):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, directory=str(NAS_DIR), **kwargs)
+
+    def log_message(self, *args):
+        pass
+
+
+@functools.cache
+def base_url() -> str:
+    """The loopback server serving NAS_DIR (started once per process)."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Files)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def extra_vars(inventory: Path) -> dict:
+    """``{"lab_images": [...]}`` for a run on `inventory` (see the module docstring)."""
+    plan = read_plan(inventory)
+    server = (plan.get("lab_nfs") or {}).get("server")
+    release(NAS_DIR, str(plan.get("lab_harvester_version") or "v1.8.2"))
+    return {"lab_images": overlay(plan.get("lab_images") or [], server, NAS_DIR, base_url())}
