@@ -1,12 +1,11 @@
 # Copyright: (c) 2026, Homelab platform team
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""From bare metal to Ready nodes, against the twin's bare-metal mode (issue 15's contract: `--bare`
+"""From bare metal to Ready nodes, against the twin's bare-metal mode (the twin's `--bare`
 starts with no node installed and the API at the VIP closed, one simulated AMT endpoint per node of
 `--lab` written to amt-endpoints.yml next to its kubeconfig, the NAS played from `--nas DIR`, a node
 booted with one-time PXE fetching boot.ipxe, its script and its install config, and joining after
 the install delay). Through AMT and through Tinkerbell (Rufio's Job against the same simulated AMT),
-each followed by a second run that touches no node's power. Skipped, saying so, until the twin has
-`--bare`."""
+each followed by a second run that touches no node's power."""
 
 from __future__ import annotations
 
@@ -17,9 +16,8 @@ from tests.integration import lab_nas
 from tests.integration.playbooks import ROOT
 from tests.integration.roles import LAB_INVENTORY, get, run_site
 from tests.twin.tests.conftest import UPSTREAM_CRDS, start_twin, stop_twin
-from tests.twin_features import needs
 
-pytestmark = [pytest.mark.twin, pytest.mark.integration, pytest.mark.slow, needs("--bare", "--nas")]
+pytestmark = [pytest.mark.twin, pytest.mark.integration, pytest.mark.slow]
 
 PLAYBOOK = ROOT / "playbooks" / "bootstrap.yml"
 NODES = ["ms02-1", "ms02-2", "ms02-3"]

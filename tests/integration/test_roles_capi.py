@@ -9,7 +9,6 @@ import pytest
 from tests.integration.image_files import DISK_SHA512
 from tests.integration.roles import copy_inventory, get, run_site
 from tests.twin.tests.conftest import start_twin, stop_twin
-from tests.twin_features import needs
 
 pytestmark = [pytest.mark.twin, pytest.mark.integration]
 
@@ -71,7 +70,6 @@ def test_a_cluster_without_an_ssh_key_fails_before_any_write(twin, tmp_path, fil
             and not r["path"].startswith("/_twin/")] == []
 
 
-@needs("--without-provider")
 def test_a_missing_provider_fails_naming_it_and_clusterctl_before_any_write(tmp_path, files):
     inventory = copy_inventory(tmp_path, with_a_cluster(files))
     twin = start_twin(tmp_path / "twin", extra=["--lab", str(inventory), "--without-provider", "caphv"])

@@ -7,7 +7,7 @@ reads only, the one-time PXE boot is set right before the power change that boot
 each power action sends its value, and each bad input or bad endpoint (wrong password, wrong
 port, AMT not provisioned, TLS untrusted, a SOAP fault, a return value) fails with a message that
 says what to check -- the password never shown. The same module against the twin's simulated AMT
-(`--bare`): tests/integration/test_roles_bootstrap_bare.py and the parity suite, once it lands."""
+(`--bare`): tests/integration/test_roles_bootstrap_bare.py."""
 
 from __future__ import annotations
 

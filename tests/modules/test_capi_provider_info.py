@@ -11,7 +11,6 @@ import pytest
 
 from tests.modules.runner import run, writes
 from tests.twin.tests.conftest import start_twin, stop_twin
-from tests.twin_features import needs
 
 pytestmark = [pytest.mark.twin]
 
@@ -29,7 +28,6 @@ def test_a_management_cluster_with_every_provider(twin):
     assert all(r["path"].startswith("/apis/") for r in requests)
 
 
-@needs("--without-provider")
 @pytest.mark.parametrize("provider, flag", [("cluster-api", "--core cluster-api"), ("caphv", "--infrastructure harvester"),
                                             ("cabpt", "--bootstrap talos"), ("cacppt", "--control-plane talos")])
 def test_a_provider_left_out_is_named_with_its_clusterctl_flag(tmp_path, provider, flag):

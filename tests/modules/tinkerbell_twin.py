@@ -1,18 +1,19 @@
 # Copyright: (c) 2026, Homelab platform team
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """A twin that also plays the Tinkerbell cluster: Tinkerbell's and Rufio's upstream CRDs
-(../shared/reference/crds/{tinkerbell,rufio}, or ours under tests/twin/crds once the twin's side
-of issue 15 adds them) and the tink-system namespace. Skips cleanly in a fresh clone without them.
-The fixtures ``tink_twin_process`` and ``tink_twin`` (tests/conftest.py) use these."""
+(../shared/reference/crds/{tinkerbell,rufio}) when the checkout has them, else the twin's trimmed
+copies (tests/twin/crds/{tinkerbell,rufio}, subset-checked against upstream), and the tink-system
+namespace. The fixtures ``tink_twin_process`` and ``tink_twin`` (tests/conftest.py) use these."""
 from __future__ import annotations
 
 import json
-
-import pytest
+from pathlib import Path
 
 from tests.twin.tests.conftest import UPSTREAM_CRDS
 
-CRD_DIRS = [UPSTREAM_CRDS / "tinkerbell", UPSTREAM_CRDS / "rufio"]
+TWIN_CRDS = Path(__file__).resolve().parents[1] / "twin" / "crds"
+UPSTREAM = [UPSTREAM_CRDS / "tinkerbell", UPSTREAM_CRDS / "rufio"]
+CRD_DIRS = UPSTREAM if all(d.is_dir() for d in UPSTREAM) else [TWIN_CRDS / "tinkerbell", TWIN_CRDS / "rufio"]
 NAMESPACE = "tink-system"
 
 
@@ -26,7 +27,5 @@ def ensure_namespace(twin):
 
 
 def start(twins):
-    """The pool's twin with Tinkerbell's and Rufio's CRDs, or a skip when the checkout lacks them."""
-    if not all(d.is_dir() for d in CRD_DIRS):
-        pytest.skip("../shared/reference/crds/{tinkerbell,rufio} are not here (a fresh clone): Tinkerbell tests skipped")
+    """The pool's twin with Tinkerbell's and Rufio's CRDs."""
     return twins.get(CRD_DIRS, ["--speed", "20"])
