@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.homelab.harvester.plugins.module_utils.lab_plan import (
+from ansible_collections.homelab.harvester.plugins.plugin_utils.lab_plan import (
     HAS_NETADDR,
     MGMT_VLAN_NAME,
     find_vlan,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.homelab.harvester.plugins.module_utils.lab_plan import (
+from ansible_collections.homelab.harvester.plugins.plugin_utils.lab_plan import (
     HAS_NETADDR,
     MGMT_VLAN_NAME,
     validate_lab_plan,

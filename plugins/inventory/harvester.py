@@ -119,7 +119,8 @@ from ansible.errors import AnsibleParserError
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
-from ansible_collections.homelab.harvester.plugins.module_utils import connection, kinds, node, validate, vm_power
+from ansible_collections.homelab.harvester.plugins.module_utils import connection, kinds, node, validate
+from ansible_collections.homelab.harvester.plugins.module_utils import vm as kubevirt
 from ansible_collections.homelab.harvester.plugins.module_utils.client import Client
 from ansible_collections.homelab.harvester.plugins.module_utils.errors import HarvesterError
 
@@ -173,14 +174,14 @@ def vm_addresses(vm, vmi):
 
 def vm_host(vm, vmi, host_format):
     """The variables of one VirtualMachine (and its instance, ``None`` when stopped)."""
-    namespace, name = vm_power.key(vm)
+    namespace, name = kubevirt.key(vm)
     ips = vm_addresses(vm, vmi)
     variables = {
         "harvester_object": "vm",
         "harvester_name": name,
         "harvester_namespace": namespace,
-        "harvester_status": vm_power.printable(vm),
-        "harvester_run_strategy": vm_power.run_strategy(vm),
+        "harvester_status": kubevirt.printable(vm),
+        "harvester_run_strategy": kubevirt.run_strategy(vm),
         "harvester_node": ((vmi or {}).get("status") or {}).get("nodeName"),
         "harvester_ip": ips[0] if ips else None,
         "harvester_ips": ips,
@@ -216,7 +217,7 @@ def check_options(options):
     for index, namespace in enumerate(options.get("vm_namespaces") or []):
         validate.name(namespace, f"vm_namespaces[{index}]")
     if options.get("vm_label_selector") is not None:
-        vm_power.label_selector(options["vm_label_selector"], "vm_label_selector")
+        kubevirt.label_selector(options["vm_label_selector"], "vm_label_selector")
     host_format = options.get("vm_host_format") or ""
     try:
         host_format.format(name="n", namespace="ns")
@@ -233,7 +234,7 @@ def fetch(client, options):
     vms = None
     if options.get("want_vms"):
         scopes = options.get("vm_namespaces") or [None]
-        found, instances = vm_power._read(client, scopes, options.get("vm_label_selector"))
+        found, instances = kubevirt.read(client, scopes, options.get("vm_label_selector"))
         vms = [vm_host(found[key], instances.get(key), options["vm_host_format"]) for key in sorted(found)]
     return {"format": CACHE_FORMAT, "nodes": sorted(nodes, key=lambda h: h["name"] or ""), "vms": vms}
 

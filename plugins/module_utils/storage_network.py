@@ -37,6 +37,7 @@ import time
 
 from . import harvester_settings, kinds, vm_power
 from . import setting_objects as so
+from . import vm as kubevirt
 from .errors import ApiError, Conflict, HarvesterError
 from .progress import condition_time
 from .retry import on_conflict
@@ -112,7 +113,7 @@ def _setting_path():
 
 def read_vms(client):
     """Every VM and VMI of the cluster: ``{key: vm}``, ``{key: vmi}``."""
-    return vm_power._read(client, [None])
+    return kubevirt.read(client, [None])
 
 
 def is_marked(vm):
@@ -122,12 +123,12 @@ def is_marked(vm):
 def restore_strategy(vm):
     """The run strategy a marked VM starts with: the recorded one when it starts a VM by itself."""
     recorded = ((vm.get("metadata") or {}).get("annotations") or {}).get(RESTORE_ANNOTATION)
-    return recorded if recorded in vm_power.STARTABLE else vm_power.DEFAULT_START
+    return recorded if recorded in kubevirt.STARTABLE else kubevirt.DEFAULT_START
 
 
 def not_stopped(vms, vmis):
     """Keys of the VMs Harvester would not count as stopped, sorted."""
-    return sorted(k for k, vm in vms.items() if not vm_power.is_stopped(vm, vmis.get(k)))
+    return sorted(k for k, vm in vms.items() if not kubevirt.is_stopped(vm, vmis.get(k)))
 
 
 def configured(obj):
@@ -153,7 +154,7 @@ def stop_patch(vm, vmi):
     if patch is None:
         return None
     patch["metadata"].setdefault("labels", {})[MARK_LABEL] = MARK_REASON
-    patch["metadata"].setdefault("annotations", {})[RESTORE_ANNOTATION] = vm_power.run_strategy(vm)
+    patch["metadata"].setdefault("annotations", {})[RESTORE_ANNOTATION] = kubevirt.run_strategy(vm)
     return patch
 
 
@@ -230,8 +231,8 @@ class Run:
         for vm_key in keys:
             if _patch_vm(self.client, vm_key, vms[vm_key], vmis.get(vm_key), stop_patch) is not None:
                 self.wrote = True
-                self.entry(vm_key, vm_power.run_strategy(vms[vm_key]))["stopped"] = True
-                written.append(vm_power.ref(vm_key))
+                self.entry(vm_key, kubevirt.run_strategy(vms[vm_key]))["stopped"] = True
+                written.append(kubevirt.ref(vm_key))
         self.step("stop_vms", vms=written)
         if not self.check_mode:
             self.wait_vms(keys, "stopped")
@@ -243,10 +244,10 @@ class Run:
             return {k: (vms.get(k), vmis.get(k)) for k in keys}
 
         def reached(seen):
-            return [k for k in keys if seen[k][0] is None or vm_power.reached(state, *seen[k])]
+            return [k for k in keys if seen[k][0] is None or kubevirt.reached(state, *seen[k])]
 
         def summary(seen):
-            return "; ".join(f"{vm_power.ref(k)} {vm_power.describe(*seen[k])}" for k in keys if k not in reached(seen))
+            return "; ".join(f"{kubevirt.ref(k)} {kubevirt.describe(*seen[k])}" for k in keys if k not in reached(seen))
         verb = "stopped" if state == "stopped" else "started"
         until(read, lambda seen: len(reached(seen)) == len(keys), timeout=self.timeout, describe=summary,
               what=f"{len(keys)} VM(s) to be {state}", interval=0.5, sleep=self.sleep, clock=self.clock,
@@ -292,12 +293,12 @@ class Run:
     def start_marked(self):
         """Start every marked VM with its recorded strategy and unmark it; wait until they run. In
         check mode also the VMs this run would have stopped (only predicted: they run now)."""
-        vms = {vm_power.key(vm): vm for vm in self.client.list(kinds.VIRTUAL_MACHINE.path(None), label_selector=SELECTOR)}
+        vms = {kubevirt.key(vm): vm for vm in self.client.list(kinds.VIRTUAL_MACHINE.path(None), label_selector=SELECTOR)}
         predicted = [k for k in self.stopped_here() if k not in vms] if self.check_mode else []
         if not vms and not predicted:
             return
-        vmis = {vm_power.key(vmi): vmi for vmi in self.client.list(kinds.VMI.path(None))} if vms else {}
-        started, starting = [vm_power.ref(k) for k in predicted], []
+        vmis = {kubevirt.key(vmi): vmi for vmi in self.client.list(kinds.VMI.path(None))} if vms else {}
+        started, starting = [kubevirt.ref(k) for k in predicted], []
         for vm_key in sorted(vms):
             patch = _patch_vm(self.client, vm_key, vms[vm_key], vmis.get(vm_key), start_patch)
             if patch is None:
@@ -306,9 +307,9 @@ class Run:
             if "spec" in patch:  # a start; without it only the mark went (someone else started it)
                 starting.append(vm_key)
                 self.entry(vm_key, restore_strategy(vms[vm_key]))["started"] = True
-                started.append(vm_power.ref(vm_key))
+                started.append(kubevirt.ref(vm_key))
         for vm_key in predicted:
-            self.entry(vm_key, vm_power.run_strategy(vms.get(vm_key) or {}))["started"] = True
+            self.entry(vm_key, kubevirt.run_strategy(vms.get(vm_key) or {}))["started"] = True
         self.step("start_vms", vms=sorted(started))
         if starting and not self.check_mode:
             self.wait_vms(starting, "running")
@@ -329,9 +330,9 @@ class Run:
                 pending = (f"; {len(marked)} VM(s) stopped for it by an earlier run stay stopped until it is applied"
                            if marked else "")
                 raise StorageNetworkRefused(
-                    f"{SETTING} not applied: Harvester refuses to change it while VMs run ({vm_power._shown(busy)}); "
+                    f"{SETTING} not applied: Harvester refuses to change it while VMs run ({kubevirt.shown(busy)}); "
                     f"stop them, or set stop_vms=true to let this module stop them and start them again{pending}; "
-                    "nothing was changed", REFUSED_BY_RUNNING_VMS, [vm_power.ref(k) for k in busy])
+                    "nothing was changed", REFUSED_BY_RUNNING_VMS, [kubevirt.ref(k) for k in busy])
             try:
                 if busy:
                     self.stop(vms, vmis, busy)
@@ -366,11 +367,11 @@ class Run:
         """A step failed. Not applied: the VMs this run stopped start again at once. Applied: they
         stay stopped and marked for the next run. Raises ``StorageNetworkFailed`` when this run
         wrote anything, else the error itself."""
-        waiting = sorted({vm_power.ref(k) for k, t in self.touched.items() if t["stopped"] and not t["started"]}
-                         | {vm_power.ref(k) for k in self.marked if not self.touched.get(k, {}).get("started")})
+        waiting = sorted({kubevirt.ref(k) for k, t in self.touched.items() if t["stopped"] and not t["started"]}
+                         | {kubevirt.ref(k) for k in self.marked if not self.touched.get(k, {}).get("started")})
         if not self.wrote and not (applied and waiting):
             raise error
-        stopped = [vm_power.ref(k) for k in self.stopped_here()]
+        stopped = [kubevirt.ref(k) for k in self.stopped_here()]
         if not applied and stopped and not self.check_mode:
             try:
                 self.start_marked()

@@ -32,7 +32,7 @@ from . import kinds, progress, reconcile, validate
 from .errors import HarvesterError
 from .reconcile import Field
 from .validate import ValidationError
-from .vm_power import label_selector
+from .vm import label_selector
 from .wait import until
 
 KIND = kinds.VM_BACKUP

@@ -1,9 +1,9 @@
 # Copyright: (c) 2026, Homelab platform team
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Stopping and starting KubeVirt VirtualMachines the way Harvester does it, through the plain
-Kubernetes API. Per-kind knowledge and the flow of ``harvester_vm_power``:
+Kubernetes API: the flow of ``harvester_vm_power`` (which VMs, and what a VM is, are ``vm.py``'s):
 
-    result = vm_power.run(client, params, check_mode=module.check_mode)
+    result = vm_power.run(client, params)
 
 How a VM is stopped and started (facts, with their sources):
 
@@ -12,7 +12,7 @@ How a VM is stopped and started (facts, with their sources):
   with ``runStrategy``) tells virt-controller whether a VirtualMachineInstance should exist. With
   ``Halted`` it deletes the VMI; going from ``Halted`` to ``Always`` or ``RerunOnFailure`` it
   creates one. ``Manual`` only acts on start/stop requests, so it is never a strategy to start
-  with (kubevirt pkg/virt-controller/watch/vm.go ``syncRunStrategy``).
+  with (kubevirt pkg/virt-controller/watch/go ``syncRunStrategy``).
 - Harvester's **Stop** sets ``runStrategy: Halted`` by an update of the VM (harvester
   pkg/api/vm/handler.go ``stopVM``: "align behavior with kubevirt v1.1.1"); its Start calls
   KubeVirt's ``start`` subresource.
@@ -42,115 +42,37 @@ Harvester's own Stop does.
 
 from __future__ import annotations
 
-import re
-
-from . import kinds, validate
-from .errors import Conflict, HarvesterError
+from . import validate
+from .errors import Conflict
 from .retry import on_conflict
 from .validate import ValidationError
+from .vm import (
+    ANNOTATION,
+    DEFAULT_START,
+    HALTED,
+    KIND,
+    SHOWN,
+    STARTABLE,
+    STOPPED,
+    VMI_KIND,
+    VmsRefused,
+    describe,
+    is_live,
+    is_stopped,
+    label_selector,
+    printable,
+    reached,
+    read,
+    ref,
+    remembered,
+    run_strategy,
+    select,
+    shown,
+    targets,
+)
 from .wait import until
 
-KIND = kinds.VIRTUAL_MACHINE
-VMI_KIND = kinds.VMI
-ANNOTATION = "harvesterhci.io/vmRunStrategy"
-HALTED, ALWAYS, RERUN_ON_FAILURE = "Halted", "Always", "RerunOnFailure"
-# strategies that make virt-controller create a VMI when a VM leaves Halted (Manual waits for a
-# start request; Once is not offered by Harvester)
-STARTABLE = (ALWAYS, RERUN_ON_FAILURE)
-DEFAULT_START = RERUN_ON_FAILURE  # Harvester's default (mutator and UI)
-FINAL_PHASES = ("Succeeded", "Failed")
-STOPPED, RUNNING = "Stopped", "Running"
-STATES = {"stopped": STOPPED, "running": RUNNING}
-# keys of one returned ``vms`` entry; ``names`` takes such entries back
-ENTRY_KEYS = ("namespace", "name", "before", "after", "changed")
-SHOWN = 10  # VMs named in one message
-
-
-class PowerRefused(HarvesterError):
-    """Some selected VMs cannot be brought to the state (unknown, or not startable this way);
-    raised before any write. ``vms``: their ``namespace/name``."""
-
-    def __init__(self, message, vms):
-        super().__init__(message)
-        self.vms = list(vms)
-
-    def as_dict(self):
-        return {"vms": self.vms}
-
-
-# --- input ---------------------------------------------------------------------------------
-_NAME = r"[^\s=!(),<>]+"
-_EXISTS = re.compile(rf"^(!?)\s*({_NAME})$")
-_EQUALS = re.compile(rf"^({_NAME})\s*(==|=|!=)\s*({_NAME})?$")
-_SET = re.compile(rf"^({_NAME})\s+(in|notin)\s*\(([^()]*)\)$")
-
-
-def _split_requirements(text):
-    parts, depth, current = [], 0, ""
-    for char in text:
-        if char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-        if char == "," and depth == 0:
-            parts.append(current)
-            current = ""
-        else:
-            current += char
-    return parts + [current]
-
-
-def label_selector(text, option="label_selector"):
-    """A Kubernetes label selector (``key``, ``!key``, ``key=value``, ``key!=value``, ``key in
-    (a,b)``, ``key notin (a,b)``, comma-separated), checked as the apiserver parses it."""
-    text = "" if text is None else str(text)
-    if not text.strip():
-        raise ValidationError(option, "must not be empty (leave it out to select every VM)")
-    for part in _split_requirements(text):
-        req = part.strip()
-        found = _EXISTS.match(req) or _EQUALS.match(req) or _SET.match(req)
-        if not found:
-            raise ValidationError(option, f"{req!r} is not a label selector requirement "
-                                          "(key, !key, key=value, key!=value, key in (a,b), key notin (a,b))")
-        if found.re is _EXISTS:
-            validate.label_key(found.group(2), option)
-            continue
-        validate.label_key(found.group(1), option)
-        values = [v.strip() for v in found.group(3).split(",")] if found.re is _SET else [found.group(3) or ""]
-        if found.re is _SET and values == [""]:
-            raise ValidationError(option, f"{req!r} needs at least one value in the parentheses")
-        for value in values:
-            validate.label_value(value, option)
-    return text
-
-
-def _target(item, namespace, option):
-    """One ``names`` element -> ``(namespace, name)``: ``name``, ``namespace/name``, or a dict
-    with ``name`` (and ``namespace``), such as an entry of this module's ``vms``."""
-    if isinstance(item, dict):
-        unknown = sorted(set(item) - set(ENTRY_KEYS))
-        if unknown:
-            raise ValidationError(option, f"has unknown key {unknown[0]!r} (a VM is given by name and namespace)")
-        if not item.get("name"):
-            raise ValidationError(option, "needs a name")
-        ns, name = item.get("namespace") or namespace, item["name"]
-    elif isinstance(item, str):
-        ns, slash, name = item.rpartition("/")
-        ns = ns if slash else namespace
-    else:
-        raise ValidationError(option, f"must be a VM name, namespace/name or a dict with name and namespace, "
-                                      f"got {type(item).__name__}")
-    return validate.name(ns, f"{option} namespace"), validate.subdomain(name, option)
-
-
-def targets(params):
-    """The VMs named by ``name`` or ``names`` as sorted ``(namespace, name)`` pairs, or ``None``
-    when a selector (or nothing, meaning every VM) picks them."""
-    if params.get("name") is not None:
-        return [_target(params["name"], params["namespace"], "name")]
-    if params.get("names") is None:
-        return None
-    return sorted({_target(item, params["namespace"], f"names[{i}]") for i, item in enumerate(params["names"])})
+STATES = {"stopped": STOPPED, "running": "Running"}
 
 
 def check(params):
@@ -169,69 +91,6 @@ def check(params):
         raise ValidationError("run_strategy", "only with state=running (it is the strategy a VM starts with)")
     if params.get("wait_timeout") is not None:
         validate.positive(params["wait_timeout"], "wait_timeout")
-
-
-# --- reading a VM ----------------------------------------------------------------------------
-def key(obj):
-    meta = obj.get("metadata") or {}
-    return meta.get("namespace") or "", meta["name"]
-
-
-def ref(vm_key):
-    return f"{vm_key[0]}/{vm_key[1]}"
-
-
-def run_strategy(vm):
-    """The effective strategy, as KubeVirt's ``VM.RunStrategy()``: ``spec.runStrategy``, else
-    ``spec.running`` (true = Always), else Halted."""
-    spec = (vm or {}).get("spec") or {}
-    if spec.get("runStrategy"):
-        return spec["runStrategy"]
-    if spec.get("running") is not None:
-        return ALWAYS if spec["running"] else HALTED
-    return HALTED
-
-
-def remembered(vm):
-    """The strategy Harvester remembered for the next start (the annotation), or ``None``."""
-    return ((vm.get("metadata") or {}).get("annotations") or {}).get(ANNOTATION) or None
-
-
-def _phase(vmi):
-    return ((vmi or {}).get("status") or {}).get("phase") or ""
-
-
-def is_live(vmi):
-    """A VMI that exists, is not being deleted and has not finished."""
-    return vmi is not None and not (vmi.get("metadata") or {}).get("deletionTimestamp") and _phase(vmi) not in FINAL_PHASES
-
-
-def printable(vm):
-    """What ``kubectl get vm`` shows in STATUS (``Running``, ``Stopped``, ``Stopping``, ...)."""
-    return ((vm or {}).get("status") or {}).get("printableStatus") or "Unknown"
-
-
-def is_stopped(vm, vmi):
-    """Stopped as Harvester's storage-network guard sees it: printableStatus Stopped and no
-    VMI that still runs."""
-    return printable(vm) == STOPPED and not is_live(vmi)
-
-
-def is_running(vm, vmi):
-    """Running: the VMI is in phase Running and the VM reports ready."""
-    return vmi is not None and _phase(vmi) == RUNNING and ((vm.get("status") or {}).get("ready") is True)
-
-
-def reached(state, vm, vmi):
-    return is_stopped(vm, vmi) if state == "stopped" else is_running(vm, vmi)
-
-
-def describe(vm, vmi):
-    """One VM's state for messages: printableStatus and the VMI's phase."""
-    if vmi is None:
-        return f"{printable(vm)}, no VMI"
-    deleting = " (deleting)" if (vmi.get("metadata") or {}).get("deletionTimestamp") else ""
-    return f"{printable(vm)}, VMI {_phase(vmi) or 'without phase'}{deleting}"
 
 
 # --- planning ------------------------------------------------------------------------------
@@ -316,40 +175,6 @@ def _patched(vm, patch):
     return dict(vm, spec=spec, metadata=meta)
 
 
-# --- reading the cluster -------------------------------------------------------------------------
-def _read(client, scopes, label=None):
-    """``{key: vm}`` and ``{key: vmi}`` of the scopes (a namespace, or ``None`` for all)."""
-    vms, vmis = {}, {}
-    for ns in scopes:
-        for vm in client.list(KIND.path(ns), label_selector=label):
-            vms[key(vm)] = vm
-        for vmi in client.list(VMI_KIND.path(ns)):
-            vmis[key(vmi)] = vmi
-    return vms, vmis
-
-
-def _shown(keys):
-    names = [ref(k) for k in keys]
-    return ", ".join(names[:SHOWN]) + (f" and {len(names) - SHOWN} more" if len(names) > SHOWN else "")
-
-
-def select(client, params, writes=True):
-    """The selected VMs as sorted ``[(key, vm, vmi)]``. Named VMs that do not exist fail here,
-    all of them in one message, before anything is written (``writes``: the caller would write,
-    and the message says that nothing was)."""
-    wanted = targets(params)
-    if wanted is None:
-        scope = None if params.get("all_namespaces") else params["namespace"]
-        vms, vmis = _read(client, [scope], params.get("label_selector"))
-        return [(k, vms[k], vmis.get(k)) for k in sorted(vms)]
-    vms, vmis = _read(client, sorted({ns for ns, dummy in wanted}))
-    missing = [k for k in wanted if k not in vms]
-    if missing:
-        raise PowerRefused(f"VirtualMachine {_shown(missing)} not found" + ("; nothing was changed" if writes else ""),
-                           [ref(k) for k in missing])
-    return [(k, vms[k], vmis.get(k)) for k in wanted]
-
-
 # --- the flow ------------------------------------------------------------------------------------
 def _write(client, vm_key, vm, vmi, state, chosen, sleep=None):
     """Patch one VM; on a 409, re-read it and its VMI and plan again. ``(the VM as planned on,
@@ -362,7 +187,7 @@ def _write(client, vm_key, vm, vmi, state, chosen, sleep=None):
         try:
             patch = plan(state, current[0], current[1], chosen)
         except NotStartable as e:
-            raise PowerRefused(f"VirtualMachine {ref(vm_key)} {e}", [ref(vm_key)]) from None
+            raise VmsRefused(f"VirtualMachine {ref(vm_key)} {e}", [ref(vm_key)]) from None
         if patch is None:
             return lost[0] if lost else None  # a repeat found our own write stored: still this run's change
         try:
@@ -386,7 +211,7 @@ def _refusals(selected, state, chosen):
             problems.append((vm_key, str(e)))
     if problems:
         text = "; ".join(f"{ref(k)} {why}" for k, why in problems[:SHOWN])
-        raise PowerRefused(f"cannot start VirtualMachine {text}; nothing was changed", [ref(k) for k, dummy in problems])
+        raise VmsRefused(f"cannot start VirtualMachine {text}; nothing was changed", [ref(k) for k, dummy in problems])
 
 
 def _wait(client, selected, state, timeout, sleep=None, clock=None):
@@ -397,8 +222,8 @@ def _wait(client, selected, state, timeout, sleep=None, clock=None):
     keys = [entry[0] for entry in selected]
     scopes = sorted({k[0] for k in keys})
 
-    def read():
-        vms, vmis = _read(client, scopes)
+    def look():
+        vms, vmis = read(client, scopes)
         return {k: (vms.get(k), vmis.get(k)) for k in keys}
 
     def pending(seen):
@@ -406,11 +231,11 @@ def _wait(client, selected, state, timeout, sleep=None, clock=None):
 
     def gone(seen):
         lost = [k for k in keys if seen[k][0] is None]
-        return f"VirtualMachine {_shown(lost)} was deleted" if lost else None
+        return f"VirtualMachine {shown(lost)} was deleted" if lost else None
 
     def summary(seen):
         return "; ".join(f"{ref(k)} {describe(*seen[k])}" for k in pending(seen)[:SHOWN])
-    return until(read, lambda seen: not pending(seen), timeout=timeout, failed=gone, describe=summary,
+    return until(look, lambda seen: not pending(seen), timeout=timeout, failed=gone, describe=summary,
                  what=f"{len(keys)} VM(s) to be {state}", first={k: (vm, vmi) for k, vm, vmi in selected},
                  sleep=sleep, clock=clock, interval=0.5)
 

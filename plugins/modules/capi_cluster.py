@@ -423,7 +423,7 @@ pending:
   type: str
 """
 
-from ansible_collections.homelab.harvester.plugins.module_utils import capi_cluster
+from ansible_collections.homelab.harvester.plugins.module_utils.capi import cluster as capi_cluster
 from ansible_collections.homelab.harvester.plugins.module_utils.module import ModuleDefinition, run_module
 
 MACHINE_OPTIONS = {

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ansible_collections.homelab.harvester.plugins.module_utils.lab_plan import validate_lab_plan
+from ansible_collections.homelab.harvester.plugins.plugin_utils.lab_plan import validate_lab_plan
 
 REPO = Path(__file__).resolve().parents[2]
 INVENTORY = REPO / "inventory" / "lab"

@@ -1,7 +1,7 @@
 # Copyright: (c) 2026, Homelab platform team
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Unit tests of the pure parts of capi_cluster: capi_spec (input checks), capi_render (the object
-set of one cluster) and capi_status (what "reached" means per wait_for step, and the conditions
+"""Unit tests of the pure parts of capi_cluster (module_utils/capi/): options (input checks), render (the object
+set of one cluster) and status (what "reached" means per wait_for step, and the conditions
 that end a wait early with their message)."""
 
 from __future__ import annotations
@@ -12,7 +12,9 @@ import json
 
 import pytest
 
-from ansible_collections.homelab.harvester.plugins.module_utils import capi_render, capi_spec, capi_status
+from ansible_collections.homelab.harvester.plugins.module_utils.capi import options as capi_spec
+from ansible_collections.homelab.harvester.plugins.module_utils.capi import render as capi_render
+from ansible_collections.homelab.harvester.plugins.module_utils.capi import status as capi_status
 from ansible_collections.homelab.harvester.plugins.module_utils.validate import ValidationError
 
 PARAMS = {

@@ -1,6 +1,6 @@
 # Copyright: (c) 2026, Homelab platform team
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Unit tests of plugins/module_utils/vm_power.py: input checks (selection, label selectors,
+"""Unit tests of plugins/module_utils/vm_power.py and vm.py: input checks (selection, label selectors,
 names as returned entries), what a VM's state and run strategy are, the one merge patch per VM
 (stop remembers the strategy, start restores it or writes the chosen one with its annotation,
 legacy ``spec.running`` removed, no write when the VM is there or on its way, refusals), and the
@@ -13,14 +13,14 @@ import copy
 
 import pytest
 
-from ansible_collections.homelab.harvester.plugins.module_utils import vm_power
+from ansible_collections.homelab.harvester.plugins.module_utils import vm, vm_power
 from ansible_collections.homelab.harvester.plugins.module_utils.errors import Conflict, WaitTimeout
 from ansible_collections.homelab.harvester.plugins.module_utils.validate import ValidationError
 from ansible_collections.homelab.harvester.plugins.module_utils.wait import WaitFailed
 
 VMS = "/apis/kubevirt.io/v1/namespaces/default/virtualmachines"
 VMIS = "/apis/kubevirt.io/v1/namespaces/default/virtualmachineinstances"
-MEMORY = vm_power.ANNOTATION
+MEMORY = vm.ANNOTATION
 
 
 def params(**kw):
@@ -55,7 +55,7 @@ def make_vmi(name, phase="Running", ns="default", deleting=False):
 @pytest.mark.parametrize("text", ["app=web", "app==web", "app!=web", "app", "!app", "tier in (dev, test)",
                                   "tier notin (prod),app=web", "example.com/role=db,app", "app="])
 def test_label_selectors_the_apiserver_accepts(text):
-    assert vm_power.label_selector(text) == text
+    assert vm.label_selector(text) == text
 
 
 @pytest.mark.parametrize("text, message", [
@@ -71,16 +71,16 @@ def test_label_selectors_the_apiserver_accepts(text):
 ])
 def test_bad_label_selectors(text, message):
     with pytest.raises(ValidationError, match="^label_selector: ") as e:
-        vm_power.label_selector(text)
+        vm.label_selector(text)
     assert message in str(e.value)
 
 
 def test_names_take_names_refs_and_returned_entries():
     entry = {"namespace": "lab", "name": "dns", "before": "Running", "after": "Stopped", "changed": True}
-    got = vm_power.targets(params(names=["router", "other/router", entry, {"name": "router"}, "router"]))
+    got = vm.targets(params(names=["router", "other/router", entry, {"name": "router"}, "router"]))
     assert got == [("default", "router"), ("lab", "dns"), ("other", "router")]  # sorted, duplicates once
-    assert vm_power.targets(params(name="lab/x")) == [("lab", "x")]
-    assert vm_power.targets(params()) is None and vm_power.targets(params(label_selector="a=b")) is None
+    assert vm.targets(params(name="lab/x")) == [("lab", "x")]
+    assert vm.targets(params()) is None and vm.targets(params(label_selector="a=b")) is None
 
 
 @pytest.mark.parametrize("kw, message", [
@@ -114,18 +114,18 @@ def test_check_accepts_the_selections():
     ({"runStrategy": "Manual"}, "Manual"), ({"running": True}, "Always"), ({"running": False}, "Halted"), ({}, "Halted"),
 ])
 def test_run_strategy_as_kubevirt_reads_it(spec, strategy):
-    assert vm_power.run_strategy({"spec": spec}) == strategy
+    assert vm.run_strategy({"spec": spec}) == strategy
 
 
 def test_stopped_and_running_as_harvester_counts_them():
-    assert vm_power.is_stopped(make_vm("a", "Halted", "Stopped"), None)
-    assert vm_power.is_stopped(make_vm("a", "RerunOnFailure", "Stopped"), make_vmi("a", "Succeeded"))  # guest shut down
-    assert not vm_power.is_stopped(make_vm("a", "Halted", "Stopping"), make_vmi("a", deleting=True))
-    assert not vm_power.is_stopped(make_vm("a", "Halted", "Stopped"), make_vmi("a", "Running"))
-    assert vm_power.is_running(make_vm("a", ready=True), make_vmi("a"))
-    assert not vm_power.is_running(make_vm("a", ready=False), make_vmi("a"))
-    assert not vm_power.is_running(make_vm("a", ready=True), make_vmi("a", "Scheduled"))
-    assert not vm_power.is_running(make_vm("a", ready=True), None)
+    assert vm.is_stopped(make_vm("a", "Halted", "Stopped"), None)
+    assert vm.is_stopped(make_vm("a", "RerunOnFailure", "Stopped"), make_vmi("a", "Succeeded"))  # guest shut down
+    assert not vm.is_stopped(make_vm("a", "Halted", "Stopping"), make_vmi("a", deleting=True))
+    assert not vm.is_stopped(make_vm("a", "Halted", "Stopped"), make_vmi("a", "Running"))
+    assert vm.is_running(make_vm("a", ready=True), make_vmi("a"))
+    assert not vm.is_running(make_vm("a", ready=False), make_vmi("a"))
+    assert not vm.is_running(make_vm("a", ready=True), make_vmi("a", "Scheduled"))
+    assert not vm.is_running(make_vm("a", ready=True), None)
 
 
 # --- planning ------------------------------------------------------------------------------
@@ -199,8 +199,8 @@ class FakeClient:
     ``on_patch`` play the controller. ``conflicts``: 409s to answer before the next patches."""
 
     def __init__(self, vms, vmis=(), dry_run=False, on_patch=None):
-        self.vms = {vm_power.key(v): v for v in vms}
-        self.vmis = {vm_power.key(v): v for v in vmis}
+        self.vms = {vm.key(v): v for v in vms}
+        self.vmis = {vm.key(v): v for v in vmis}
         self.dry_run, self.on_patch = dry_run, on_patch
         self.calls, self.conflicts, self.on_conflict = [], 0, None
 
@@ -282,21 +282,21 @@ def test_selector_and_all_namespaces_reach_the_list_calls():
 
 def test_unknown_names_fail_before_any_write_all_named():
     c = FakeClient(*lab())
-    with pytest.raises(vm_power.PowerRefused) as e:
+    with pytest.raises(vm.VmsRefused) as e:
         vm_power.run(c, params(names=["router", "nope", "lab/dns"]))
     assert str(e.value) == "VirtualMachine default/nope, lab/dns not found; nothing was changed"
     assert e.value.as_dict() == {"vms": ["default/nope", "lab/dns"]}
     assert c.patches() == []
     assert [call[1] for call in c.calls] == [VMS, VMIS, "/apis/kubevirt.io/v1/namespaces/lab/virtualmachines",
                                              "/apis/kubevirt.io/v1/namespaces/lab/virtualmachineinstances"]
-    with pytest.raises(vm_power.PowerRefused) as e:  # a reader (harvester_vm_info) has nothing to not change
-        vm_power.select(c, params(names=["nope"]), writes=False)
+    with pytest.raises(vm.VmsRefused) as e:  # a reader (harvester_vm_info) has nothing to not change
+        vm.select(c, params(names=["nope"]), writes=False)
     assert str(e.value) == "VirtualMachine default/nope not found"
 
 
 def test_every_vm_is_checked_before_the_first_write():
     c = FakeClient([make_vm("a", "Halted", "Stopped"), make_vm("b", "Halted", "Stopped", memory="Manual")])
-    with pytest.raises(vm_power.PowerRefused, match="^cannot start VirtualMachine default/b remembers run strategy Manual"):
+    with pytest.raises(vm.VmsRefused, match="^cannot start VirtualMachine default/b remembers run strategy Manual"):
         vm_power.run(c, params(state="running"))
     assert c.patches() == []
 

@@ -20,9 +20,10 @@ from __future__ import annotations
 import base64
 import json
 
-from . import capi_render, harvester_identity, kinds
-from .reconcile import Field, ensure_absent, ensure_present
-from .wait import until
+from .. import harvester_identity, kinds
+from ..reconcile import Field, ensure_absent, ensure_present
+from ..wait import until
+from . import render
 
 CSI_CLUSTER_ROLE = "harvesterhci.io:csi-driver"
 TOKEN_TYPE = "kubernetes.io/service-account-token"
@@ -37,7 +38,7 @@ def account_name(spec):
 def harvester_objects(spec):
     """ServiceAccount, RoleBinding and token Secret on Harvester, in the target namespace."""
     ns, name = spec["target_namespace"], account_name(spec)
-    labels = {capi_render.LABEL: spec["name"]}
+    labels = {render.LABEL: spec["name"]}
     account = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": name, "namespace": ns, "labels": dict(labels)}}
     binding = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
                "metadata": {"name": name, "namespace": ns, "labels": dict(labels)},
@@ -67,7 +68,7 @@ def cloud_config(conn, token_secret, namespace):
 def management_objects(spec, storage, config_text, manifests):
     """The resource-set Secret, the manifests ConfigMap and the ClusterResourceSet."""
     ns, cluster = spec["namespace"], spec["name"]
-    labels = {capi_render.LABEL: cluster}
+    labels = {render.LABEL: cluster}
     target_ns, target_name = storage["cloud_config_secret"].split("/", 1)
     guest_secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": target_name, "namespace": target_ns},
                     "type": "Opaque", "stringData": {"cloud-config": config_text}}

@@ -15,9 +15,9 @@ from __future__ import annotations
 import ipaddress
 import json
 
-from . import kinds
-from .errors import ApiError, HarvesterError
-from .vm_network import ANNOTATION_ROUTE
+from .. import kinds
+from ..errors import ApiError, HarvesterError
+from ..vm_network import ANNOTATION_ROUTE
 
 
 class PreflightFailed(HarvesterError):

@@ -3,7 +3,7 @@
 """``capi_cluster``: one Talos cluster on Harvester through Cluster API, from input to done.
 
 present: check input -> pre-flight on Harvester (reads) -> apply the object set in dependency
-order (``capi_render``) -> wait for what really means done (``capi_status``) -> remove templates
+order (``capi/render.py``) -> wait for what really means done (``capi/status.py``) -> remove templates
 no machine uses any more -> write the workload kubeconfig.
 absent: delete only the Cluster (CAPI deletes machines, control plane and infrastructure in its
 order), wait until it is gone, then the templates and, last, the identity Secret.
@@ -19,10 +19,11 @@ from __future__ import annotations
 import os
 import tempfile
 
-from . import capi_preflight, capi_render, capi_spec, capi_status, capi_storage, harvester_identity, kinds
-from .errors import HarvesterError, NotFound
-from .reconcile import Field, ensure_absent, ensure_present, get_path, managed_view
-from .wait import until
+from .. import harvester_identity, kinds
+from ..errors import HarvesterError, NotFound
+from ..reconcile import Field, ensure_absent, ensure_present, get_path, managed_view
+from ..wait import until
+from . import options, preflight, render, status, storage
 
 
 class PausedCluster(HarvesterError):
@@ -94,7 +95,7 @@ class Run:
         return after
 
     def noted(self, kind_name, name, action, diff):
-        """A ``record`` for changes made elsewhere (``capi_storage`` on Harvester)."""
+        """A ``record`` for changes made elsewhere (``capi/storage.py`` on Harvester)."""
         self.record(kind_name, name, action, diff["before"] if action != "create" else {}, diff["after"] or {"metadata": {"name": name}})
 
     def delete(self, kind, obj, wait=False):
@@ -128,7 +129,7 @@ def _harvester_connection(run, spec):
         return conn, None
     conn = harvester_identity.connection(params.get("harvester"))
     text = harvester_identity.kubeconfig_text(conn)
-    identity = capi_render.identity_secret(spec, text)
+    identity = render.identity_secret(spec, text)
     run.module.hide(conn.secret_values() | {text, identity["data"]["kubeconfig"]})
     return conn, identity
 
@@ -150,17 +151,17 @@ def _storage(run, spec, conn):
     harvester = run.client.sibling(conn)
     if _namespace(run, spec["target_namespace"], client=harvester, label="Harvester Namespace"):
         token = None  # check mode, target namespace still to be created: nothing to ask there
-        for entry in capi_storage.harvester_objects(spec):
+        for entry in storage.harvester_objects(spec):
             name = entry[1]["metadata"]["name"]
             run.record(f"Harvester {entry[0].kind}", name, "create", {}, {"metadata": {"name": name}})
     else:
-        token = capi_storage.ensure_harvester_side(harvester, spec, run.noted)
+        token = storage.ensure_harvester_side(harvester, spec, run.noted)
     if token is None:
-        placeholder = capi_storage.management_objects(spec, spec["storage"], "", spec["storage"]["manifests"])
+        placeholder = storage.management_objects(spec, spec["storage"], "", spec["storage"]["manifests"])
         return [(kind, obj, fields, False) for kind, obj, fields in placeholder]
-    text, secret = capi_storage.cloud_config(conn, token, spec["target_namespace"])
+    text, secret = storage.cloud_config(conn, token, spec["target_namespace"])
     run.module.hide({text, secret})
-    built = capi_storage.management_objects(spec, spec["storage"], text, spec["storage"]["manifests"])
+    built = storage.management_objects(spec, spec["storage"], text, spec["storage"]["manifests"])
     run.module.hide([built[0][1]["data"]["cloud-config.yaml"]])
     return [(kind, obj, fields, True) for kind, obj, fields in built]
 
@@ -182,7 +183,7 @@ def _apply_all(run, objects, addons=()):
     run.apply(kinds.CAPI_CLUSTER, objects.cluster, missing)
     if version_bump and run.params["wait"] and not run.client.dry_run:
         # CAPI's rule: the control plane moves first; workers follow once it runs the new version.
-        capi_status.wait_control_plane_version(run.client, spec, run.params["wait_timeout"])
+        status.wait_control_plane_version(run.client, spec, run.params["wait_timeout"])
     for deployment in objects.deployments:
         run.apply(kinds.MACHINE_DEPLOYMENT, deployment, missing)
     if not missing:
@@ -191,7 +192,7 @@ def _apply_all(run, objects, addons=()):
 
 
 def _ours(run, kind, spec, extra=None):
-    selector = f"{capi_render.LABEL}={spec['name']}" + (f",{extra}" if extra else "")
+    selector = f"{render.LABEL}={spec['name']}" + (f",{extra}" if extra else "")
     try:
         return run.client.list(kind.path(spec["namespace"]), label_selector=selector)
     except NotFound:  # the kind is not served there (e.g. no addons.cluster.x-k8s.io)
@@ -256,29 +257,29 @@ def _write_kubeconfig(run, spec, dest):
 
 
 def present(run):
-    spec = capi_spec.check(run.params)
+    spec = options.check(run.params)
     if run.params.get("identity_secret"):
         spec["identity_secret"] = run.params["identity_secret"]
     conn, identity = _harvester_connection(run, spec)
     if run.params["preflight"]:
-        capi_preflight.check(run.client.sibling(conn, dry_run=True), spec)
-    objects = capi_render.ObjectSet(spec, identity)
+        preflight.check(run.client.sibling(conn, dry_run=True), spec)
+    objects = render.ObjectSet(spec, identity)
     live = run.client.get(kinds.CAPI_CLUSTER.path(spec["namespace"], spec["name"]), missing_ok=True)
     if live is not None and live["metadata"].get("deletionTimestamp"):
         raise HarvesterError(f"Cluster {spec['namespace']}/{spec['name']} is being deleted; run again once it is gone")
     addons = _storage(run, spec, conn) if spec["storage"] else ()
     missing = _apply_all(run, objects, addons)
     result = {"objects": [f"{o['kind']}/{o['metadata']['name']}" for o in _in_order(objects)]}
-    state = None if missing else capi_status.observe(run.client, spec)
+    state = None if missing else status.observe(run.client, spec)
     if state is not None and state["paused"]:
         run.module.warn(f"Cluster {spec['namespace']}/{spec['name']} is paused (spec.paused): not waiting, not rolling templates")
     elif run.params["wait"] and not run.client.dry_run:
-        state = capi_status.wait(run.client, spec, run.params["wait_for"], run.params["wait_timeout"])
+        state = status.wait(run.client, spec, run.params["wait_for"], run.params["wait_timeout"])
         if run.params["wait_for"] == "ready":
             _remove_unused_templates(run, objects)
         if run.params.get("kubeconfig_dest") and run.params["wait_for"] != "infrastructure":
             result["kubeconfig_written"] = _write_kubeconfig(run, spec, run.params["kubeconfig_dest"])
-    result["cluster"] = capi_status.summary(state) if state else None
+    result["cluster"] = status.summary(state) if state else None
     return result
 
 
@@ -290,7 +291,7 @@ def _in_order(objects):
 
 # --- absent ----------------------------------------------------------------------------------
 def absent(run):
-    spec = capi_spec.check_absent(run.params)
+    spec = options.check_absent(run.params)
     path = kinds.CAPI_CLUSTER.path(spec["namespace"], spec["name"])
     live = run.client.get(path, missing_ok=True)
     if live is not None:
@@ -302,7 +303,7 @@ def absent(run):
             pending = "the Cluster is being deleted; templates and the identity Secret are removed by a run that waits until it is gone"
             return {"cluster": None, "pending": pending}
         until(lambda: run.client.get(path, missing_ok=True), lambda o: o is None, timeout=run.params["wait_timeout"],
-              what=f"Cluster {spec['namespace']}/{spec['name']} to be deleted", describe=capi_status.describe_deleting)
+              what=f"Cluster {spec['namespace']}/{spec['name']} to be deleted", describe=status.describe_deleting)
     _remove_storage(run, spec)
     # What the Cluster does not own, or what a half-finished run left behind: dependants first.
     for kind in (kinds.MACHINE_DEPLOYMENT, kinds.TALOS_CONTROL_PLANE, kinds.HARVESTER_CLUSTER,
@@ -320,14 +321,14 @@ def _remove_storage(run, spec):
     if run.params.get("harvester"):
         conn = harvester_identity.connection(run.params["harvester"])
     else:
-        secret = run.client.get(kinds.SECRET.path(spec["namespace"], capi_render.identity_secret_name(spec)), missing_ok=True)
-        if secret is not None and (secret["metadata"].get("labels") or {}).get(capi_render.LABEL) == spec["name"]:
+        secret = run.client.get(kinds.SECRET.path(spec["namespace"], render.identity_secret_name(spec)), missing_ok=True)
+        if secret is not None and (secret["metadata"].get("labels") or {}).get(render.LABEL) == spec["name"]:
             conn = harvester_identity.connection({"kubeconfig": harvester_identity.from_secret(secret, "identity Secret")})
     if conn is None:
         return
     run.module.hide(conn.secret_values())
     target = run.params.get("target_namespace") or spec["namespace"]
-    capi_storage.remove_harvester_side(run.client.sibling(conn), dict(spec, target_namespace=target), run.noted)
+    storage.remove_harvester_side(run.client.sibling(conn), dict(spec, target_namespace=target), run.noted)
 
 
 def run(module):

@@ -1,6 +1,6 @@
 # Copyright: (c) 2026, Homelab platform team
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The object set of one Talos cluster on Harvester, rendered from ``capi_spec.check()``'s
+"""The object set of one Talos cluster on Harvester, rendered from ``options.check()``'s
 output, in the order it is applied (dependencies first):
 
 identity Secret -> HarvesterCluster -> HarvesterMachineTemplates and TalosConfigTemplates ->
@@ -23,7 +23,7 @@ import base64
 import hashlib
 import json
 
-from . import kinds
+from .. import kinds
 
 LABEL = "homelab.harvester/cluster"  # on every object this module creates, to find them again
 ROLE_LABEL = "homelab.harvester/role"  # on templates: control-plane or the worker pool's name

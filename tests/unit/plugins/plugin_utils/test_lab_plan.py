@@ -1,6 +1,6 @@
 # Copyright: (c) 2026, Homelab platform team
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Unit tests of the lab plan checks (plugins/module_utils/lab_plan.py).
+"""Unit tests of the lab plan checks (plugins/plugin_utils/lab_plan.py).
 
 Every check gets a sound input (no messages) and broken ones; a broken input must give a
 message that names the field at fault, so the assertions look for that field in the text.
@@ -12,8 +12,8 @@ import copy
 
 import pytest
 
-from ansible_collections.homelab.harvester.plugins.module_utils import lab_plan
-from ansible_collections.homelab.harvester.plugins.module_utils.lab_plan import (
+from ansible_collections.homelab.harvester.plugins.plugin_utils import lab_plan
+from ansible_collections.homelab.harvester.plugins.plugin_utils.lab_plan import (
     check_bond,
     check_macs,
     check_mgmt_vlan,

@@ -14,9 +14,10 @@ A paused cluster is reported, never waited on.
 
 from __future__ import annotations
 
-from . import capi_render, kinds
-from .errors import NotFound
-from .wait import until
+from .. import kinds
+from ..errors import NotFound
+from ..wait import until
+from . import render
 
 STEPS = ("infrastructure", "control_plane", "ready")
 
@@ -56,8 +57,8 @@ def observe(client, spec):
     ns, name = spec["namespace"], spec["name"]
     cluster = client.get(kinds.CAPI_CLUSTER.path(ns, name), missing_ok=True)
     infra = client.get(kinds.HARVESTER_CLUSTER.path(ns, name), missing_ok=True)
-    cp = client.get(kinds.TALOS_CONTROL_PLANE.path(ns, capi_render.control_plane_name(spec)), missing_ok=True)
-    deployments = _list(client, kinds.MACHINE_DEPLOYMENT, ns, f"{capi_render.LABEL}={name}")
+    cp = client.get(kinds.TALOS_CONTROL_PLANE.path(ns, render.control_plane_name(spec)), missing_ok=True)
+    deployments = _list(client, kinds.MACHINE_DEPLOYMENT, ns, f"{render.LABEL}={name}")
     machines = _list(client, kinds.HARVESTER_MACHINE, ns, f"cluster.x-k8s.io/cluster-name={name}")
     initialized = bool(((cp or {}).get("status") or {}).get("initialized"))
     kubeconfig = client.get(kinds.SECRET.path(ns, f"{name}-kubeconfig"), missing_ok=True) if initialized else None
@@ -92,7 +93,7 @@ def everything_ready(state):
         return False
     by_name = {d["metadata"]["name"]: d for d in state["deployments"]}
     for pool in spec["workers"]:
-        deployment = by_name.get(capi_render.deployment_name(spec, pool["name"]))
+        deployment = by_name.get(render.deployment_name(spec, pool["name"]))
         if deployment is None or not _replicas_ready(deployment, pool["replicas"]):
             return False
         if (_status(deployment).get("upToDateReplicas") or 0) < pool["replicas"]:

@@ -5,7 +5,7 @@ option (``workers[1].replicas: ...``) for the first problem found. Returns the o
 defaults filled in and versions in their canonical form, which is what rendering reads.
 
 Pure Python; nothing here knows the API. Harvester-side checks (does the image exist?) are
-``capi_preflight``'s.
+``capi/preflight.py``'s.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import ipaddress
 import os
 import re
 
-from . import validate
-from .validate import ValidationError
+from .. import validate
+from ..validate import ValidationError
 
 KUBERNETES_VERSION = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)([-+][0-9A-Za-z.+-]+)?$")
 TALOS_VERSION = re.compile(r"^v?(\d+)\.(\d+)(\.\d+)?$")

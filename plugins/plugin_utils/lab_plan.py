@@ -7,11 +7,10 @@ a list of human-readable messages (empty when that part is fine). Each message s
 field it is about, e.g. ``lab_vlans[2] (cluster): gateway 10.10.50.1 is not inside
 10.10.40.0/24``, so the user knows which line of the inventory to fix.
 
-``validate_lab_plan`` runs them all; the filter ``homelab.harvester.lab_plan_errors`` and the
-roles use it. ``netaddr`` is optional at import time (ansible-test imports module_utils with
-only ansible-core installed); the checks raise ``ImportError`` without it. Modules should test
-``HAS_NETADDR`` first and fail with ``missing_required_lib('netaddr')`` and
-``NETADDR_IMPORT_ERROR``.
+``validate_lab_plan`` runs them all; the filters ``homelab.harvester.lab_plan_errors`` and
+``lab_diagram`` use it (only non-module plugins do, so it lives in ``plugin_utils``, never shipped
+inside a module's payload). ``netaddr`` is optional at import time (ansible-test imports plugin
+code with only ansible-core installed); the checks raise ``ImportError`` without it.
 
 The shape of the plan (inventory/lab/group_vars/all/lab.yml and host_vars/ms02-N.yml)::
 
