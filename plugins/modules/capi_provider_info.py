@@ -110,7 +110,7 @@ notes:
   elements: str
 """
 
-from ansible_collections.homelab.harvester.plugins.module_utils import capi_providers
+from ansible_collections.homelab.harvester.plugins.module_utils.capi import providers as capi_providers
 from ansible_collections.homelab.harvester.plugins.module_utils.module import ModuleDefinition, run_module
 
 ARGUMENT_SPEC = {

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from ansible_collections.homelab.harvester.plugins.module_utils import capi_providers
+from ansible_collections.homelab.harvester.plugins.module_utils.capi import providers as capi_providers
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()

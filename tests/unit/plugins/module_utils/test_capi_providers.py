@@ -1,13 +1,13 @@
 # Copyright: (c) 2026, Homelab platform team
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Unit tests of plugins/module_utils/capi_providers.py against a fake discovery: every provider
+"""Unit tests of plugins/module_utils/capi/providers.py against a fake discovery: every provider
 served; a group served by another provider only (kubeadm's bootstrap v1beta1, an infrastructure
 group without Harvester's kinds); an old version only; each named with the clusterctl flag that
 installs it, CAPHV with its registration note; a refused read named as such."""
 
 from __future__ import annotations
 
-from ansible_collections.homelab.harvester.plugins.module_utils import capi_providers
+from ansible_collections.homelab.harvester.plugins.module_utils.capi import providers as capi_providers
 from ansible_collections.homelab.harvester.plugins.module_utils.errors import api_error
 
 FULL = {

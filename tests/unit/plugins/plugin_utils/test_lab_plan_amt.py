@@ -1,13 +1,13 @@
 # Copyright: (c) 2026, Homelab platform team
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The lab plan's check of each node's AMT endpoint (lab_node.amt, plugins/module_utils/lab_plan.py
+"""The lab plan's check of each node's AMT endpoint (lab_node.amt, plugins/plugin_utils/lab_plan.py
 check_node_amt): optional, sound as inventory/lab writes it, and each broken field named."""
 
 from __future__ import annotations
 
 import pytest
 
-from ansible_collections.homelab.harvester.plugins.module_utils.lab_plan import check_node_amt, validate_lab_plan
+from ansible_collections.homelab.harvester.plugins.plugin_utils.lab_plan import check_node_amt, validate_lab_plan
 from ansible_collections.homelab.harvester.tests.unit.plugins.module_utils.test_lab_plan import NODES, VLANS
 
 
