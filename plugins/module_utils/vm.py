@@ -214,5 +214,5 @@ def select(client, params, writes=True):
     missing = [k for k in wanted if k not in vms]
     if missing:
         raise VmsRefused(f"VirtualMachine {shown(missing)} not found" + ("; nothing was changed" if writes else ""),
-                           [ref(k) for k in missing])
+                         [ref(k) for k in missing])
     return [(k, vms[k], vmis.get(k)) for k in wanted]
