@@ -18,7 +18,7 @@ provider: its URL goes into ``~/.cluster-api/clusterctl.yaml`` first). Reads onl
 
 from __future__ import annotations
 
-from .errors import ApiError
+from ..errors import ApiError
 
 
 class Provider:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.homelab.harvester.plugins.plugin_utils.lab_plan import check_node_amt, validate_lab_plan
-from ansible_collections.homelab.harvester.tests.unit.plugins.module_utils.test_lab_plan import NODES, VLANS
+from ansible_collections.homelab.harvester.tests.unit.plugins.plugin_utils.test_lab_plan import NODES, VLANS
 
 
 def with_amt(**amt_by_node):
