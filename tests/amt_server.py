@@ -97,6 +97,7 @@ class Amt:
     (e.g. ``{"RequestPowerStateChange": 4099}``)."""
 
     def __init__(self, user="admin", password="Amt-Passw0rd!", power=8):
+        self.made_with = {"user": user, "password": password, "power": power}
         self.user, self.password = user, password
         self.power = power
         self.role = 32768
@@ -110,6 +111,12 @@ class Amt:
         self.lock = threading.Lock()
         self.port = None
         self.ca_file = None
+
+    def reset(self):
+        """Back to the state it was made with, on the same port (the parity suite runs its steps twice)."""
+        port, ca_file = self.port, self.ca_file
+        self.__init__(**self.made_with)
+        self.port, self.ca_file = port, ca_file
 
     def available(self):
         return AVAILABLE_ON if self.power == 2 else AVAILABLE_OFF

@@ -29,8 +29,28 @@ BAD_INPUTS = [
 ]
 
 
+def endpoint():
+    """The AMT the steps talk to: a local WS-Man endpoint (tests/amt_server.py), powered off. The
+    parity suite resets it between the two runs and compares what each run asked of it."""
+    from tests import amt_server
+    return amt_server.serve(password=PASSWORD, power=8)
+
+
 def steps(ctx):
-    # The parity steps need an AMT endpoint the twin plays (its --bare mode, issue 15's twin side):
-    # added when that lands. Until then tests/modules/test_amt_power.py runs the module against
-    # the local WS-Man server of tests/amt_server.py, and the parity suite runs the bad inputs.
-    return []
+    from tests.catalogue import Step
+    amt = args(host="127.0.0.1", port=ctx.extra["endpoint"].port, tls=False)
+    return [
+        Step(dict(amt, state="status", pxe=False), name="status (off)"),
+        Step(amt, check=True, diff=True, name="check mode: would boot the network once and power on"),
+        Step(amt, diff=True, name="one-time PXE, power on"),
+        Step(amt, name="no-op: on stays on"),
+        Step(dict(amt, state="reset", pxe=False), name="reset"),
+        Step(dict(amt, password="Not-The-Password1"), name="refused by AMT: wrong password"),
+        Step(dict(amt, port=amt_closed_port()), name="nothing listens on the port"),
+        Step(dict(amt, state="off", pxe=False), diff=True, name="power off"),
+    ]
+
+
+def amt_closed_port():
+    from tests import amt_server
+    return amt_server.closed_port()

@@ -26,8 +26,19 @@ BAD_INPUTS = [
 ]
 
 
+# The parity suite runs the steps on the twin that also serves Tinkerbell's and Rufio's CRDs.
+TWIN_FIXTURE = "tink_twin"
+
+
 def steps(ctx):
-    # Against the twin with Tinkerbell's CRDs (tests/modules/test_tinkerbell_machine.py starts one from
-    # ../shared/reference/crds); the parity suite's twin serves them once the twin's side of issue 15
-    # adds them to tests/twin/crds: then create, no-op, change, check mode and absent go here.
-    return []
+    from tests.catalogue import Step
+    v2 = "http://10.10.10.20/harvester/ms02-1-v2.ipxe"
+    return [
+        Step(args(namespace="default"), diff=True, name="create the Hardware, BMC Secret and Machine"),
+        Step(args(namespace="default", mac="58:47:ca:7b:01:b0"), name="no-op (the MAC in lower case)"),
+        Step(args(namespace="default", ipxe_url=v2), check=True, diff=True, name="check mode: another iPXE script"),
+        Step(args(namespace="default", ipxe_url=v2), diff=True, name="change: another iPXE script"),
+        Step(args(namespace="default"), fault={"method": "GET", "path": "hardware/ms02-1$", "status": 403},
+             name="API failure"),
+        Step({"name": "ms02-1", "namespace": "default", "state": "absent"}, diff=True, name="delete"),
+    ]

@@ -11,6 +11,7 @@ test_in_process.py runs each one through the in-process runner and through the m
 AnsibleModule, and asserts the same message and that no client was built."""
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 
@@ -71,10 +72,18 @@ def ours(requests):
 
 
 @pytest.mark.parametrize("module", catalogue.MODULES)
-def test_in_process_and_module_path_give_the_same_results(module, twin, tmp_path, files):
+def test_in_process_and_module_path_give_the_same_results(module, request, tmp_path, files):
     cat = catalogue.load(module)
+    # the seeded lab, or the catalogue's own twin (the one that also serves Tinkerbell's CRDs)
+    twin = request.getfixturevalue(getattr(cat, "TWIN_FIXTURE", "twin"))
+    # a module that talks to something else than the API (amt_power: an AMT endpoint) gets it here
+    with (cat.endpoint() if hasattr(cat, "endpoint") else contextlib.nullcontext()) as endpoint:
+        compare_both_paths(module, cat, twin, tmp_path, files, endpoint)
+
+
+def compare_both_paths(module, cat, twin, tmp_path, files, endpoint):
     scratch = tmp_path / "scratch"
-    context = catalogue.Context(files=files, scratch=str(scratch))
+    context = catalogue.Context(files=files, scratch=str(scratch), extra={"endpoint": endpoint})
     steps = [*getattr(cat, "steps", lambda ctx: [])(context), *catalogue.bad_input_steps(module, limit=BAD_INPUTS_HERE)]
     assert steps, f"tests/catalogue/{module}.py has no steps and no BAD_INPUTS"
     fqcn = f"homelab.harvester.{module}"
@@ -82,7 +91,10 @@ def test_in_process_and_module_path_give_the_same_results(module, twin, tmp_path
     scratch.mkdir()
     in_process, in_requests, dummy = run_steps(twin, tmp_path, fqcn, steps, in_process=True)
     in_requests = ours(in_requests)
+    endpoint_calls = list(endpoint.calls) if endpoint else []
     twin.reset()
+    if endpoint:
+        endpoint.reset()
     shutil.rmtree(scratch)
     scratch.mkdir()
     as_module, module_requests, dummy = run_steps(twin, tmp_path, fqcn, steps, in_process=False)
@@ -93,3 +105,5 @@ def test_in_process_and_module_path_give_the_same_results(module, twin, tmp_path
     for step, a, b in zip(steps, in_process, as_module, strict=True):
         assert normalised(a) == normalised(b), f"{module} {step}: in-process {a} != module {b}"
     assert stored(in_requests) == stored(module_requests)
+    if endpoint:
+        assert endpoint_calls and endpoint_calls == endpoint.calls
