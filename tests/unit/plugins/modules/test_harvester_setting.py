@@ -60,13 +60,15 @@ def test_one_patch_of_only_value_per_differing_setting_and_no_wait_for_unsynced(
     c.dry_run = False
     live = {"ui-source": setting("ui-source", "auto"), "log-level": setting("log-level", "info")}
     c.get.side_effect = lambda path, missing_ok=False: live[path.rsplit("/", 1)[1]]
-    c.merge_patch.side_effect = lambda path, body: setting("ui-source", body["value"], rv="2")
+    c.merge_patch.side_effect = lambda path, body, dry_run=None: setting("ui-source", body["value"], rv="2")
     kind, result, dummy = run_module({"settings": {"ui-source": "bundled", "log-level": "info"}}, client=c, diff=True)
     assert kind == "exit" and result["changed"] is True, result
     assert result["changed_settings"] == ["ui-source"]
-    [(path, body)] = [call.args for call in c.merge_patch.call_args_list]
-    assert path == "/apis/harvesterhci.io/v1beta1/settings/ui-source"
-    assert body == {"metadata": {"resourceVersion": "1"}, "value": "bundled"}
+    dry, real = c.merge_patch.call_args_list  # Harvester judges the change first, then it is written
+    assert dry.args == ("/apis/harvesterhci.io/v1beta1/settings/ui-source", {"value": "bundled"})
+    assert dry.kwargs == {"dry_run": True}
+    assert real.args == ("/apis/harvesterhci.io/v1beta1/settings/ui-source",
+                         {"metadata": {"resourceVersion": "1"}, "value": "bundled"}) and not real.kwargs
     assert result["diff"] == {"before": {"ui-source": "auto"}, "after": {"ui-source": "bundled"}}
     assert c.get.call_count == 2  # ui-source has no controller: nothing to wait for
 
@@ -106,8 +108,9 @@ def test_api_errors_become_one_failure_shape():
                                           method="PATCH")
     value = {"vlan": 100, "clusterNetwork": "mgmt", "range": "10.10.100.0/24"}
     kind, result, dummy = run_module({"name": "storage-network", "value": value}, client=c)
-    assert kind == "fail" and result["status"] == 422 and "\n" not in result["msg"]
-    assert result["msg"].startswith("PATCH settings/storage-network: 422 Invalid")
+    assert kind == "fail" and result["refusals"][0]["status"] == 422 and "\n" not in result["msg"]
+    assert result["msg"] == "settings.storage-network: denied: Please stop all VMs (nothing was changed)"
+    assert c.merge_patch.call_args.kwargs == {"dry_run": True}  # refused in the dry run: nothing sent for real
 
 
 def test_missing_setting_is_never_created():
