@@ -16,7 +16,7 @@ import json
 
 import pytest
 
-from tests.catalogue.harvester_setting import BAD_INPUTS
+from tests.catalogue.harvester_setting import BAD_INPUTS, REFUSALS
 from tests.modules.runner import assert_all_refused_without_a_request, run_tasks, stored_writes, writes
 
 pytestmark = [pytest.mark.twin]
@@ -115,6 +115,15 @@ def test_backup_target_s3_keys_no_phantom_diff_and_masked(twin):
 def test_bad_inputs_refused_without_any_request(twin):
     results, reqs = play(twin, [args for args, message in BAD_INPUTS])
     assert_all_refused_without_a_request(BAD_INPUTS, results, reqs)
+
+
+def test_values_harvester_refuses_are_judged_by_its_webhook_and_never_stored(twin):
+    """The catalogue's REFUSALS: each sent once with dryRun=All, refused in Harvester's words naming
+    the setting (and field), no stored write."""
+    results, reqs = play(twin, [args for args, message in REFUSALS])
+    for (args, message), result in zip(REFUSALS, results, strict=True):
+        assert result["failed"] and result["msg"] == f"{message} (nothing was changed)", (args, result)
+    assert len(writes(reqs)) == len(REFUSALS) and stored_writes(reqs) == []
 
 
 def test_storage_network_while_vms_run_is_one_clean_line(twin):
