@@ -424,9 +424,13 @@ def _check_instance_manager_cpu_shape(name, value):
     cpu = value.get("cpu", {})
     if not isinstance(cpu, dict):
         return [f"{_prefix(name)}.cpu: must be a mapping v1/v2 -> value"]
-    return [f"{_prefix(name)}.cpu.{engine}: " + ("unknown data engine; use v1 or v2" if engine not in ("v1", "v2")
-                                                   else f"must be a string, got {amount!r}")
-            for engine, amount in cpu.items() if engine not in ("v1", "v2") or not isinstance(amount, str)]
+    problems = []
+    for engine, amount in cpu.items():
+        if engine not in ("v1", "v2"):
+            problems.append(f"{_prefix(name)}.cpu.{engine}: unknown data engine; use v1 or v2")
+        elif not isinstance(amount, str):
+            problems.append(f"{_prefix(name)}.cpu.{engine}: must be a string, got {amount!r}")
+    return problems
 
 
 # Rules Harvester's webhook does not have (each says why it is here); the webhook's own are not repeated.
