@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.catalogue.longhorn_setting import BAD_INPUTS
+from tests.catalogue.longhorn_setting import BAD_INPUTS, REFUSALS
 from tests.modules.runner import assert_all_refused_without_a_request, run_tasks, stored_writes, writes
 
 pytestmark = [pytest.mark.twin]
@@ -83,6 +83,15 @@ def test_danger_zone_change_is_reported_pending_not_failed(twin):
     assert get_setting(twin, "taint-toleration")["value"] == "nodetype=storage:NoSchedule"
     (second,), reqs = play(twin, [task])
     assert second["changed"] is False and writes(reqs) == []
+
+
+def test_values_longhorn_refuses_are_judged_by_its_webhooks_and_never_stored(twin):
+    """The catalogue's REFUSALS: each sent once with dryRun=All, refused in Longhorn's words naming
+    the setting, no stored write."""
+    results, reqs = play(twin, [args for args, message in REFUSALS])
+    for (args, message), result in zip(REFUSALS, results, strict=True):
+        assert result["failed"] and result["msg"] == f"{message} (nothing was changed)", (args, result)
+    assert len(writes(reqs)) == len(REFUSALS) and stored_writes(reqs) == []
 
 
 def test_a_batch_is_judged_whole_before_any_write(twin):
