@@ -451,6 +451,8 @@ def validate(name, value):
     prefix = _prefix(name)
     setting = SETTINGS.get(name)
     if setting is None:
+        # Needed locally, a materially better message: Harvester answers a 404 for the name; this
+        # names the closest ones, before a batch sends anything.
         near = closest(name)
         hint = f"; did you mean {', '.join(near)}?" if near else ""
         return [f"{prefix}: unknown Harvester setting{hint}"]

@@ -474,6 +474,8 @@ def validate(name, value):
     prefix = _prefix(name)
     setting = SETTINGS.get(name)
     if setting is None:
+        # Needed locally, a materially better message: Longhorn's mutator says only "setting <name>
+        # does not exist"; this names the closest names, where a removed one went, or Harvester's.
         if name in OWNED_BY_HARVESTER:
             return [f"{prefix}: is not a Longhorn 1.12 setting (since Longhorn 1.8 it is part of the BackupTarget CR "
                     f"`default`); Harvester manages it: set the Harvester setting {OWNED_BY_HARVESTER[name]} instead"]
@@ -487,6 +489,8 @@ def validate(name, value):
         return [f"{prefix}: is managed by Harvester and would be overwritten; set the Harvester setting "
                 f"{OWNED_BY_HARVESTER[name]} instead"]
     try:
+        # The type of a natural value and the per-engine form: shape checks, which stay local --
+        # ``normalise`` must read a value to compare it with the stored one at all.
         stored = normalise(name, value)
     except ValueError as e:
         return [f"{prefix}: {e}"]
