@@ -12,8 +12,8 @@ Sources (each fact below names one):
 
 - ``LH:types/setting.go`` -- longhorn/longhorn-manager, the stored 1.10 revision of the file (it
   still has ``offline-replica-rebuilding`` as data-engine specific, which 1.11 made scalar again):
-  names, types, defaults, ranges, choices, read-only flags, data-engine-specific defaults, the
-  toleration / node-selector / orphan-type parsers.
+  names, types, defaults, read-only flags, data-engine-specific defaults (ranges, choices and
+  syntax are left to Longhorn's webhooks, which judge every change sent with dryRun=All).
 - ``DOC:`` -- longhorn/website ``content/docs/1.12.0/references/settings.md``: the 1.11/1.12
   additions (``replica-rebuild-concurrent-sync-limit``, ``default-ublk-*``, ``manager-url``,
   ``node-disk-health-monitoring``, ``endpoint-network-for-rwx-volume``,
@@ -40,7 +40,6 @@ import difflib
 import json
 import re
 from decimal import Decimal, InvalidOperation
-from urllib.parse import urlsplit
 
 ENGINES = ("v1", "v2")
 V1 = ("v1",)
@@ -51,31 +50,26 @@ BOTH = ("v1", "v2")
 _GO_TRUE = frozenset(("1", "t", "T", "TRUE", "true", "True"))
 _GO_FALSE = frozenset(("0", "f", "F", "FALSE", "false", "False"))
 
-TYPES = ("bool", "int", "float", "string", "enum", "untyped", "deprecated")
+TYPES = ("bool", "int", "float", "string", "untyped", "deprecated")
 
 
 class Setting:
-    """One Longhorn setting definition.
+    """One Longhorn setting definition: what the module needs to normalise and compare a value the
+    way Longhorn's mutator stores it. Ranges, choices and syntax are Longhorn's webhook's to judge.
 
-    ``type``: bool | int | float | string | enum (a string with ``choices``) | untyped (no declared
-    type: priority-class; any string) | deprecated (read-only image settings).
+    ``type``: bool | int | float | string | untyped (no declared type: priority-class; any string) |
+    deprecated (read-only image settings).
     ``engines``: None for a plain (non-DES) setting, else the engine keys its JSON value carries.
-    ``choices`` for an int setting are ints (default-backup-block-size).
     """
 
-    __slots__ = ("name", "type", "default", "minimum", "maximum", "choices", "read_only", "required",
-                 "engines", "danger_zone", "note")
+    __slots__ = ("name", "type", "default", "read_only", "required", "engines", "danger_zone", "note")
 
-    def __init__(self, name, type_, default="", minimum=None, maximum=None, choices=None, read_only=False,
-                 required=True, engines=None, danger_zone=False, note=""):
+    def __init__(self, name, type_, default="", read_only=False, required=True, engines=None, danger_zone=False, note=""):
         if type_ not in TYPES:
             raise ValueError(f"unknown setting type {type_!r}")
         self.name = name
         self.type = type_
         self.default = default
-        self.minimum = minimum
-        self.maximum = maximum
-        self.choices = tuple(choices) if choices else ()
         self.read_only = read_only
         self.required = required
         self.engines = tuple(engines) if engines else None
@@ -95,9 +89,6 @@ def _des(engines, value):
     return json.dumps({e: value for e in engines}, separators=(",", ":"), sort_keys=True)
 
 
-_LOG_LEVELS = ("Panic", "Fatal", "Error", "Warn", "Info", "Debug", "Trace")
-_DATA_ENGINE_LOG_LEVELS = ("Error", "Warning", "Notice", "Info", "Debug")
-
 _CATALOGUE = [
     # --- system info (read-only unless noted) ------------------------------------------- LH:types/setting.go
     Setting("default-engine-image", "string", read_only=True),
@@ -109,9 +100,7 @@ _CATALOGUE = [
     Setting("stable-longhorn-versions", "string", read_only=True, required=False),
     Setting("crd-api-version", "string", read_only=True),
     # --- general ----------------------------------------------------------------------------------------
-    Setting("node-drain-policy", "enum", "block-if-contains-last-replica",
-            choices=("block-for-eviction", "block-for-eviction-if-contains-last-replica", "block-if-contains-last-replica",
-                     "allow-if-replica-is-stopped", "always-allow")),
+    Setting("node-drain-policy", "string", "block-if-contains-last-replica"),
     Setting("detach-manually-attached-volumes-when-cordoned", "bool", "false"),
     Setting("auto-cleanup-system-generated-snapshot", "bool", "true"),
     Setting("auto-cleanup-recurring-job-backup-snapshot", "bool", "true"),
@@ -119,55 +108,54 @@ _CATALOGUE = [
     Setting("blacklist-for-auto-delete-pod-when-volume-detached-unexpectedly", "string", required=False,
             note="DOC 1.12 (default empty; Harvester's chart sets kubevirt.io/VirtualMachineInstance); not in the 1.10 code read"),
     Setting("auto-salvage", "bool", "true"),
-    Setting("concurrent-automatic-engine-upgrade-per-node-limit", "int", "0", minimum=0),
-    Setting("concurrent-volume-backup-restore-per-node-limit", "int", "5", minimum=0),
+    Setting("concurrent-automatic-engine-upgrade-per-node-limit", "int", "0"),
+    Setting("concurrent-volume-backup-restore-per-node-limit", "int", "5"),
     Setting("create-default-disk-labeled-nodes", "bool", "false"),
-    Setting("default-data-locality", "enum", "disabled", choices=("disabled", "best-effort", "strict-local")),
+    Setting("default-data-locality", "string", "disabled"),
     Setting("default-data-path", "string", "/var/lib/longhorn/"),
     Setting("default-longhorn-static-storage-class", "string", "longhorn-static"),
-    Setting("default-replica-count", "int", _des(BOTH, "3"), minimum=1, maximum=20, engines=BOTH),
+    Setting("default-replica-count", "int", _des(BOTH, "3"), engines=BOTH),
     Setting("deleting-confirmation-flag", "bool", "false"),
     Setting("disable-revision-counter", "bool", _des(V1, "true"), engines=V1),
     Setting("upgrade-checker", "bool", "true"),
     Setting("upgrade-responder-url", "string", "https://longhorn-upgrade-responder.rancher.io/v1/checkupgrade"),
     Setting("allow-collecting-longhorn-usage-metrics", "bool", "true"),
-    Setting("node-down-pod-deletion-policy", "enum", "do-nothing",
-            choices=("do-nothing", "delete-statefulset-pod", "delete-deployment-pod", "delete-both-statefulset-and-deployment-pod")),
+    Setting("node-down-pod-deletion-policy", "string", "do-nothing"),
     Setting("registry-secret", "string", required=False),
-    Setting("replica-replenishment-wait-interval", "int", "600", minimum=0),
-    Setting("system-managed-pods-image-pull-policy", "enum", "if-not-present", choices=("if-not-present", "never", "always")),
-    Setting("backing-image-cleanup-wait-interval", "int", "60", minimum=0),
-    Setting("backing-image-recovery-wait-interval", "int", "300", minimum=0),
-    Setting("default-min-number-of-backing-image-copies", "int", "3", minimum=1,
+    Setting("replica-replenishment-wait-interval", "int", "600"),
+    Setting("system-managed-pods-image-pull-policy", "string", "if-not-present"),
+    Setting("backing-image-cleanup-wait-interval", "int", "60"),
+    Setting("backing-image-recovery-wait-interval", "int", "300"),
+    Setting("default-min-number-of-backing-image-copies", "int", "3",
             note="default 3 from the code (DefaultMinNumberOfCopies); the 1.12 docs say 1"),
-    Setting("engine-replica-timeout", "int", _des(BOTH, "8"), minimum=8, maximum=30, engines=BOTH),
-    Setting("support-bundle-failed-history-limit", "int", "1", minimum=0, required=False),
-    Setting("support-bundle-node-collection-timeout", "int", "30", minimum=0),
+    Setting("engine-replica-timeout", "int", _des(BOTH, "8"), engines=BOTH),
+    Setting("support-bundle-failed-history-limit", "int", "1", required=False),
+    Setting("support-bundle-node-collection-timeout", "int", "30"),
     Setting("fast-replica-rebuild-enabled", "bool", _des(BOTH, "true"), engines=BOTH),
-    Setting("replica-file-sync-http-client-timeout", "int", "30", minimum=5, maximum=120),
-    Setting("long-grpc-timeout", "int", "86400", minimum=1, maximum=604800),
+    Setting("replica-file-sync-http-client-timeout", "int", "30"),
+    Setting("long-grpc-timeout", "int", "86400"),
     Setting("offline-replica-rebuilding", "bool", "false",
             note="REF+DOC: scalar again since 1.11 (1.10 had it data-engine specific)"),
     Setting("rwx-volume-fast-failover", "bool", "false"),
-    Setting("log-level", "enum", "Info", choices=_LOG_LEVELS),
-    Setting("data-engine-log-level", "enum", _des(V2, "Notice"), choices=_DATA_ENGINE_LOG_LEVELS, engines=V2),
+    Setting("log-level", "string", "Info"),
+    Setting("data-engine-log-level", "string", _des(V2, "Notice"), engines=V2),
     Setting("data-engine-log-flags", "string", _des(V2, ""), engines=V2, required=False),
     Setting("replica-rebuilding-bandwidth-limit", "int", _des(V2, "0"), engines=V2, required=False,
-            note="no range declared in the code read (0 = unlimited)"),
+            note="0 = unlimited"),
     Setting("manager-url", "string", required=False, note="DOC 1.12: scheme://host[:port], http or https, no path"),
     Setting("default-ublk-queue-depth", "int", _des(V2, "128"), engines=V2,
-            note="DOC 1.12 default; no range verified (volume parameter must be >= 32)"),
+            note="DOC 1.12 default"),
     Setting("default-ublk-number-of-queue", "int", _des(V2, "1"), engines=V2,
-            note="DOC 1.12 default; no range verified (volume parameter must be >= 1)"),
+            note="DOC 1.12 default"),
     Setting("node-disk-health-monitoring", "bool", "true", note="DOC 1.12"),
     Setting("kubernetes-cluster-autoscaler-enabled", "bool", "false"),
     # --- snapshot ---------------------------------------------------------------------------------------
-    Setting("snapshot-data-integrity", "enum", _des(BOTH, "fast-check"), choices=("disabled", "enabled", "fast-check"),
+    Setting("snapshot-data-integrity", "string", _des(BOTH, "fast-check"),
             engines=BOTH),
     Setting("snapshot-data-integrity-immediate-check-after-snapshot-creation", "bool", _des(BOTH, "false"), engines=BOTH),
     Setting("snapshot-data-integrity-cronjob", "string", _des(BOTH, "0 0 */7 * *"), engines=BOTH),
-    Setting("snapshot-max-count", "int", "250", minimum=2, maximum=250,
-            note="no range in the definition; the 2..250 bound is the webhook's (REF section 1.2)"),
+    Setting("snapshot-max-count", "int", "250",
+            note="the webhook bounds it 2..250 (REF section 1.2)"),
     Setting("freeze-filesystem-for-snapshot", "bool", _des(V1, "false"), engines=V1),
     Setting("remove-snapshots-during-filesystem-trim", "bool", "false"),
     Setting("disable-snapshot-purge", "bool", "false", danger_zone=True),
@@ -175,40 +163,40 @@ _CATALOGUE = [
     Setting("auto-cleanup-snapshot-after-on-demand-backup-completed", "bool", "false"),
     # --- orphan -----------------------------------------------------------------------------------------
     Setting("orphan-resource-auto-deletion", "string", required=False),
-    Setting("orphan-resource-auto-deletion-grace-period", "int", "300", minimum=0),
+    Setting("orphan-resource-auto-deletion-grace-period", "int", "300"),
     # --- backup -----------------------------------------------------------------------------------------
     Setting("allow-recurring-job-while-volume-detached", "bool", "false"),
-    Setting("backup-execution-timeout", "int", "1", minimum=1),
-    Setting("failed-backup-ttl", "int", "1440", minimum=0),
-    Setting("recurring-failed-jobs-history-limit", "int", "1", minimum=0, required=False),
-    Setting("recurring-successful-jobs-history-limit", "int", "1", minimum=0, required=False),
-    Setting("recurring-job-max-retention", "int", "100", minimum=1, maximum=250,
+    Setting("backup-execution-timeout", "int", "1"),
+    Setting("failed-backup-ttl", "int", "1440"),
+    Setting("recurring-failed-jobs-history-limit", "int", "1", required=False),
+    Setting("recurring-successful-jobs-history-limit", "int", "1", required=False),
+    Setting("recurring-job-max-retention", "int", "100",
             note="in the 1.10 code; not in the 1.12 docs' list -- may have been removed"),
     Setting("restore-volume-recurring-jobs", "bool", "false"),
-    Setting("backup-compression-method", "enum", "lz4", choices=("none", "lz4", "gzip")),
-    Setting("backup-concurrent-limit", "int", "2", minimum=1),
-    Setting("restore-concurrent-limit", "int", "2", minimum=1),
-    Setting("default-backup-block-size", "int", "2", choices=(2, 16)),
+    Setting("backup-compression-method", "string", "lz4"),
+    Setting("backup-concurrent-limit", "int", "2"),
+    Setting("restore-concurrent-limit", "int", "2"),
+    Setting("default-backup-block-size", "int", "2"),
     # --- scheduling -------------------------------------------------------------------------------------
     Setting("allow-volume-creation-with-degraded-availability", "bool", "true"),
     Setting("disable-scheduling-on-cordoned-node", "bool", "true"),
     Setting("replica-soft-anti-affinity", "bool", "false"),
     Setting("replica-zone-soft-anti-affinity", "bool", "true"),
     Setting("replica-disk-soft-anti-affinity", "bool", "true"),
-    Setting("replica-auto-balance", "enum", "disabled", choices=("disabled", "least-effort", "best-effort")),
-    Setting("replica-auto-balance-disk-pressure-percentage", "int", "90", note="no range enforced (0 disables)"),
-    Setting("storage-minimal-available-percentage", "int", "25", minimum=0, maximum=100),
-    Setting("storage-over-provisioning-percentage", "int", "100", minimum=0),
-    Setting("storage-reserved-percentage-for-default-disk", "int", "30", minimum=0, maximum=100),
+    Setting("replica-auto-balance", "string", "disabled"),
+    Setting("replica-auto-balance-disk-pressure-percentage", "int", "90", note="0 disables"),
+    Setting("storage-minimal-available-percentage", "int", "25"),
+    Setting("storage-over-provisioning-percentage", "int", "100"),
+    Setting("storage-reserved-percentage-for-default-disk", "int", "30"),
     Setting("allow-empty-node-selector-volume", "bool", "true"),
     Setting("allow-empty-disk-selector-volume", "bool", "true"),
     # --- danger zone ------------------------------------------------------------------------------------
     Setting("v1-data-engine", "bool", "true", danger_zone=True),
     Setting("v2-data-engine", "bool", "false", danger_zone=True),
-    Setting("concurrent-replica-rebuild-per-node-limit", "int", "5", minimum=0, danger_zone=True),
-    Setting("replica-rebuild-concurrent-sync-limit", "int", _des(V1, "1"), minimum=1, maximum=5, engines=V1, danger_zone=True,
-            note="DOC 1.12: 1..5, v1 only; the definition itself was not read"),
-    Setting("concurrent-backing-image-replenish-per-node-limit", "int", "5", minimum=0, danger_zone=True),
+    Setting("concurrent-replica-rebuild-per-node-limit", "int", "5", danger_zone=True),
+    Setting("replica-rebuild-concurrent-sync-limit", "int", _des(V1, "1"), engines=V1, danger_zone=True,
+            note="DOC 1.12: v1 only; the definition itself was not read"),
+    Setting("concurrent-backing-image-replenish-per-node-limit", "int", "5", danger_zone=True),
     Setting("taint-toleration", "string", required=False, danger_zone=True),
     Setting("priority-class", "untyped", required=False, danger_zone=True,
             note="no declared type; the webhook checks the PriorityClass exists (needs the cluster)"),
@@ -216,15 +204,15 @@ _CATALOGUE = [
     Setting("storage-network", "string", required=False, danger_zone=True),
     Setting("endpoint-network-for-rwx-volume", "string", required=False, danger_zone=True,
             note="REF+DOC 1.12; replaces storage-network-for-rwx-volume-enabled"),
-    Setting("guaranteed-instance-manager-cpu", "float", _des(BOTH, "12"), minimum=0, maximum=40, engines=BOTH, danger_zone=True),
-    Setting("instance-manager-pod-liveness-probe-timeout", "int", "10", minimum=1, maximum=60, danger_zone=True),
+    Setting("guaranteed-instance-manager-cpu", "float", _des(BOTH, "12"), engines=BOTH, danger_zone=True),
+    Setting("instance-manager-pod-liveness-probe-timeout", "int", "10", danger_zone=True),
     Setting("data-engine-cpu-mask", "string", _des(V2, "0x1"), engines=V2, danger_zone=True),
     Setting("data-engine-hugepage-enabled", "bool", _des(V2, "true"), engines=V2, danger_zone=True),
-    Setting("data-engine-memory-size", "int", _des(V2, "2048"), minimum=0, engines=V2, danger_zone=True),
+    Setting("data-engine-memory-size", "int", _des(V2, "2048"), engines=V2, danger_zone=True),
     Setting("data-engine-interrupt-mode-enabled", "bool", _des(V2, "false"), engines=V2, danger_zone=True),
     Setting("log-path", "string", "/var/lib/longhorn/logs/", danger_zone=True),
     Setting("snapshot-heavy-task-concurrent-limit", "int", "5", danger_zone=True,
-            note="DOC 1.12 (< 1 = unlimited, so no minimum); definition not read"),
+            note="DOC 1.12 (< 1 = unlimited); definition not read"),
     Setting("system-managed-csi-components-resource-limits", "string", required=False, danger_zone=True,
             note="DOC 1.12: a JSON object component -> ResourceRequirements, stored as a plain string"),
     Setting("csi-allowed-topology-keys", "string", required=False, danger_zone=True, note="DOC 1.12: comma-separated label keys"),
@@ -296,11 +284,6 @@ APPLIED_WHEN_INSTANCE_MANAGERS_IDLE = frozenset(("v1-data-engine", "v2-data-engi
 
 # Mutually exclusive when both are true (REF section 1.2: the webhook rejects the second one).
 MUTUALLY_EXCLUSIVE = (("auto-cleanup-system-generated-snapshot", "disable-snapshot-purge"),)
-
-_TAINT_EFFECTS = ("", "NoSchedule", "PreferNoSchedule", "NoExecute")
-_ORPHAN_TYPES = ("replica-data", "instance")
-_CSI_COMPONENTS = ("csi-attacher", "csi-provisioner", "csi-resizer", "csi-snapshotter", "longhorn-csi-plugin",
-                   "node-driver-registrar", "longhorn-liveness-probe")
 
 
 def _prefix(name):
@@ -445,135 +428,54 @@ def normalise(name, value):
     if isinstance(value, dict):
         raise ValueError("takes one value for all data engines, not a per-engine mapping")
     if isinstance(value, str) and value.strip() == "" and setting.type in ("bool", "int", "float"):
-        return value  # let validate() say "must not be empty"; nothing to re-format
+        return value  # nothing to re-format; Longhorn judges an empty value
     return _scalar(setting, value)
 
 
-def _check_range(setting, text):
-    """Messages (without prefix) for one stored per-engine or plain value."""
-    kind = setting.type
-    problems = []
-    if kind in ("int", "float"):
-        number = int(text) if kind == "int" else float(text)
-        shown = text
-        if setting.minimum is not None and number < setting.minimum:
-            problems.append(f"{shown} is below the minimum {setting.minimum}")
-        if setting.maximum is not None and number > setting.maximum:
-            problems.append(f"{shown} is above the maximum {setting.maximum}")
-        if setting.choices and number not in setting.choices:
-            problems.append(f"{shown} is not one of: {', '.join(map(str, setting.choices))}")
-    elif kind == "enum":
-        if text not in setting.choices:
-            near = difflib.get_close_matches(text, setting.choices, n=1)
-            hint = f" (did you mean {near[0]}?)" if near else ""
-            problems.append(f"{text!r} is not one of: {', '.join(setting.choices)}{hint}")
-    problems.extend(_check_specific(setting.name, text))
-    return problems
-
-
-def parse_tolerations(text):
-    """``key[=value]:effect`` items separated by ``;`` (spaces ignored, as Longhorn strips them) ->
-    sorted tuples ``(key, value, effect)``; ValueError for a malformed item (LH:UnmarshalTolerations)."""
+def tolerations_key(text):
+    """A comparable form of a ``taint-toleration`` value: its ``;`` items without spaces (Longhorn
+    strips them), sorted; Longhorn's webhook judges the syntax."""
     text = text.replace(" ", "")
-    if not text:
-        return []
-    out = []
-    for item in text.split(";"):
-        parts = item.split(":")
-        if len(parts) != 2:
-            raise ValueError(f"toleration {item!r} needs the form key[=value]:effect")
-        pair = parts[0].split("=")
-        if len(pair) > 2:
-            raise ValueError(f"toleration {item!r} has more than one '='")
-        if parts[1] not in _TAINT_EFFECTS:
-            raise ValueError(f"toleration {item!r}: effect {parts[1]!r} is not one of NoSchedule, PreferNoSchedule, NoExecute or empty")
-        out.append((pair[0], pair[1] if len(pair) == 2 else None, parts[1]))
-    return sorted(out, key=lambda t: (t[0], t[1] or "", t[2]))
+    return tuple(sorted(item for item in text.split(";") if item)) if text else ()
 
 
-def parse_node_selector(text):
-    """``key:value`` items separated by ``;`` -> dict (LH:UnmarshalNodeSelector splits on ':' -- the
-    1.10 description and REF say ``k=v``, the code and the 1.12 docs say ``k:v``; the code wins)."""
-    text = text.strip()
-    if not text:
-        return {}
-    out = {}
-    for item in text.split(";"):
-        parts = item.strip().split(":")
-        if len(parts) != 2:
-            raise ValueError(f"node selector item {item.strip()!r} needs the form key:value")
-        out[parts[0].strip()] = parts[1].strip()
-    return out
+def node_selector_key(text):
+    """A comparable form of a ``system-managed-components-node-selector`` value: its ``;`` items
+    stripped, sorted."""
+    return tuple(sorted(item.strip() for item in text.strip().split(";") if item.strip()))
 
 
-def _check_specific(name, text):
-    if name == "taint-toleration":
-        try:
-            tolerations = parse_tolerations(text)
-        except ValueError as e:
-            return [str(e)]
-        # REF section 1.2: must not use kubernetes.io keys (Kubernetes' own default tolerations).
-        return [f"toleration key {key!r} must not use the kubernetes.io prefix" for key, _value, _effect in tolerations
-                if "kubernetes.io" in key]
-    if name == "system-managed-components-node-selector":
-        try:
-            parse_node_selector(text)
-        except ValueError as e:
-            return [str(e)]
-        return []
-    if name in ("storage-network", "endpoint-network-for-rwx-volume"):
-        if text and (text.count("/") != 1 or text.startswith("/") or text.endswith("/")):
-            return [f"{text!r} must be empty or <namespace>/<network-attachment-definition>"]
-        return []
-    if name == "orphan-resource-auto-deletion":
-        bad = [item.strip() for item in text.strip().split(";") if text.strip() and item.strip() not in _ORPHAN_TYPES]
-        return [f"unknown orphan resource type(s) {', '.join(bad)}; known: {', '.join(_ORPHAN_TYPES)}"] if bad else []
-    if name == "snapshot-data-integrity-cronjob":
-        return _check_cron(text)
-    if name == "manager-url" and text:
-        parts = urlsplit(text)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            return [f"{text!r} must be scheme://host[:port] with scheme http or https"]
-        if parts.path not in ("", "/") or parts.query or parts.fragment:
-            return [f"{text!r} must not carry a path, query or fragment"]
-        return []
-    if name == "system-managed-csi-components-resource-limits" and text.strip():
-        try:
-            parsed = json.loads(text)
-        except ValueError:
-            return ["must be a JSON object: component name -> {requests, limits}"]
-        if not isinstance(parsed, dict):
-            return ["must be a JSON object: component name -> {requests, limits}"]
-        unknown = sorted(set(parsed) - set(_CSI_COMPONENTS))
-        return [f"unknown CSI component(s) {', '.join(unknown)}; known: {', '.join(_CSI_COMPONENTS)}"] if unknown else []
-    return []
+# ---------------------------------------------------------------------------------------- validation
+# Longhorn's webhooks (mutator.longhorn.io, validator.longhorn.io: types.ValidateSetting and
+# datastore.ValidateSetting) judge every value: the module sends each change with dryRun=All
+# before writing any (setting_objects.apply_all) and reports the refusal. What is checked here is
+# not theirs: the names (closest matches; where a name went; what Harvester owns), the type of a
+# natural value as ``normalise`` reads it, and the rules below no webhook has.
 
 
-_CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,?\-]+$")
+def _kubernetes_toleration_keys(text):
+    # Longhorn's docs: a toleration key must not contain kubernetes.io (Kubernetes' own default
+    # tolerations); longhorn-manager 1.12 does not check it (util.IsKubernetesDefaultToleration
+    # has no caller), so the value would be stored.
+    return [f"toleration key {item.split(':')[0].split('=')[0]!r} must not use the kubernetes.io prefix"
+            for item in tolerations_key(text) if "kubernetes.io" in item.split(":")[0].split("=")[0]]
 
 
-def _check_cron(text):
-    """A light check of what robfig/cron ParseStandard accepts: 5 fields, or a ``@`` descriptor."""
-    text = text.strip()
-    if text.startswith("@"):
-        if text in ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly") or text.startswith("@every "):
-            return []
-        return [f"{text!r} is not a cron descriptor (@daily, @every 1h, ...)"]
-    fields = text.split()
-    if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
-        return [f"{text!r} is not a 5-field cron expression (minute hour day-of-month month day-of-week)"]
-    return []
+LOCAL_RULES = {"taint-toleration": _kubernetes_toleration_keys}
 
 
 def validate(name, value):
-    """Everything wrong with setting ``name`` = ``value``, before any request; [] when fine.
+    """What is wrong with setting ``name`` = ``value`` before anything is sent; [] when fine
+    (Longhorn's webhooks judge ranges, choices and syntax).
 
-    Messages name the field: ``settings.default-replica-count: 25 is above the maximum 20``,
-    ``settings.default-replica-count.v2: ...`` for one engine of a per-engine mapping.
+    Messages name the field: ``settings.default-replica-count.v2: 'x' is not an integer`` for one
+    engine of a per-engine mapping.
     """
     prefix = _prefix(name)
     setting = SETTINGS.get(name)
     if setting is None:
+        # Needed locally, a materially better message: Longhorn's mutator says only "setting <name>
+        # does not exist"; this names the closest names, where a removed one went, or Harvester's.
         if name in OWNED_BY_HARVESTER:
             return [f"{prefix}: is not a Longhorn 1.12 setting (since Longhorn 1.8 it is part of the BackupTarget CR "
                     f"`default`); Harvester manages it: set the Harvester setting {OWNED_BY_HARVESTER[name]} instead"]
@@ -582,41 +484,26 @@ def validate(name, value):
         near = closest(name)
         hint = f"; did you mean {', '.join(near)}?" if near else ""
         return [f"{prefix}: unknown Longhorn setting{hint}"]
-    if setting.read_only:
-        return [f"{prefix}: is read-only (set by longhorn-manager)"]
     if name in OWNED_BY_HARVESTER:
+        # Longhorn accepts it; Harvester writes it back from its own setting.
         return [f"{prefix}: is managed by Harvester and would be overwritten; set the Harvester setting "
                 f"{OWNED_BY_HARVESTER[name]} instead"]
     try:
+        # The type of a natural value and the per-engine form: shape checks, which stay local --
+        # ``normalise`` must read a value to compare it with the stored one at all.
         stored = normalise(name, value)
     except ValueError as e:
         return [f"{prefix}: {e}"]
-    if setting.data_engine_specific:
-        values = json.loads(stored)
-        given_scalar = not isinstance(value, dict) and _parse_json_object(value) is None
-        problems = []
-        seen = set()
-        for engine in setting.engines:
-            text = values[engine]
-            if text == "" and setting.required:
-                problem = [("" if given_scalar else f".{engine}", "must not be empty")]
-            else:
-                problem = [("" if given_scalar else f".{engine}", p) for p in _check_range(setting, text)]
-            for where, message in problem:
-                if (where, message) not in seen:
-                    seen.add((where, message))
-                    problems.append(f"{prefix}{where}: {message}")
-        return problems
-    if stored.strip() == "" and (setting.required or setting.type in ("bool", "int", "float")):
-        return [f"{prefix}: must not be empty"]
-    if stored == "" and not setting.required:
-        return []
-    return [f"{prefix}: {m}" for m in _check_range(setting, stored.strip() if setting.type in ("int", "float", "bool") else stored)]
+    check = LOCAL_RULES.get(name)
+    return [f"{prefix}: {m}" for m in check(stored)] if check else []
 
 
 def validate_all(settings):
-    """``validate`` for every item of a name -> value mapping, plus the checks between settings
-    (``auto-cleanup-system-generated-snapshot`` and ``disable-snapshot-purge`` both true)."""
+    """``validate`` for every item of a name -> value mapping, plus the checks between settings.
+
+    Needed locally: ``auto-cleanup-system-generated-snapshot`` and ``disable-snapshot-purge`` both
+    true. Longhorn judges each against the *stored* other, so both pass their dry runs and the
+    second real write is refused after the first was stored; a batch is checked before it starts."""
     problems = []
     for name, value in settings.items():
         problems.extend(validate(name, value))
@@ -657,9 +544,9 @@ def _canonical(name, value):
     if setting.type in ("bool", "int", "float"):
         return text.strip()
     if name == "taint-toleration":
-        return tuple(parse_tolerations(text))
+        return tolerations_key(text)
     if name == "system-managed-components-node-selector":
-        return tuple(sorted(parse_node_selector(text).items()))
+        return node_selector_key(text)
     return text
 
 

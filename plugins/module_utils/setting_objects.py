@@ -21,8 +21,8 @@ from __future__ import annotations
 import hashlib
 import json
 
-from .errors import Conflict, HarvesterError
-from .retry import on_conflict
+from .errors import ApiError, Conflict, HarvesterError
+from .retry import is_webhook_denial, on_conflict
 from .validate import ValidationError, positive
 
 
@@ -61,17 +61,23 @@ class Outcome:
         self.name, self.before, self.after, self.changed, self.wire = name, before, after, changed, wire
 
 
-def apply_value(client, kind, namespace, name, wire, same):
-    """Make setting ``name`` hold ``wire`` (a string) unless ``same(stored_value)`` already says so."""
+def _read(client, kind, namespace, name):
+    live = client.get(kind.path(namespace, name), missing_ok=True)
+    if live is None:
+        where = f"{namespace}/{name}" if namespace else name
+        raise HarvesterError(f"{kind.kind} {where} does not exist on this cluster (settings are created by "
+                             f"{'Longhorn' if kind.group == 'longhorn.io' else 'Harvester'} itself, never by this module)")
+    return live
+
+
+def apply_value(client, kind, namespace, name, wire, same, live=None):
+    """Make setting ``name`` hold ``wire`` (a string) unless ``same(stored_value)`` already says so.
+    ``live``: the object as just read (saves the first read); a 409 re-reads and re-applies."""
     path = kind.path(namespace, name)
-    where = f"{namespace}/{name}" if namespace else name
-    state = {"written": False}
+    state = {"written": False, "live": live}
 
     def attempt():
-        live = client.get(path, missing_ok=True)
-        if live is None:
-            raise HarvesterError(f"{kind.kind} {where} does not exist on this cluster (settings are created by "
-                                 f"{'Longhorn' if kind.group == 'longhorn.io' else 'Harvester'} itself, never by this module)")
+        live = state.pop("live", None) or _read(client, kind, namespace, name)
         state.setdefault("before", live)
         if same(live.get("value")):
             state["after"] = live
@@ -100,19 +106,85 @@ class PartlyApplied(HarvesterError):
         return dict(self.error.as_dict(), changed=True, changed_settings=list(self.done))
 
 
+def is_refusal(error):
+    """The API judged the value and refused it (an admission webhook, or the schema's 422), as
+    opposed to failing to answer: deterministic, so it is reported, never retried."""
+    return isinstance(error, ApiError) and (error.status == 422 or is_webhook_denial(error.message))
+
+
+def refusal_text(error):
+    """``(field, text)`` of a refusal: the field the API names (``None`` for the value as a whole)
+    and its own words, without the apiserver's ``admission webhook "..." denied the request:``."""
+    for cause in getattr(error, "causes", None) or []:
+        field = cause.get("field") or ""
+        return (None if field in WHOLE_VALUE else field), cause.get("message") or error.message
+    text = error.message or error.reason or str(error)
+    marker = "denied the request: "
+    return None, text.split(marker, 1)[1] if marker in text else text
+
+
+# Fields that mean "the value as a whole": Harvester's webhook names ``value``/``default``,
+# Longhorn's ``value`` or ``metadata.name``.
+WHOLE_VALUE = ("", "value", "default", "metadata.name")
+
+
+class Refused(HarvesterError):
+    """The API refused settings of the task when they were sent with ``dryRun=All``, before any
+    was written: every refusal, each naming its setting (and field) in the API's own words."""
+
+    def __init__(self, refusals):
+        self.refusals = []
+        lines = []
+        for name, error in refusals:
+            field, text = refusal_text(error)
+            where = f"settings.{name}" + (f".{field}" if field else "")
+            lines.append(f"{where}: {text}")
+            self.refusals.append({"setting": name, "field": where, "message": text, "status": error.status,
+                                  "reason": error.reason, "api_path": error.path})
+        self.problems = lines
+        super().__init__("; ".join(lines) + " (nothing was changed)")
+
+    def as_dict(self):
+        return {"changed": False, "problems": list(self.problems), "refusals": list(self.refusals)}
+
+
 def apply_all(client, kind, namespace, wires, same):
     """``apply_value`` for every name -> wire string of ``wires``, in order;
     ``same(name, stored, wire)`` says whether the stored value already is ``wire``.
-    Returns the ``Outcome``s; an error after some changes becomes ``PartlyApplied``."""
+
+    Harvester's and Longhorn's webhooks judge the values, not this module: every change is first
+    sent with ``dryRun=All`` (in check mode that is all that is sent). When the API refuses any,
+    ``Refused`` reports all of them and nothing is written; otherwise the real writes follow in
+    order. Returns the ``Outcome``s; an error after some changes becomes ``PartlyApplied``."""
+    lives, answers, refusals = {}, {}, []
+    for name, wire in wires.items():
+        live = lives[name] = _read(client, kind, namespace, name)
+        if same(name, live.get("value"), wire):
+            continue
+        try:
+            # No resourceVersion: the dry run asks only whether the value is acceptable now.
+            answers[name] = client.merge_patch(kind.path(namespace, name), {"value": wire}, dry_run=True)
+        except ApiError as e:
+            if not is_refusal(e):
+                raise
+            refusals.append((name, e))
+    if refusals:
+        raise Refused(refusals)
     outcomes = []
     for name, wire in wires.items():
-        try:
-            outcomes.append(apply_value(client, kind, namespace, name, wire, lambda stored, n=name, w=wire: same(n, stored, w)))
-        except HarvesterError as e:
-            done = [o.name for o in outcomes if o.changed]
-            if done:
-                raise PartlyApplied(e, done) from None
-            raise
+        if name not in answers:
+            outcomes.append(Outcome(name, lives[name], lives[name], False, wire))
+        elif client.dry_run:
+            outcomes.append(Outcome(name, lives[name], answers[name], True, wire))
+        else:
+            try:
+                outcomes.append(apply_value(client, kind, namespace, name, wire,
+                                            lambda stored, n=name, w=wire: same(n, stored, w), live=lives[name]))
+            except HarvesterError as e:
+                done = [o.name for o in outcomes if o.changed]
+                if done:
+                    raise PartlyApplied(e, done) from None
+                raise
     return outcomes
 
 

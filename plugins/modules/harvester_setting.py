@@ -20,8 +20,9 @@ description:
     count as a difference, so a second run is unchanged although the stored value has them blanked.
   - Secrets (S3 keys, registry passwords, the TLS private key, a proxy password) are masked in the diff, the
     return values and any message.
-  - Input is checked before any request (names, read-only settings, and the checks of Harvester's setting webhook
-    that need no cluster); nothing is sent when a check fails.
+  - Names, read-only settings and the shape of each value are checked before any request. Harvester's setting
+    webhook judges the values; every change is first sent with C(dryRun=All), and when Harvester refuses any
+    setting of the task none is written and the task fails with every refusal, each naming its setting.
 author:
   - Homelab platform team (@homelab)
 extends_documentation_fragment:

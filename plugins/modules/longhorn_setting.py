@@ -21,8 +21,9 @@ description:
     settings Harvester writes from one of its own settings (C(storage-network), C(storage-over-provisioning-percentage),
     C(guaranteed-instance-manager-cpu), C(v2-data-engine), C(backup-target), ...) are refused with the Harvester
     setting to use instead (see M(homelab.harvester.harvester_setting)).
-  - Input is checked before any request (types, ranges, choices, the per-engine form, setting-specific syntax);
-    nothing is sent when a check fails.
+  - Names, the type of each value and the per-engine form are checked before any request. Longhorn's webhooks
+    judge the values; every change is first sent with C(dryRun=All), and when Longhorn refuses any setting of
+    the task none is written and the task fails with every refusal, each naming its setting.
 author:
   - Homelab platform team (@homelab)
 extends_documentation_fragment:

@@ -8,12 +8,9 @@ BAD_INPUTS = [
      "set the Harvester setting overcommit-config (field storage) instead"),
     ({"name": "backup-target", "value": "s3://bucket@us-east-1/"}, "set the Harvester setting backup-target instead"),
     ({"name": "v2-data-engine", "value": True}, "set the Harvester setting longhorn-v2-data-engine-enabled instead"),
-    ({"name": "default-replica-count", "value": 25}, "settings.default-replica-count: 25 is above the maximum 20"),
     ({"name": "default-replica-count", "value": {"v1": 2}},
      "settings.default-replica-count: needs a value for every data engine it supports (v1, v2); v2 missing"),
-    ({"name": "log-level", "value": "Loud"}, "settings.log-level: 'Loud' is not one of: Panic, Fatal, Error"),
     ({"name": "upgrade-checker", "value": "maybe"}, "settings.upgrade-checker: 'maybe' is not a boolean"),
-    ({"name": "current-longhorn-version", "value": "v9"}, "settings.current-longhorn-version: is read-only"),
     ({"name": "orphan-auto-deletion", "value": "instance"}, "it was replaced by orphan-resource-auto-deletion"),
     ({"name": "taint-toleration", "value": "node.kubernetes.io/x:NoSchedule"}, "must not use the kubernetes.io prefix"),
     ({"settings": {"auto-cleanup-system-generated-snapshot": True, "disable-snapshot-purge": True}},
@@ -21,6 +18,21 @@ BAD_INPUTS = [
     ({"name": "default-replica-count"}, "value: is required with name (default-replica-count)"),
     ({"name": "log-level", "value": "Info", "settings": {"log-level": "Info"}}, "parameters are mutually exclusive: name|settings"),
     ({"name": "log-level", "value": "Info", "wait_timeout": 0}, "wait_timeout: 0 must be more than 0"),
+]
+
+# Judged by Longhorn's setting webhooks: sent with dryRun=All, refused, nothing written
+# (tests/modules/test_longhorn_setting.py).
+REFUSALS = [
+    ({"name": "default-replica-count", "value": 25},
+     "settings.default-replica-count: failed to set the setting default-replica-count with invalid value "
+     '{"v1":"25","v2":"25"}: value {"v1":"25","v2":"25"} of settings default-replica-count is invalid: '
+     "value 25 for data engine v1 should be less than or equal to 20 value 25 for data engine v2 should be less "
+     "than or equal to 20"),
+    ({"name": "log-level", "value": "Loud"},
+     "settings.log-level: failed to set the setting log-level with invalid value Loud: value Loud of settings "
+     "log-level is invalid: value Loud is not a valid choice, available choices [Panic Fatal Error Warn Info Debug Trace]"),
+    ({"name": "current-longhorn-version", "value": "v9"},
+     "settings.current-longhorn-version: setting current-longhorn-version is read-only"),
 ]
 
 

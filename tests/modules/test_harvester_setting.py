@@ -16,7 +16,7 @@ import json
 
 import pytest
 
-from tests.catalogue.harvester_setting import BAD_INPUTS
+from tests.catalogue.harvester_setting import BAD_INPUTS, REFUSALS
 from tests.modules.runner import assert_all_refused_without_a_request, run_tasks, stored_writes, writes
 
 pytestmark = [pytest.mark.twin]
@@ -46,7 +46,8 @@ def test_set_then_unchanged_with_zero_writes(twin):
     assert first["changed_settings"] == ["overcommit-config"]
     assert first["settings"]["overcommit-config"]["configured"] == "True"  # waited for the controller
     assert first["diff"] == {"before": {"overcommit-config": ""}, "after": {"overcommit-config": OVERCOMMIT}}
-    assert [r["method"] for r in writes(reqs)] == ["PATCH"]
+    # judged by Harvester's webhook first (dryRun=All), then written
+    assert [(r["method"], "dryRun=All" in (r.get("query") or "")) for r in writes(reqs)] == [("PATCH", True), ("PATCH", False)]
     live = get_setting(twin, "overcommit-config")
     assert live["value"] == '{"cpu":1600,"memory":150,"storage":200}'  # sorted keys, no spaces
 
@@ -116,11 +117,43 @@ def test_bad_inputs_refused_without_any_request(twin):
     assert_all_refused_without_a_request(BAD_INPUTS, results, reqs)
 
 
+def test_values_harvester_refuses_are_judged_by_its_webhook_and_never_stored(twin):
+    """The catalogue's REFUSALS: each sent once with dryRun=All, refused in Harvester's words naming
+    the setting (and field), no stored write."""
+    results, reqs = play(twin, [args for args, message in REFUSALS])
+    for (args, message), result in zip(REFUSALS, results, strict=True):
+        assert result["failed"] and result["msg"] == f"{message} (nothing was changed)", (args, result)
+    assert len(writes(reqs)) == len(REFUSALS) and stored_writes(reqs) == []
+
+
 def test_storage_network_while_vms_run_is_one_clean_line(twin):
     value = {"vlan": 100, "clusterNetwork": "mgmt", "range": "10.10.100.0/24"}
     (result,), reqs = play(twin, [{"name": "storage-network", "value": value}])
     assert result["failed"] and "\n" not in result["msg"], result
     assert result["msg"] == (
-        "PATCH settings/storage-network: 422 Invalid: value: Please stop all VMs before configuring the storage-network setting")
-    assert [r["method"] for r in writes(reqs)] == ["PATCH"]
+        "settings.storage-network: Please stop all VMs before configuring the storage-network setting (nothing was changed)")
+    assert result["refusals"] == [{
+        "setting": "storage-network", "field": "settings.storage-network", "status": 422, "reason": "Invalid",
+        "message": "Please stop all VMs before configuring the storage-network setting",
+        "api_path": "/apis/harvesterhci.io/v1beta1/settings/storage-network"}]
+    assert [r["method"] for r in writes(reqs)] == ["PATCH"] and stored_writes(reqs) == []  # the dry run only
     assert get_setting(twin, "storage-network").get("value", "") == ""
+
+
+def test_a_batch_is_judged_whole_before_any_write_and_every_refusal_reported(twin):
+    """Harvester refuses two of three settings: both refusals in one failure, and the good one is
+    not written either (every change was dry-run before the first write)."""
+    batch = {"settings": {
+        "log-level": "debug",
+        "storage-network": {"vlan": 100, "clusterNetwork": "mgmt", "range": "10.10.100.0/24"},
+        "http-proxy": {"httpProxy": "http://proxy.lab.example:3128", "noProxy": "lab.example"}}}
+    for check in (False, True):
+        (result,), reqs = play(twin, [batch], check=check)
+        assert result["failed"] and result["changed"] is False, result
+        assert [r["setting"] for r in result["refusals"]] == ["storage-network", "http-proxy"]
+        assert result["msg"].startswith("settings.storage-network: Please stop all VMs before configuring the "
+                                        "storage-network setting; settings.http-proxy: noProxy should contain the "
+                                        "node's IP addresses or CIDR."), result["msg"]
+        assert result["msg"].endswith("(nothing was changed)")
+        assert len(writes(reqs)) == 3 and stored_writes(reqs) == []
+    assert get_setting(twin, "log-level").get("value", "") == ""

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.catalogue.longhorn_setting import BAD_INPUTS
+from tests.catalogue.longhorn_setting import BAD_INPUTS, REFUSALS
 from tests.modules.runner import assert_all_refused_without_a_request, run_tasks, stored_writes, writes
 
 pytestmark = [pytest.mark.twin]
@@ -39,7 +39,7 @@ def test_natural_value_against_per_engine_json(twin):
     assert first["diff"] == {"before": {"default-replica-count": {"v1": "3", "v2": "3"}},
                              "after": {"default-replica-count": {"v1": "2", "v2": "2"}}}
     assert first["settings"]["default-replica-count"] == {"value": '{"v1":"2","v2":"2"}', "applied": True, "changed": True}
-    assert [r["method"] for r in writes(reqs)] == ["PATCH"]
+    assert len(writes(reqs)) == 2 and len(stored_writes(reqs)) == 1  # the dry run, then the write
     assert get_setting(twin, "default-replica-count")["value"] == '{"v1":"2","v2":"2"}'
 
     # "2", 2 and {v1: 2, v2: "2"} are the stored {"v1":"2","v2":"2"}: no change, one read each, no write
@@ -85,6 +85,27 @@ def test_danger_zone_change_is_reported_pending_not_failed(twin):
     assert second["changed"] is False and writes(reqs) == []
 
 
+def test_values_longhorn_refuses_are_judged_by_its_webhooks_and_never_stored(twin):
+    """The catalogue's REFUSALS: each sent once with dryRun=All, refused in Longhorn's words naming
+    the setting, no stored write."""
+    results, reqs = play(twin, [args for args, message in REFUSALS])
+    for (args, message), result in zip(REFUSALS, results, strict=True):
+        assert result["failed"] and result["msg"] == f"{message} (nothing was changed)", (args, result)
+    assert len(writes(reqs)) == len(REFUSALS) and stored_writes(reqs) == []
+
+
+def test_a_batch_is_judged_whole_before_any_write(twin):
+    """Longhorn refuses one setting of three: the failure names it, and the others are not written
+    either (every change was dry-run before the first write)."""
+    batch = {"settings": {"log-level": "Debug", "default-longhorn-static-storage-class": "no-such-class",
+                          "upgrade-checker": False}}
+    (result,), reqs = play(twin, [batch])
+    assert result["failed"] and result["changed"] is False, result
+    assert [r["setting"] for r in result["refusals"]] == ["default-longhorn-static-storage-class"]
+    assert len(writes(reqs)) == 3 and stored_writes(reqs) == []
+    assert get_setting(twin, "log-level")["value"] == "Info" and get_setting(twin, "upgrade-checker")["value"] == "true"
+
+
 def test_bad_inputs_refused_without_any_request(twin):
     results, reqs = play(twin, [args for args, message in BAD_INPUTS])
     assert_all_refused_without_a_request(BAD_INPUTS, results, reqs)
@@ -94,8 +115,10 @@ def test_webhook_refusal_is_one_clean_line_also_in_check_mode(twin):
     task = {"name": "default-longhorn-static-storage-class", "value": "no-such-class"}
     for check in (False, True):
         (result,), reqs = play(twin, [task], check=check)
-        assert result["failed"] and result["status"] == 422 and "\n" not in result["msg"], result
-        assert result["msg"].startswith("PATCH settings/longhorn-system/default-longhorn-static-storage-class: 422 Invalid"), result
+        assert result["failed"] and result["refusals"][0]["status"] == 422 and "\n" not in result["msg"], result
+        assert result["msg"].startswith("settings.default-longhorn-static-storage-class: failed to set the setting "
+                                        "default-longhorn-static-storage-class with invalid value no-such-class"), result
         assert "cannot use a storage class no-such-class that does not exist" in result["msg"]
-        assert [r["method"] for r in writes(reqs)] == ["PATCH"]  # a webhook denial is not retried
+        # one dry run, not retried, nothing stored
+        assert [r["method"] for r in writes(reqs)] == ["PATCH"] and stored_writes(reqs) == []
     assert get_setting(twin, "default-longhorn-static-storage-class")["value"] == "longhorn-static"

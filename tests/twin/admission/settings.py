@@ -366,6 +366,9 @@ def check_containerd_registry(value: str) -> None:
 
 
 def check_vip_pools(value: str) -> None:
+    """validateVipPoolsConfigHelper: map[string]string, then ValidateCIDRs (H
+    pkg/controller/master/setting/vip_pools_config.go): per namespace CIDRs (net.ParseCIDR, so a
+    bare address is refused) or IPv4 ranges `a-b`, not both."""
     if value == "":
         return
     try:
@@ -374,18 +377,72 @@ def check_vip_pools(value: str) -> None:
         raise Invalid(str(e)) from None
     if not isinstance(pools, dict):
         raise Invalid(f"json: cannot unmarshal {go_type(pools)} into Go value of type map[string]string")
-    for ns, cidrs in pools.items():
-        if not isinstance(cidrs, str):
-            raise Invalid(f"json: cannot unmarshal {go_type(cidrs)} into Go value of type string")
-        for cidr in cidrs.split(","):
-            try:
-                ipaddress.ip_network(cidr.strip(), strict=False)
-            except ValueError:
-                raise Invalid(f"invalid CIDR value {cidr.strip()} of namespace {ns}") from None
+    for pool in pools.values():
+        if not isinstance(pool, str):
+            raise Invalid(f"json: cannot unmarshal {go_type(pool)} into Go value of type string")
+    for ns, pool in pools.items():
+        if "-" in pool and "/" in pool:
+            raise Invalid(f"invalid Pool value {pool} of {ns}, error: IP Range and CIDR cannot be used together")
+        for item in pool.split(","):
+            if item.startswith("-") or item.endswith("-"):
+                raise Invalid(f"invalid IP Range value {pool} of {ns}")
+            ends = item.split("-")
+            if len(ends) == 1:
+                try:
+                    _parse_cidr(item)
+                except ValueError as e:
+                    raise Invalid(f"invalid CIDR value {pool} of {ns}, error: {e}") from None
+            elif len(ends) == 2:
+                for end in ends:
+                    try:
+                        ipaddress.IPv4Address(end)
+                    except ValueError:
+                        raise Invalid(f"invalid IP value {pool} of {ns}") from None
+            else:
+                raise Invalid(f"invalid IP Range value {pool} of {ns}")
 
 
 def check_support_bundle(value: str, what: str) -> None:
     check_int_setting(value, f"{what} can't be negative")
+
+
+# settings.UpgradeConfig (H pkg/settings/settings_helper.go): member -> (Python type, Go type, members)
+UPGRADE_CONFIG = {
+    "imagePreloadOption": (dict, "settings.ImagePreloadOption", {
+        "strategy": (dict, "settings.PreloadStrategy", {
+            "type": (str, "settings.StrategyType", None), "concurrency": (int, "int", None)})}),
+    "restoreVM": (bool, "bool", None),
+    "logReadyTimeout": (str, "string", None),
+    "nodeUpgradeOption": (dict, "settings.NodeUpgradeOption", {
+        "strategy": (dict, "settings.NodeUpgradeStrategy", {
+            "mode": (str, "settings.ModeType", None), "pauseNodes": (list, "[]string", str)})}),
+}
+
+
+def _decode_typed(data: dict, fields: dict, struct: str, path: str = "") -> None:
+    """json.Unmarshal into nested Go structs: a member of the wrong JSON type is
+    `json: cannot unmarshal X into Go struct field <S>.<a.b.c> of type T`, S the innermost struct
+    and a.b.c the path from the top (encoding/json's errorContext); null and unknown members pass
+    (keys match case-insensitively, as in Go)."""
+    lower = {k.lower(): k for k in fields}
+    for key, value in data.items():
+        name = lower.get(key.lower())
+        if name is None or value is None:
+            continue
+        want, gotype, inner = fields[name]
+        where = f"{path}.{name}" if path else name
+        ok = isinstance(value, want) and not (want is int and isinstance(value, bool))
+        if want is int and isinstance(value, float):
+            ok = value.is_integer()
+        if not ok:
+            raise ValueError(f"json: cannot unmarshal {go_type(value)} into Go struct field {struct}.{where} of type {gotype}")
+        if isinstance(inner, dict):
+            _decode_typed(value, inner, gotype.rpartition(".")[2], where)
+        elif inner is str:
+            for item in value:
+                if not isinstance(item, str):
+                    raise ValueError(f"json: cannot unmarshal {go_type(item)} into Go struct field {struct}.{where} "
+                                     f"of type string")
 
 
 def check_upgrade_config(field: str, value: str, store) -> None:
@@ -395,8 +452,10 @@ def check_upgrade_config(field: str, value: str, store) -> None:
         data = go_json(value)
         if not isinstance(data, dict):
             raise ValueError(f"json: cannot unmarshal {go_type(data)} into Go value of type settings.UpgradeConfig")
+        _decode_typed(data, UPGRADE_CONFIG, "UpgradeConfig")
     except ValueError as e:
-        raise Invalid(str(e), field) from None
+        # settings.DecodeConfig wraps json.Unmarshal's error
+        raise Invalid(f"unmarshal failed, error: {e}, value: {value}", field) from None
     strategy = ((data.get("imagePreloadOption") or {}).get("strategy") or {})
     if strategy.get("type", "") not in ("skip", "sequential", "parallel"):
         raise Invalid(f"invalid image preload strategy type: {strategy.get('type', '')}", field)
@@ -418,9 +477,6 @@ def check_upgrade_config(field: str, value: str, store) -> None:
             raise Invalid(f"node {n} in pauseNodes does not exist", field)
     timeout = data.get("logReadyTimeout")
     if timeout is not None:
-        if not isinstance(timeout, str):
-            raise Invalid(f"json: cannot unmarshal {go_type(timeout)} into Go struct field "
-                          f"UpgradeConfig.logReadyTimeout of type string", field)
         if not re.fullmatch(r"\d+", timeout) or not 1 <= int(timeout) <= 20:
             raise Invalid(f"invalid logReadyTimeout: {timeout}, it should be an integer between 1 and 20", field)
 

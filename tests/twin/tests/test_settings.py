@@ -550,3 +550,36 @@ def test_storage_network_must_not_overlap_vm_migration_network(twin):
                  json.dumps({"vlan": 101, "clusterNetwork": "mgmt", "range": "10.10.100.0/25"})).status_code == 200
     refused(patch(twin, "storage-network", json.dumps(STORAGE)), 422,
             "storage-network: the network configuration is overlapped with vm-migration-network", "storage-network")
+
+
+# Issue 16: rules harvester_setting checked itself until Harvester's webhook judged its dry runs.
+def test_vip_pools_follow_validate_cidrs(twin):
+    for value, message in [
+        ('{"default":"10.0.0.5"}', "invalid CIDR value 10.0.0.5 of default, error: invalid CIDR address: 10.0.0.5"),
+        ('{"default":"10.0.0.0/24,10.0.1"}',
+         "invalid CIDR value 10.0.0.0/24,10.0.1 of default, error: invalid CIDR address: 10.0.1"),
+        ('{"default":"10.0.0.10-10.0.0.20,10.0.1.0/24"}',
+         "invalid Pool value 10.0.0.10-10.0.0.20,10.0.1.0/24 of default, error: IP Range and CIDR cannot be used together"),
+        ('{"default":"10.0.0.10-"}', "invalid IP Range value 10.0.0.10- of default"),
+        ('{"default":"10.0.0.10-10.0.0.x"}', "invalid IP value 10.0.0.10-10.0.0.x of default"),
+    ]:
+        refused(patch(twin, "vip-pools", value), 422, message, "value")
+    for value in ('{"default":"10.0.0.0/24,10.0.1.0/24"}', '{"default":"10.0.0.10-10.0.0.20"}', ""):
+        r = patch(twin, "vip-pools", value)
+        assert r.status_code == 200, r.text
+
+
+def test_upgrade_config_members_are_decoded_with_their_go_types(twin):
+    for value, error in [
+        ('{"imagePreloadOption":{"strategy":{"type":"sequential"}},"restoreVM":"yes"}',
+         "json: cannot unmarshal string into Go struct field UpgradeConfig.restoreVM of type bool"),
+        ('{"imagePreloadOption":{"strategy":{"type":"parallel","concurrency":"2"}}}',
+         "json: cannot unmarshal string into Go struct field PreloadStrategy.imagePreloadOption.strategy.concurrency "
+         "of type int"),
+        ('{"imagePreloadOption":{"strategy":{"type":"sequential"}},"nodeUpgradeOption":{"strategy":{"pauseNodes":"ms02-1"}}}',
+         "json: cannot unmarshal string into Go struct field NodeUpgradeStrategy.nodeUpgradeOption.strategy.pauseNodes "
+         "of type []string"),
+        ('{"imagePreloadOption":{"strategy":{"type":"sequential"}},"logReadyTimeout":5}',
+         "json: cannot unmarshal number into Go struct field UpgradeConfig.logReadyTimeout of type string"),
+    ]:
+        refused(patch(twin, "upgrade-config", value), 422, f"unmarshal failed, error: {error}, value: {value}", "value")

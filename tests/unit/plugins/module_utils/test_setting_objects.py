@@ -13,7 +13,7 @@ import pytest
 from ansible_collections.homelab.harvester.plugins.module_utils import kinds
 from ansible_collections.homelab.harvester.plugins.module_utils import setting_objects as so
 from ansible_collections.homelab.harvester.plugins.module_utils.client import Client
-from ansible_collections.homelab.harvester.plugins.module_utils.errors import Conflict, WaitTimeout
+from ansible_collections.homelab.harvester.plugins.module_utils.errors import Conflict, Invalid, ServerError, WaitTimeout
 from ansible_collections.homelab.harvester.plugins.module_utils.validate import ValidationError
 
 
@@ -125,3 +125,53 @@ def test_a_setting_patch_stored_with_its_answer_lost_counts_as_changed():
     outcome = so.apply_value(c, kinds.HARVESTER_SETTING, None, "log-level", "debug", lambda stored: stored == "debug")
     assert outcome.changed and outcome.before["value"] == "info" and outcome.after["value"] == "debug"
     assert c.merge_patch.call_count == 1
+
+
+def _denied(message, field="value"):
+    return Invalid(422, "Invalid", f'admission webhook "validator.harvesterhci.io" denied the request: {message}',
+                   causes=[{"field": field, "reason": "FieldValueInvalid", "message": message}],
+                   path="/apis/harvesterhci.io/v1beta1/settings/x", method="PATCH")
+
+
+def test_every_change_is_dry_run_first_and_all_refusals_reported_before_any_write():
+    c = Mock(spec=Client)
+    c.dry_run = False
+    c.get.side_effect = lambda path, missing_ok=False: obj("", rv="2")
+    refusals = {"overcommit-config": _denied("Cannot undercommit. Should be greater than or equal to 100 but got 50", "cpu"),
+                "max-hotplug-ratio": _denied("value: 50 must be in range [1 .. 20]")}
+
+    def patch(path, body, dry_run=None):
+        name = path.rsplit("/", 1)[1]
+        assert dry_run is True  # nothing but dry runs before every refusal is known
+        if name in refusals:
+            raise refusals[name]
+        return dict(obj(body["value"]), metadata={"name": name})
+    c.merge_patch.side_effect = patch
+    wires = {"log-level": "debug", "overcommit-config": '{"cpu":50}', "max-hotplug-ratio": "50"}
+    with pytest.raises(so.Refused) as caught:
+        so.apply_all(c, kinds.HARVESTER_SETTING, None, wires, lambda n, stored, wire: stored == wire)
+    assert caught.value.problems == [
+        "settings.overcommit-config.cpu: Cannot undercommit. Should be greater than or equal to 100 but got 50",
+        "settings.max-hotplug-ratio: value: 50 must be in range [1 .. 20]"]
+    assert str(caught.value).endswith("(nothing was changed)")
+    assert caught.value.as_dict()["changed"] is False and c.merge_patch.call_count == 3
+
+
+def test_a_failure_that_is_no_refusal_stops_at_once():
+    c = Mock(spec=Client)
+    c.dry_run = False
+    c.get.side_effect = lambda path, missing_ok=False: obj("", rv="2")
+    c.merge_patch.side_effect = ServerError(503, "ServiceUnavailable", "etcd leader changed", method="PATCH", path="/x")
+    with pytest.raises(ServerError):
+        so.apply_all(c, kinds.HARVESTER_SETTING, None, {"log-level": "debug", "ui-source": "bundled"},
+                     lambda n, stored, wire: stored == wire)
+    assert c.merge_patch.call_count == 1
+
+
+def test_check_mode_outcomes_are_the_dry_run_answers():
+    c = Mock(spec=Client)
+    c.dry_run = True
+    c.get.side_effect = lambda path, missing_ok=False: obj("info", rv="2")
+    c.merge_patch.side_effect = lambda path, body, dry_run=None: obj(body["value"], rv="2")
+    (outcome,) = so.apply_all(c, kinds.HARVESTER_SETTING, None, {"log-level": "debug"}, lambda n, s, w: s == w)
+    assert outcome.changed and outcome.after["value"] == "debug" and c.merge_patch.call_count == 1

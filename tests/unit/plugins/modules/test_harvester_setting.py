@@ -31,8 +31,7 @@ def test_argument_spec():
     ({"name": "log-levl", "value": "debug"}, "settings.log-levl: unknown Harvester setting; did you mean log-level?"),
     ({"name": "server-version", "value": "v9"}, "is written by Harvester itself and cannot be set"),
     ({"name": "log-level", "value": "loud"}, "settings.log-level: 'loud' is not one of"),
-    ({"settings": {"max-hotplug-ratio": 50}}, "settings.max-hotplug-ratio: 50 is above the maximum 20"),
-    ({"name": "overcommit-config", "value": {"cpu": 50, "memory": 150, "storage": 100}}, "cannot undercommit"),
+    ({"name": "overcommit-config", "value": "[1]"}, "settings.overcommit-config: takes a mapping"),
     ({"name": "ui-source", "value": ["a"]}, "settings.ui-source: takes a plain string, not a list"),
     ({"name": "log-level"}, "value: is required with name (log-level)"),
     ({"settings": {}}, "settings: must name at least one setting"),
@@ -60,13 +59,15 @@ def test_one_patch_of_only_value_per_differing_setting_and_no_wait_for_unsynced(
     c.dry_run = False
     live = {"ui-source": setting("ui-source", "auto"), "log-level": setting("log-level", "info")}
     c.get.side_effect = lambda path, missing_ok=False: live[path.rsplit("/", 1)[1]]
-    c.merge_patch.side_effect = lambda path, body: setting("ui-source", body["value"], rv="2")
+    c.merge_patch.side_effect = lambda path, body, dry_run=None: setting("ui-source", body["value"], rv="2")
     kind, result, dummy = run_module({"settings": {"ui-source": "bundled", "log-level": "info"}}, client=c, diff=True)
     assert kind == "exit" and result["changed"] is True, result
     assert result["changed_settings"] == ["ui-source"]
-    [(path, body)] = [call.args for call in c.merge_patch.call_args_list]
-    assert path == "/apis/harvesterhci.io/v1beta1/settings/ui-source"
-    assert body == {"metadata": {"resourceVersion": "1"}, "value": "bundled"}
+    dry, real = c.merge_patch.call_args_list  # Harvester judges the change first, then it is written
+    assert dry.args == ("/apis/harvesterhci.io/v1beta1/settings/ui-source", {"value": "bundled"})
+    assert dry.kwargs == {"dry_run": True}
+    assert real.args == ("/apis/harvesterhci.io/v1beta1/settings/ui-source",
+                         {"metadata": {"resourceVersion": "1"}, "value": "bundled"}) and not real.kwargs
     assert result["diff"] == {"before": {"ui-source": "auto"}, "after": {"ui-source": "bundled"}}
     assert c.get.call_count == 2  # ui-source has no controller: nothing to wait for
 
@@ -106,8 +107,9 @@ def test_api_errors_become_one_failure_shape():
                                           method="PATCH")
     value = {"vlan": 100, "clusterNetwork": "mgmt", "range": "10.10.100.0/24"}
     kind, result, dummy = run_module({"name": "storage-network", "value": value}, client=c)
-    assert kind == "fail" and result["status"] == 422 and "\n" not in result["msg"]
-    assert result["msg"].startswith("PATCH settings/storage-network: 422 Invalid")
+    assert kind == "fail" and result["refusals"][0]["status"] == 422 and "\n" not in result["msg"]
+    assert result["msg"] == "settings.storage-network: denied: Please stop all VMs (nothing was changed)"
+    assert c.merge_patch.call_args.kwargs == {"dry_run": True}  # refused in the dry run: nothing sent for real
 
 
 def test_missing_setting_is_never_created():
