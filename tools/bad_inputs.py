@@ -1,6 +1,6 @@
 """Writes docs/bad-inputs.md: the catalogue of bad inputs the modules refuse before any API
 request, each with the message a user sees; then the inputs refused once the module has read the
-cluster, before any write; then the lab plans the roles refuse before writing anything. The entries
+cluster or by its webhooks in a dry run, with nothing stored; then the lab plans the roles refuse before writing anything. The entries
 live in the catalogues (BAD_INPUTS and REFUSALS of each tests/catalogue/<module>.py, PLAN_REFUSALS
 of tests/catalogue/lab_plan.py); the tests run every one against the twin and assert the message
 and that no request (no write) was made; this page only shows them. `python tools/bad_inputs.py
@@ -41,9 +41,10 @@ def render(entries: dict[str, list[tuple[dict, str]]], refused: dict | None = No
         lines += [f"## homelab.harvester.{module}", ""]
         _table(lines, rows, "| task arguments | message contains |")
     if refused:
-        lines += ["# Refused after reading the cluster", "",
-                  "Inputs a module can only judge by reading the cluster (in the twin's seeded lab): refused before any",
-                  "write, which the module's test asserts with the message.", ""]
+        lines += ["# Refused by the cluster", "",
+                  "Inputs a module can only judge by reading the cluster, or that Harvester's and Longhorn's webhooks",
+                  "judge in a dry run (`dryRun=All`), in the twin's seeded lab: refused with nothing stored, which the",
+                  "module's test asserts with the message.", ""]
         for module, rows in refused.items():
             lines += [f"## homelab.harvester.{module}", ""]
             _table(lines, rows, "| task arguments | message contains |")
