@@ -1,10 +1,9 @@
 """Writes docs/bad-inputs.md: the catalogue of bad inputs the modules refuse before any API
 request, each with the message a user sees; then the inputs refused once the module has read the
 cluster or by its webhooks in a dry run; then the lab plans the roles refuse before writing anything.
-The entries
-live in the catalogues (BAD_INPUTS and REFUSALS of each tests/catalogue/<module>.py, PLAN_REFUSALS
-of tests/catalogue/lab_plan.py); the tests run every one against the twin and assert the message
-and that nothing was stored; this page only shows them. `python tools/bad_inputs.py
+The entries live in the catalogues (BAD_INPUTS and REFUSALS of each tests/catalogue/<module>.py,
+PLAN_REFUSALS of tests/catalogue/lab_plan.py); the tests run every one against the twin and assert
+the message and that nothing was stored; this page only shows them. `python tools/bad_inputs.py
 --check` fails when the page is stale."""
 from __future__ import annotations
 
