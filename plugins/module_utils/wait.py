@@ -4,7 +4,7 @@
 first interval that grows (controllers usually answer within a second), an early stop on a
 terminal failure, and a message that says what was last seen::
 
-    nad = wait.until(lambda: client.get(path), vm_network.is_ready, timeout=60,
+    nad = wait.until(lambda: client.get(path), vm_network.ready, timeout=60,
                      what="network default/vlan30 to be ready", describe=vm_network.summary)
 
 Pure Python; clock and sleep are injectable so unit tests never sleep.
