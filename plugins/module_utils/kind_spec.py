@@ -34,8 +34,9 @@ plain, separately testable module functions and binds them here in one table.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any
 
 from .kinds import Kind
 
@@ -69,11 +70,11 @@ class KindSpec:
     summary: Callable[[dict], str]
     immutable: Callable[[dict], dict] = no_immutable
     precheck: Callable[[Any, dict], None] = no_precheck
-    ready: Optional[Callable[[dict], bool]] = None
+    ready: Callable[[dict], bool] | None = None
     goal: Callable[[dict], str] = always_ready_word
-    failed: Callable[[dict], Optional[str]] = never_failed
-    stage: Optional[Callable[[dict], Any]] = None
-    result: Optional[Callable[[Optional[dict], dict], dict]] = None
+    failed: Callable[[dict], str | None] = never_failed
+    stage: Callable[[dict], Any] | None = None
+    result: Callable[[dict | None, dict], dict] | None = None
 
     def returned(self, obj, params):
         """The return values of a ``present`` run (beside ``changed`` and ``diff``)."""
