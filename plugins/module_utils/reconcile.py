@@ -33,7 +33,7 @@ from __future__ import annotations
 from .client import Found
 from .errors import AlreadyExists, Conflict, HarvesterError
 from .retry import on_conflict
-from .wait import until
+from .wait import should_wait, until
 
 DELETE_TIMEOUT = 120.0
 
@@ -250,7 +250,7 @@ def ensure_absent(client, kind, namespace, name, *, fields=(), wait=True, delete
     changed = not live["metadata"].get("deletionTimestamp")
     if changed:
         client.delete(path, missing_ok=True)
-    if wait and not client.dry_run:
+    if wait and not client.dry_run:  # a dry-run delete leaves the object stored
         _wait_gone(client, path, _ref(kind, live), delete_timeout, sleep)
     return changed, live, None, diff
 
@@ -268,16 +268,15 @@ def converge(client, spec, params):
     ``spec.returned(obj, params)``."""
     namespace = params.get("namespace") if spec.kind.namespaced else None
     name, timeout = params["name"], params.get("wait_timeout") or DELETE_TIMEOUT
-    wait = params.get("wait", True)
     if params.get("state", "present") == "absent":
         changed, dummy, dummy2, diff = ensure_absent(client, spec.kind, namespace, name, fields=spec.all_fields,
-                                                     wait=wait, delete_timeout=timeout)
+                                                     wait=should_wait(client, params), delete_timeout=timeout)
         return {"changed": changed, "diff": diff}
     spec.precheck(client, params)
     changed, dummy, obj, diff = ensure_present(client, spec.kind, spec.desired(params), fields=spec.fields(params),
                                                immutable=spec.immutable(params), recreate=params.get("recreate", False),
                                                delete_timeout=timeout)
-    if wait and spec.ready is not None and not client.dry_run:
+    if spec.ready is not None and should_wait(client, params):
         ref = f"{namespace}/{name}" if namespace else name
         obj = until(lambda: client.get(spec.kind.path(namespace, name), missing_ok=True),
                     lambda o: o is not None and spec.ready(o), first=obj,

@@ -30,6 +30,13 @@ class WaitFailed(HarvesterError):
         return {"last_seen": self.last_seen} if self.last_seen is not None else {}
 
 
+def should_wait(client, params):
+    """Whether a flow waits for the cluster: the task asks for it (``wait``, default yes) and its
+    writes are stored. In check mode the client's writes are dry runs: nothing stored can become
+    ready, so no flow waits -- this is where flows read that from the client."""
+    return bool(params.get("wait", True)) and not client.dry_run
+
+
 def until(read, done, *, timeout, what="the condition", failed=None, describe=None, first=_UNSET,
           interval=0.1, max_interval=2.0, clock=None, sleep=None, progress=None, stage=None):
     """Poll and return the first state for which ``done(state)`` is true.
