@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 from . import kinds, progress, validate
 from .kind_spec import KindSpec
-from .reconcile import Field, label_fields, set_labels
+from .reconcile import Field, empty_is_none, label_fields, set_labels
 from .validate import ValidationError, label_value, subdomain
 
 KIND = kinds.VM_IMAGE
@@ -124,20 +124,16 @@ def desired(params):
 
 
 # --- comparison ---------------------------------------------------------------------------
-def _empty_is_none(value):
-    return value or None
-
-
 def _lower(value):
     return value.lower() if isinstance(value, str) and value else None
 
 
 DISPLAY_NAME = Field(("spec", "displayName"))
 SOURCE_TYPE = Field(("spec", "sourceType"))
-URL = Field(("spec", "url"), normalise=_empty_is_none)
+URL = Field(("spec", "url"), normalise=empty_is_none)
 CHECKSUM = Field(("spec", "checksum"), normalise=_lower)
-DESCRIPTION = Field(("spec", "description"), normalise=_empty_is_none)
-STORAGE_CLASS = Field(("metadata", "annotations", ANNOTATION_STORAGE_CLASS), normalise=_empty_is_none)
+DESCRIPTION = Field(("spec", "description"), normalise=empty_is_none)
+STORAGE_CLASS = Field(("metadata", "annotations", ANNOTATION_STORAGE_CLASS), normalise=empty_is_none)
 BASE_FIELDS = (DISPLAY_NAME, SOURCE_TYPE, URL)
 
 

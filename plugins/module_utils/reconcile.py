@@ -57,6 +57,11 @@ def _keep_desired(desired, live):
     return desired
 
 
+def empty_is_none(value):
+    """A normaliser: an empty value is no value (``''`` and absent compare equal)."""
+    return value or None
+
+
 class Field:
     """A managed field. ``path``: keys from the object root, e.g. ``("metadata", "annotations",
     "field.cattle.io/description")``. ``normalise(value)``: the comparable form (``None`` means

@@ -24,7 +24,7 @@ import json
 
 from . import kinds, validate
 from .kind_spec import KindSpec
-from .reconcile import Field, label_fields, set_labels
+from .reconcile import Field, empty_is_none, label_fields, set_labels
 
 CNI_VERSION = "0.3.1"
 BRIDGE_SUFFIX = "-br"
@@ -160,11 +160,7 @@ def normalise_route(text):
     return {k: route[k] for k in keep if route.get(k) not in (None, "")}
 
 
-def _empty_is_none(value):
-    return value or None
-
-
-DESCRIPTION = Field(("metadata", "annotations", ANNOTATION_DESCRIPTION), normalise=_empty_is_none)
+DESCRIPTION = Field(("metadata", "annotations", ANNOTATION_DESCRIPTION), normalise=empty_is_none)
 ROUTE = Field(("metadata", "annotations", ANNOTATION_ROUTE), normalise=normalise_route)
 CONFIG = Field(("spec", "config"), normalise=normalise_config, to_write=config_to_write)
 ALL_FIELDS = (CONFIG, ROUTE, DESCRIPTION)
