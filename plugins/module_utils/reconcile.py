@@ -193,7 +193,7 @@ def ensure_present(client, kind, desired, *, fields, immutable=None, recreate=Fa
     def attempt():
         live = client.get(path, missing_ok=True)
         if live is not None and live["metadata"].get("deletionTimestamp"):
-            if client.dry_run:
+            if client.dry_run:  # check mode: a dry-run create would meet the object still stored; no answer to give
                 raise HarvesterError(f"{what} is being deleted; run again once it is gone")
             _wait_gone(client, path, what, delete_timeout, sleep)
             live = None
