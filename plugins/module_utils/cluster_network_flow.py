@@ -81,10 +81,10 @@ def present(module):
         def read():
             return cnet.Health(client.get(path, missing_ok=True), client.list(cnet.VLAN_STATUS.path(), label_selector=selector), expected)
 
-        health = wait.until(read, lambda h: h.done(), timeout=p["wait_timeout"],
+        health = wait.until(read, lambda h: h.ready(), timeout=p["wait_timeout"],
                             what=f"cluster network {name} and its VlanStatuses to be ready",
                             failed=lambda h: h.failed() or (None if h.cluster_network else "the ClusterNetwork is gone"),
-                            describe=lambda h: h.describe())
+                            describe=lambda h: h.summary())
         result["cluster_network"] = health.cluster_network
         result["vlan_statuses"] = sorted(health.statuses, key=lambda s: (s["vlan_config"] or "", s["node"] or ""))
     return result
