@@ -49,7 +49,7 @@ def no_immutable(params):
     return {}
 
 
-def always_ready_word(params):
+def goal_ready(params):
     return "ready"
 
 
@@ -71,7 +71,7 @@ class KindSpec:
     immutable: Callable[[dict], dict] = no_immutable
     precheck: Callable[[Any, dict], None] = no_precheck
     ready: Callable[[dict], bool] | None = None
-    goal: Callable[[dict], str] = always_ready_word
+    goal: Callable[[dict], str] = goal_ready
     failed: Callable[[dict], str | None] = never_failed
     stage: Callable[[dict], Any] | None = None
     result: Callable[[dict | None, dict], dict] | None = None
