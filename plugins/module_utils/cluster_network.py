@@ -143,7 +143,7 @@ def ready_condition(obj):
     return None
 
 
-def is_ready(obj):
+def ready(obj):
     return (ready_condition(obj) or {}).get("status") == "True"
 
 
@@ -156,7 +156,8 @@ def status_summary(vs):
 
 class Health:
     """One look at the cluster network: the ClusterNetwork, and the VlanStatus of every node
-    each VlanConfig covers (``expected``: ``{vlanconfig: [nodes]}``)."""
+    each VlanConfig covers (``expected``: ``{vlanconfig: [nodes]}``). Its roles have the names of
+    a ``kind_spec.KindSpec``'s: ``ready``, ``failed``, ``summary``."""
 
     def __init__(self, cluster_network, statuses, expected):
         self.cluster_network = cluster_network
@@ -178,14 +179,14 @@ class Health:
                     return f"VlanStatus {s['name']} of VlanConfig {vc} on node {n}: {s['message']}"
         return None
 
-    def done(self):
+    def ready(self):
         needs_cn = any(self.expected.values())
-        if needs_cn and not is_ready(self.cluster_network):
+        if needs_cn and not ready(self.cluster_network):
             return False
         return all((self._status(vc, n) or {}).get("ready") for vc, nodes in self.expected.items() for n in nodes)
 
-    def describe(self):
-        cn = "ready" if is_ready(self.cluster_network) else "not ready" if self.cluster_network else "missing"
+    def summary(self):
+        cn = "ready" if ready(self.cluster_network) else "not ready" if self.cluster_network else "missing"
         parts = [f"ClusterNetwork {cn}"]
         for vc, nodes in self.expected.items():
             for n in nodes:

@@ -3,12 +3,14 @@
 """The flow of ``harvester_cluster_network``: the ClusterNetwork, then its VlanConfigs (stale
 ones of this cluster network deleted first), then the wait on the agent's VlanStatuses; or,
 for ``state=absent``, the VlanConfigs and then the ClusterNetwork. What the objects are is in
-``cluster_network.py``."""
+``cluster_network.py``. Check mode is the client's (``client.dry_run``): the writes are dry runs,
+nothing is waited for, and the two writes a dry run cannot show (below) are predicted."""
 
 from __future__ import annotations
 
 from . import cluster_network as cnet
 from . import reconcile, wait
+from .wait import should_wait
 
 
 def run(module):
@@ -34,7 +36,7 @@ def _delete_stale(module, stale, diff):
             continue
         module.client.delete(cnet.VLAN_CONFIG.path(None, name), missing_ok=True)
         changed = True
-    if module.params["wait"] and not module.check_mode:
+    if should_wait(module.client, module.params):
         for vc in stale:
             _wait_gone(module, cnet.VLAN_CONFIG.path(None, vc["metadata"]["name"]), f"VlanConfig {vc['metadata']['name']}")
     return changed
@@ -55,8 +57,9 @@ def present(module):
     for uplink in p["uplinks"]:
         desired = cnet.desired_vlan_config(name, uplink)
         fields = cnet.vlan_config_fields(uplink)
-        if module.check_mode and cn_before is None:
-            # the VlanConfig webhook refuses a VlanConfig of a cluster network that does not exist yet
+        if client.dry_run and cn_before is None:
+            # check mode: the ClusterNetwork was only dry-run, and the VlanConfig webhook refuses a VlanConfig
+            # of a cluster network that does not exist yet: report the VlanConfig that would be created
             vc_changed, before, after = True, None, desired
         else:
             vc_changed, before, after, dummy = reconcile.ensure_present(client, cnet.VLAN_CONFIG, desired, fields=fields)
@@ -67,7 +70,7 @@ def present(module):
         diff["after"]["vlan_configs"][vc_name] = reconcile.managed_view(desired if vc_changed else before, fields)
         vlan_configs.append(after)
     result = {"changed": changed, "cluster_network": cn_obj, "vlan_configs": vlan_configs, "diff": diff}
-    if p["wait"] and not module.check_mode:
+    if should_wait(client, p):
         expected = {vc["metadata"]["name"]: cnet.matched_nodes(vc) for vc in vlan_configs}
         for vc_name, nodes in expected.items():
             if not nodes:
@@ -78,10 +81,10 @@ def present(module):
         def read():
             return cnet.Health(client.get(path, missing_ok=True), client.list(cnet.VLAN_STATUS.path(), label_selector=selector), expected)
 
-        health = wait.until(read, lambda h: h.done(), timeout=p["wait_timeout"],
+        health = wait.until(read, lambda h: h.ready(), timeout=p["wait_timeout"],
                             what=f"cluster network {name} and its VlanStatuses to be ready",
                             failed=lambda h: h.failed() or (None if h.cluster_network else "the ClusterNetwork is gone"),
-                            describe=lambda h: h.describe())
+                            describe=lambda h: h.summary())
         result["cluster_network"] = health.cluster_network
         result["vlan_statuses"] = sorted(health.statuses, key=lambda s: (s["vlan_config"] or "", s["node"] or ""))
     return result
@@ -101,8 +104,8 @@ def absent(module):
             changed = True
             # the ClusterNetwork webhook refuses the delete while VlanConfigs exist: in check mode
             # they are still stored, so the dry run would be refused for a reason the real run removes
-            if not (module.check_mode and mine):
+            if not (client.dry_run and mine):
                 client.delete(path, missing_ok=True)
-        if p["wait"] and not module.check_mode:
+        if should_wait(client, p):
             _wait_gone(module, path, f"ClusterNetwork {name}")
     return {"changed": changed, "diff": diff}

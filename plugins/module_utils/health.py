@@ -98,7 +98,7 @@ def setting_problems(info):
 def image_info(obj):
     meta, spec, status = _meta(obj), obj.get("spec") or {}, obj.get("status") or {}
     return {"namespace": meta.get("namespace"), "name": meta.get("name"), "display_name": spec.get("displayName"),
-            "imported": image.is_imported(obj), "progress": status.get("progress", 0), "failure": image.failure(obj)}
+            "imported": image.is_imported(obj), "progress": status.get("progress", 0), "failure": image.failed(obj)}
 
 
 def image_problems(info):

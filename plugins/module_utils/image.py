@@ -26,7 +26,8 @@ import re
 from urllib.parse import urlsplit
 
 from . import kinds, progress, validate
-from .reconcile import Field, label_fields, set_labels
+from .kind_spec import KindSpec
+from .reconcile import Field, empty_is_none, label_fields, set_labels
 from .validate import ValidationError, label_value, subdomain
 
 KIND = kinds.VM_IMAGE
@@ -123,20 +124,16 @@ def desired(params):
 
 
 # --- comparison ---------------------------------------------------------------------------
-def _empty_is_none(value):
-    return value or None
-
-
 def _lower(value):
     return value.lower() if isinstance(value, str) and value else None
 
 
 DISPLAY_NAME = Field(("spec", "displayName"))
 SOURCE_TYPE = Field(("spec", "sourceType"))
-URL = Field(("spec", "url"), normalise=_empty_is_none)
+URL = Field(("spec", "url"), normalise=empty_is_none)
 CHECKSUM = Field(("spec", "checksum"), normalise=_lower)
-DESCRIPTION = Field(("spec", "description"), normalise=_empty_is_none)
-STORAGE_CLASS = Field(("metadata", "annotations", ANNOTATION_STORAGE_CLASS), normalise=_empty_is_none)
+DESCRIPTION = Field(("spec", "description"), normalise=empty_is_none)
+STORAGE_CLASS = Field(("metadata", "annotations", ANNOTATION_STORAGE_CLASS), normalise=empty_is_none)
 BASE_FIELDS = (DISPLAY_NAME, SOURCE_TYPE, URL)
 
 
@@ -205,16 +202,21 @@ def is_initialized(obj):
     return _is(obj, "Initialized")
 
 
-def ready_check(params):
-    return is_imported if (params.get("source_type") or "download") == "download" else is_initialized
+def ready(obj):
+    """A download image is ready once imported; an upload image once initialized (ready to
+    receive its bytes)."""
+    source = ((obj.get("spec") or {}).get("sourceType")) or "download"
+    return is_imported(obj) if source == "download" else is_initialized(obj)
 
 
-def failure(obj):
-    """Harvester's message when the import can no longer succeed, else ``None``: the image is
-    gone, the retry limit is exceeded (the message of the failed condition, else of
-    ``RetryLimitExceeded``), or an upload failed."""
-    if obj is None:
-        return "the image was deleted"
+def goal(params):
+    return "imported" if (params.get("source_type") or "download") == "download" else "initialized"
+
+
+def failed(obj):
+    """Harvester's message when the import can no longer succeed, else ``None``: the retry limit
+    is exceeded (the message of the failed condition, else of ``RetryLimitExceeded``), or an
+    upload failed."""
     if _is(obj, "RetryLimitExceeded"):
         for type_ in ("Imported", "Initialized"):
             c = condition(obj, type_)
@@ -235,8 +237,6 @@ def stage(obj):
 
 def summary(obj):
     """One line for wait messages: progress, failures and the conditions seen so far."""
-    if obj is None:
-        return "no such image"
     status = obj.get("status") or {}
     parts = [f"progress {status.get('progress', 0)}%"]
     if status.get("failed"):
@@ -248,6 +248,17 @@ def summary(obj):
     if last:
         parts.append(f"last error: {last}")
     return "; ".join(parts)
+
+
+def result(obj, params):
+    """The module's return values: the image and what Harvester reports of its import."""
+    status = (obj or {}).get("status") or {}
+    return {"image": obj, "percent": status.get("progress", 0), "size": status.get("size"),
+            "storage_class_name": status.get("storageClassName")}
+
+
+SPEC = KindSpec(kind=KIND, noun="image", check=check, desired=desired, fields=fields, all_fields=ALL_FIELDS,
+                immutable=immutable, ready=ready, goal=goal, failed=failed, summary=summary, stage=stage, result=result)
 
 
 # --- listing (harvester_image_info) -------------------------------------------------------
@@ -268,7 +279,7 @@ def describe(obj):
             "display_name": spec.get("displayName"),
             "source_type": spec.get("sourceType"), "url": spec.get("url") or None,
             "storage_class": storage_class_of(obj), "labels": dict(meta.get("labels") or {}),
-            "imported": is_imported(obj), "progress": status.get("progress", 0), "failure": failure(obj),
+            "imported": is_imported(obj), "progress": status.get("progress", 0), "failure": failed(obj),
             "deleting": bool(meta.get("deletionTimestamp"))}
 
 

@@ -25,6 +25,7 @@ import binascii
 import hashlib
 
 from . import kinds, validate
+from .kind_spec import KindSpec
 from .reconcile import Field
 from .validate import ValidationError, subdomain
 
@@ -168,9 +169,17 @@ def _key_fingerprint(obj):
 
 
 PUBLIC_KEY = Field(("spec", "publicKey"), normalise=key_identity)
-FIELDS = (PUBLIC_KEY,)
-# The key cannot change in place (Harvester would keep the old fingerprint); shown by fingerprint.
-IMMUTABLE = {"public_key": _key_fingerprint}
+ALL_FIELDS = (PUBLIC_KEY,)
+
+
+def fields(params):
+    """The one managed field: the key (by type and data; the comment never counts)."""
+    return list(ALL_FIELDS)
+
+
+def immutable(params):
+    """The key cannot change in place (Harvester would keep the old fingerprint); shown by fingerprint."""
+    return {"public_key": _key_fingerprint}
 
 
 # --- readiness ----------------------------------------------------------------------------
@@ -181,16 +190,18 @@ def condition(obj):
     return None
 
 
-def is_validated(obj):
+def ready(obj):
     """Harvester's verdict: condition ``validated`` is True."""
     return (condition(obj) or {}).get("status") == "True"
 
 
-def failure(obj):
+def goal(params):
+    return "validated"
+
+
+def failed(obj):
     """Harvester's message when the key was refused (``validated`` False; the controller puts
-    the error in the reason), or the KeyPair is gone; else ``None``."""
-    if obj is None:
-        return "the keypair was deleted"
+    the error in the reason), else ``None``."""
     c = condition(obj) or {}
     if c.get("status") == "False":
         return c.get("message") or c.get("reason") or "Harvester did not validate the key"
@@ -199,13 +210,17 @@ def failure(obj):
 
 def summary(obj):
     """One line for wait messages."""
-    if obj is None:
-        return "no such keypair"
     c = condition(obj)
     state = f"{CONDITION}={c.get('status')}" if c else f"{CONDITION} <not set yet>"
     return f"{state}, fingerPrint {(obj.get('status') or {}).get('fingerPrint') or '<not set yet>'}"
 
 
-def result_fingerprint(obj, params):
-    """Harvester's ``status.fingerPrint``, else (check mode, no wait) the same MD5 computed here."""
-    return ((obj or {}).get("status") or {}).get("fingerPrint") or fingerprint(params["public_key"])
+def result(obj, params):
+    """The module's return values: the KeyPair and its fingerprint -- Harvester's
+    ``status.fingerPrint``, else (check mode, no wait) the same MD5 computed here."""
+    return {"keypair": obj,
+            "fingerprint": ((obj or {}).get("status") or {}).get("fingerPrint") or fingerprint(params["public_key"])}
+
+
+SPEC = KindSpec(kind=KIND, noun="keypair", check=check, desired=desired, fields=fields, all_fields=ALL_FIELDS,
+                immutable=immutable, ready=ready, goal=goal, failed=failed, summary=summary, result=result)

@@ -2,7 +2,11 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Harvester node maintenance mode and cordon, the flow of ``harvester_node``::
 
-    result = node_maintenance.run(client, params, check_mode=module.check_mode, warn=module.warn)
+    result = node_maintenance.run(module.client, params, warn=module.warn)
+
+Check mode is the client's (``client.dry_run``): Kubernetes writes go as dry runs; Steve's node
+actions have no dry run, so ``Maintenance.action`` sends only the read-only ones then, and the
+result says what would happen (which VMs would be shut down or started again).
 
 Facts (shared/reference/harvester-api.md §4, §11.12; harvester v1.8 pkg/api/node,
 pkg/util/drainhelper, pkg/controller/master/nodedrain and node/maintain_controller.go,
@@ -47,7 +51,7 @@ from . import node as node_info
 from .errors import ApiError, ConnectionFailure, HarvesterError, NotFound
 from .retry import on_conflict
 from .validate import ValidationError
-from .wait import until
+from .wait import should_wait, until
 
 DRAIN_REQUESTED = "harvesterhci.io/drain-requested"
 DRAIN_FORCED = "harvesterhci.io/drain-forced"
@@ -258,11 +262,10 @@ def unhealthy_text(entries):
 class Maintenance:
     """One run of the module on one node."""
 
-    def __init__(self, client, params, check_mode=False, warn=None, clock=None, sleep=None):
+    def __init__(self, client, params, warn=None, clock=None, sleep=None):
         self.client = client
         self.params = params
         self.name = params["name"]
-        self.check_mode = check_mode
         self.warn = warn or (lambda message: None)
         self.clock = clock or time.monotonic
         self.sleep = sleep or time.sleep
@@ -311,11 +314,15 @@ class Maintenance:
                     self.method = "annotation"
         return self.method
 
-    def action(self, action, body=None, done=None):
-        """A Steve node action (POST with a JSON body; read-only ones run in check mode too, as
-        dry-run writes of the client). A transient failure (``transient``) is tried again with the
-        client's backoff; before that, ``done(node)`` on a fresh read of the node says whether an
-        attempt whose answer was lost already took effect (then it is not sent again)."""
+    def action(self, action, body=None, done=None, read_only=False):
+        """A Steve node action (POST with a JSON body). Steve's actions are not Kubernetes writes
+        and know no dry run: in check mode only ``read_only`` ones are sent (as the client's
+        dry-run writes), the others are not sent at all (``None``). A transient failure
+        (``transient``) is tried again with the client's backoff; before that, ``done(node)`` on a
+        fresh read of the node says whether an attempt whose answer was lost already took effect
+        (then it is not sent again)."""
+        if self.client.dry_run and not read_only:  # the one check-mode rule of Steve actions (see above)
+            return None
         policy, attempt = self.client.retry_policy, 0
         while True:
             attempt += 1
@@ -325,7 +332,7 @@ class Maintenance:
             except (ApiError, ConnectionFailure) as e:
                 if not transient(e) or attempt >= policy.max_attempts:
                     raise
-                if done is not None and not self.check_mode and done(self.client.get(self.node_path())):
+                if done is not None and done(self.client.get(self.node_path())):
                     return None
                 self.sleep(policy.delay(attempt, getattr(e, "retry_after", None)))
 
@@ -369,29 +376,30 @@ class Maintenance:
         vmis_before = vmis_on(self.name, self.list_vmis())
         if current is None:
             unhealthy = self.precheck_enable(target, nodes)
-            after = {"maintenance": COMPLETED, "schedulable": False}
-            force = bool(self.params.get("force"))
-            if self.resolve_method() == "steve":
-                if self.check_mode:
-                    return self.result(True, before, after, non_migratable=unhealthy)
-                self.action("enableMaintenanceMode", {"force": "true" if force else "false"},
-                            done=lambda live: state(live) is not None)
-            else:
-                request = {DRAIN_REQUESTED: "true"}
-                if force:
-                    request[DRAIN_FORCED] = "true"
-                # the same annotations again change nothing more: safe to repeat after a lost answer
-                self.client.merge_patch(self.node_path(), {"metadata": {"annotations": request}}, retry=True)
-                if self.check_mode:
-                    return self.result(True, before, after)
+            self.request_maintenance()
+            if self.client.dry_run:  # check mode: nothing stored; say what would be and which VMs would be shut down
+                return self.result(True, before, {"maintenance": COMPLETED, "schedulable": False}, non_migratable=unhealthy)
             wrote = True
-        if self.check_mode or not self.params.get("wait", True):
+        if not should_wait(self.client, self.params):
             live = self.client.get(self.node_path())
             return self.result(wrote, before, snapshot(live), non_migratable=unhealthy)
         final = self.wait_enabled(vmis_before)
         migrated, stopped = departures(self.name, vmis_before, self.list_vmis())
         return self.result(wrote, before, snapshot(final), migrated_vms=migrated, stopped_vms=stopped,
                            non_migratable=unhealthy)
+
+    def request_maintenance(self):
+        """Ask Harvester for maintenance mode: Steve's action, or the drain-request annotations."""
+        force = bool(self.params.get("force"))
+        if self.resolve_method() == "steve":
+            self.action("enableMaintenanceMode", {"force": "true" if force else "false"},
+                        done=lambda live: state(live) is not None)
+            return
+        request = {DRAIN_REQUESTED: "true"}
+        if force:
+            request[DRAIN_FORCED] = "true"
+        # the same annotations again change nothing more: safe to repeat after a lost answer
+        self.client.merge_patch(self.node_path(), {"metadata": {"annotations": request}}, retry=True)
 
     def precheck_enable(self, target, nodes):
         """Every refusal before a write; returns Harvester's list of VMs that will be shut down
@@ -409,10 +417,10 @@ class Maintenance:
         if self.resolve_method() != "steve":
             return []
         try:
-            self.action("maintenancePossible")
+            self.action("maintenancePossible", read_only=True)
         except ApiError as e:
             self.refuse(f"Harvester refuses maintenance mode: {e.message or e.reason}")
-        unhealthy = self.action("listUnhealthyVM") or []
+        unhealthy = self.action("listUnhealthyVM", read_only=True) or []
         if unhealthy and not self.params.get("force"):
             vms = sorted({vm for e in unhealthy for vm in e.get("vms") or []})
             self.refuse(f"{unhealthy_text(unhealthy)} (Harvester's listUnhealthyVM); force=true shuts them down", vms=vms)
@@ -473,16 +481,14 @@ class Maintenance:
                    and _annotations(vm).get(STRATEGY_NODE_ANNOTATION) == self.name]
         refs = sorted(f"{_meta(vm).get('namespace', '')}/{_meta(vm).get('name')}" for vm in restart)
         if self.resolve_method() == "steve":
-            if self.check_mode:
-                return self.result(True, before, after, restarted_vms=refs)
             self.action("disableMaintenanceMode", done=lambda live: state(live) is None and schedulable(live))
         else:
             self.patch_node(disable_patch)
             for vm in restart:
                 self.client.merge_patch(kinds.VIRTUAL_MACHINE.path(_meta(vm).get("namespace"), _meta(vm).get("name")),
                                         restart_patch(vm))
-            if self.check_mode:
-                return self.result(True, before, after, restarted_vms=refs)
+        if self.client.dry_run:  # check mode: nothing stored; say what would be and which VMs would be started
+            return self.result(True, before, after, restarted_vms=refs)
         live = self.client.get(self.node_path())
         self.note(f"node {self.name} schedulable")
         if not self.params.get("wait", True):
@@ -527,12 +533,12 @@ class Maintenance:
             self.refuse(f"it is the last available node; Harvester's node webhook refuses: {LAST_AVAILABLE}")
         after = dict(before, schedulable=not want)
         if self.resolve_method() == "steve":
-            if not self.check_mode:
-                self.action("cordon" if want else "uncordon", done=lambda live: schedulable(live) != want)
+            self.action("cordon" if want else "uncordon", done=lambda live: schedulable(live) != want)
         else:
             self.patch_node(lambda live: {"spec": {"unschedulable": want}})
-        live = target if self.check_mode else self.client.get(self.node_path())
-        return self.result(True, before, after if self.check_mode else snapshot(live))
+        if self.client.dry_run:  # check mode: nothing stored; say what would be
+            return self.result(True, before, after)
+        return self.result(True, before, snapshot(self.client.get(self.node_path())))
 
 
 def disable_patch(live):
@@ -560,10 +566,10 @@ def describe(live):
     return f"maintenance {what}{forced}, {'schedulable' if schedulable(live) else 'cordoned'}"
 
 
-def run(client, params, check_mode=False, warn=None, clock=None, sleep=None):
+def run(client, params, warn=None, clock=None, sleep=None):
     """The module's one call (after ``check``): maintenance on/off or cordon on/off, with waits; see
     ``Maintenance``."""
-    flow = Maintenance(client, params, check_mode=check_mode, warn=warn, clock=clock, sleep=sleep)
+    flow = Maintenance(client, params, warn=warn, clock=clock, sleep=sleep)
     if params.get("cordon") is not None:
         return flow.cordon(params["cordon"])
     return flow.enable_or_disable()

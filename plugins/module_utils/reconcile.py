@@ -20,6 +20,9 @@ client adds ``dryRun=All`` in check mode, so the answer is the server's (webhook
 nothing is stored. ``diff`` is ``{"before": ..., "after": ...}`` of the managed fields only,
 normalised, as nested dicts.
 
+A module that manages one object describes its kind once (``kind_spec.KindSpec``) and
+``converge(client, spec, params)`` runs the whole flow from it.
+
 Immutable parts (``immutable={"cluster_network": getter}``): a change is refused with a message
 naming it, or, with ``recreate=True``, the object is deleted (waiting for its finalizers) and
 created again.
@@ -30,7 +33,7 @@ from __future__ import annotations
 from .client import Found
 from .errors import AlreadyExists, Conflict, HarvesterError
 from .retry import on_conflict
-from .wait import until
+from .wait import should_wait, until
 
 DELETE_TIMEOUT = 120.0
 
@@ -52,6 +55,11 @@ def _same(value):
 
 def _keep_desired(desired, live):
     return desired
+
+
+def empty_is_none(value):
+    """A normaliser: an empty value is no value (``''`` and absent compare equal)."""
+    return value or None
 
 
 class Field:
@@ -185,7 +193,7 @@ def ensure_present(client, kind, desired, *, fields, immutable=None, recreate=Fa
     def attempt():
         live = client.get(path, missing_ok=True)
         if live is not None and live["metadata"].get("deletionTimestamp"):
-            if client.dry_run:
+            if client.dry_run:  # check mode: a dry-run create would meet the object still stored; no answer to give
                 raise HarvesterError(f"{what} is being deleted; run again once it is gone")
             _wait_gone(client, path, what, delete_timeout, sleep)
             live = None
@@ -247,28 +255,45 @@ def ensure_absent(client, kind, namespace, name, *, fields=(), wait=True, delete
     changed = not live["metadata"].get("deletionTimestamp")
     if changed:
         client.delete(path, missing_ok=True)
-    if wait and not client.dry_run:
+    if wait and not client.dry_run:  # a dry-run delete leaves the object stored
         _wait_gone(client, path, _ref(kind, live), delete_timeout, sleep)
     return changed, live, None, diff
 
 
-def converge(client, kind, params, *, desired, fields, absent_fields, immutable=None, ready=None, wait=False, what="",
-             failed=None, describe=None, stage=None):
-    """The whole flow of a module that manages one object: ``state: absent`` deletes it (waiting
-    for its finalizers with ``params["wait"]``); ``present`` creates or patches it, then, with
-    ``wait``, polls until ``ready(obj)``, reporting ``stage(obj)`` to ``client.progress``.
-    ``desired()`` builds the object (only for present).
-    Uses ``params`` ``namespace``, ``name``, ``state``, ``recreate``, ``wait``, ``wait_timeout``.
-    Returns ``(changed, obj, diff)`` (``obj`` is None after a delete)."""
-    namespace, name, timeout = params["namespace"], params["name"], params["wait_timeout"]
-    if params["state"] == "absent":
-        changed, dummy, dummy2, diff = ensure_absent(client, kind, namespace, name, fields=absent_fields,
-                                                     wait=params["wait"], delete_timeout=timeout)
-        return changed, None, diff
-    changed, dummy, obj, diff = ensure_present(client, kind, desired(), fields=fields, immutable=immutable,
-                                               recreate=params["recreate"], delete_timeout=timeout)
-    if wait and ready is not None:
-        path = kind.path(namespace, name)
-        obj = until(lambda: client.get(path, missing_ok=True), ready, first=obj, timeout=timeout, what=what,
-                    failed=failed, describe=describe, progress=client.progress, stage=stage)
-    return changed, obj, diff
+def converge(client, spec, params):
+    """The whole flow of a module that manages one object, from its ``kind_spec.KindSpec``:
+    ``state: absent`` deletes it (waiting for its finalizers with ``wait``); ``present`` runs
+    ``spec.precheck``, creates or patches the object (immutable parts: refused, or recreated with
+    ``recreate``) and, with ``wait`` and a ``spec.ready``, polls until it holds, stopping early on
+    ``spec.failed`` or the object's deletion and reporting ``spec.stage`` to ``client.progress``.
+    Check mode is the client's (``client.dry_run``): the writes are dry runs, and nothing stored
+    can become ready, so there is no wait.
+    Uses ``params`` ``namespace`` (namespaced kinds), ``name``, ``state``, ``recreate``, ``wait``,
+    ``wait_timeout``. Returns the module result: ``changed``, ``diff`` and, for present,
+    ``spec.returned(obj, params)``."""
+    namespace = params.get("namespace") if spec.kind.namespaced else None
+    name, timeout = params["name"], params.get("wait_timeout") or DELETE_TIMEOUT
+    if params.get("state", "present") == "absent":
+        changed, dummy, dummy2, diff = ensure_absent(client, spec.kind, namespace, name, fields=spec.all_fields,
+                                                     wait=should_wait(client, params), delete_timeout=timeout)
+        return {"changed": changed, "diff": diff}
+    spec.precheck(client, params)
+    changed, dummy, obj, diff = ensure_present(client, spec.kind, spec.desired(params), fields=spec.fields(params),
+                                               immutable=spec.immutable(params), recreate=params.get("recreate", False),
+                                               delete_timeout=timeout)
+    if spec.ready is not None and should_wait(client, params):
+        ref = f"{namespace}/{name}" if namespace else name
+        obj = until(lambda: client.get(spec.kind.path(namespace, name), missing_ok=True),
+                    lambda o: o is not None and spec.ready(o), first=obj,
+                    timeout=timeout, what=f"{spec.noun} {ref} to be {spec.goal(params)}",
+                    failed=lambda o: f"the {spec.noun} was deleted" if o is None else spec.failed(o),
+                    describe=lambda o: f"no such {spec.noun}" if o is None else spec.summary(o),
+                    progress=client.progress, stage=spec.stage)
+    return dict(spec.returned(obj, params), changed=changed, diff=diff)
+
+
+def run(module, spec):
+    """A single-object module's whole ``run(module)``: the input checks of ``spec.check`` before
+    the client exists (bad input makes no request), then ``converge``."""
+    spec.check(module.params)
+    return converge(module.client, spec, module.params)

@@ -223,7 +223,7 @@ BINDING_MODE = Field(("volumeBindingMode",), normalise=_or(BINDING_DEFAULT))
 ALLOW_EXPANSION = Field(("allowVolumeExpansion",), normalise=bool)
 DEFAULT = Field(("metadata", "annotations", ANNOTATION_DEFAULT), normalise=default_flag)
 ALL_PARAMETERS = Field(("parameters",))
-ABSENT_FIELDS = (PROVISIONER, ALL_PARAMETERS, RECLAIM_POLICY, BINDING_MODE, ALLOW_EXPANSION, DESCRIPTION, DEFAULT)
+ALL_FIELDS = (PROVISIONER, ALL_PARAMETERS, RECLAIM_POLICY, BINDING_MODE, ALLOW_EXPANSION, DESCRIPTION, DEFAULT)
 
 
 def parameter_field(key):
@@ -310,7 +310,7 @@ def ensure(client, params):
     when other classes lose their default: ours first)."""
     name = params["name"]
     if params["state"] == "absent":
-        changed, dummy, dummy2, diff = ensure_absent(client, KIND, None, name, fields=ABSENT_FIELDS)
+        changed, dummy, dummy2, diff = ensure_absent(client, KIND, None, name, fields=ALL_FIELDS)
         return {"changed": changed, "diff": diff}
     others = []
     if params.get("default"):

@@ -3,7 +3,9 @@
 """Upgrading Harvester through its Upgrade object, the way the UI does it, with Harvester's
 pre-flight done first and the progress followed to the end. The flow of ``harvester_upgrade``:
 
-    result = upgrade.run(client, params, check_mode=module.check_mode)
+    result = upgrade.run(module.client, params)
+
+Check mode is the client's (``client.dry_run``): the writes are dry runs and nothing is followed.
 
 Facts (harvester-api.md §6; harvester pkg/webhook/resources/upgrade/validator.go,
 pkg/controller/master/upgrade, pkg/webhook/resources/version/validator.go):
@@ -43,7 +45,7 @@ from .errors import Gone, HarvesterError
 from .image import checksum as sha512_checksum
 from .image import url as http_url
 from .validate import ValidationError
-from .wait import until
+from .wait import should_wait, until
 
 KIND = kinds.UPGRADE
 VERSION_KIND = kinds.VERSION
@@ -419,7 +421,7 @@ def result_of(obj, progress, **extra):
 
 
 # --- the flow ---------------------------------------------------------------------------------
-def present(client, params, check_mode=False, clock=None):
+def present(client, params, clock=None):
     """Start (or follow) the upgrade and wait for its end; the module result."""
     current = server_version(client)
     upgrades = list_upgrades(client)
@@ -427,8 +429,7 @@ def present(client, params, check_mode=False, clock=None):
     wanted = params.get("version")
     running = [u for u in upgrades if not is_terminal(u) and matches(u, params)]
     if running:  # started before (by this module or anyone): follow it, never a second one
-        return _finish(client, running[-1], params, progress, changed=False, check_mode=check_mode, clock=clock,
-                       before=current)
+        return _finish(client, running[-1], params, progress, changed=False, clock=clock, before=current)
     last = latest(upgrades, params)
     if (wanted and current == wanted and completed(last) is not False) or (params.get("image") and completed(last) is True):
         result = result_of(last, None, changed=False, version=wanted or target_of(last), server_version=current,
@@ -443,16 +444,18 @@ def present(client, params, check_mode=False, clock=None):
     if wanted and version is None:
         client.create(VERSION_KIND.path(NAMESPACE), version_object(params))
         created_version = True
-    if check_mode and created_version:
-        obj = upgrade_object(params)  # a dry run of the Upgrade would not find the Version that was not stored
+    if client.dry_run and created_version:
+        # check mode: the Version was only dry-run, so a dry run of the Upgrade would be refused for want
+        # of it; report the Upgrade that would be created instead
+        obj = upgrade_object(params)
     else:
         obj = client.create(KIND.path(NAMESPACE), upgrade_object(params))
-    return _finish(client, obj, params, progress, changed=True, check_mode=check_mode, clock=clock,
-                   version_created=created_version, before=current)
+    return _finish(client, obj, params, progress, changed=True, clock=clock, version_created=created_version,
+                   before=current)
 
 
-def _finish(client, obj, params, progress, *, changed, check_mode, clock, before, version_created=False):
-    following = params.get("wait", True) and not check_mode
+def _finish(client, obj, params, progress, *, changed, clock, before, version_created=False):
+    following = should_wait(client, params)
     if following:
         try:
             obj = follow(client, obj, params.get("wait_timeout") or 7200, clock=clock)
@@ -472,21 +475,21 @@ def _finish(client, obj, params, progress, *, changed, check_mode, clock, before
     return result
 
 
-def absent(client, params, check_mode=False, clock=None, sleep=None):
+def absent(client, params, clock=None, sleep=None):
     """Delete the Upgrades going where the params ask (a running one is cancelled: Harvester
     cleans up; it refuses while nodes are being upgraded), waiting until they are gone."""
     names = [name_of(u) for u in list_upgrades(client) if matches(u, params)]
     for name in names:
         client.delete(KIND.path(NAMESPACE, name), missing_ok=True)
-    if names and params.get("wait", True) and not check_mode:
+    if names and should_wait(client, params):
         until(lambda: [n for n in names if client.get(KIND.path(NAMESPACE, n), missing_ok=True) is not None],
               lambda left: not left, timeout=params.get("wait_timeout") or 7200, what=f"upgrade {_shown(names)} to be deleted",
               describe=lambda left: f"still there: {_shown(left)}", clock=clock, sleep=sleep)
     return {"changed": bool(names), "deleted": names, "diff": {"before": {"upgrades": names}, "after": {"upgrades": []}}}
 
 
-def run(client, params, check_mode=False, clock=None, sleep=None):
+def run(client, params, clock=None, sleep=None):
     check(params)
     if params.get("state") == "absent":
-        return absent(client, params, check_mode=check_mode, clock=clock, sleep=sleep)
-    return present(client, params, check_mode=check_mode, clock=clock)
+        return absent(client, params, clock=clock, sleep=sleep)
+    return present(client, params, clock=clock)

@@ -23,7 +23,8 @@ from __future__ import annotations
 import json
 
 from . import kinds, validate
-from .reconcile import Field, label_fields, set_labels
+from .kind_spec import KindSpec
+from .reconcile import Field, empty_is_none, label_fields, set_labels
 
 CNI_VERSION = "0.3.1"
 BRIDGE_SUFFIX = "-br"
@@ -60,12 +61,12 @@ def check(params):
 MGMT = "mgmt"
 
 
-def check_cluster_network(client, params):
+def precheck(client, params):
     """A network on a cluster network that does not exist is refused before any write, with one
     read (the built-in ``mgmt`` always exists: no read). Harvester's webhook would take the NAD and
     leave it unusable, never ready."""
     name = params["cluster_network"]
-    if params.get("state", "present") != "present" or name == MGMT:
+    if name == MGMT:
         return
     if client.get(kinds.CLUSTER_NETWORK.path(None, name), missing_ok=True) is None:
         raise validate.ValidationError(
@@ -159,11 +160,7 @@ def normalise_route(text):
     return {k: route[k] for k in keep if route.get(k) not in (None, "")}
 
 
-def _empty_is_none(value):
-    return value or None
-
-
-DESCRIPTION = Field(("metadata", "annotations", ANNOTATION_DESCRIPTION), normalise=_empty_is_none)
+DESCRIPTION = Field(("metadata", "annotations", ANNOTATION_DESCRIPTION), normalise=empty_is_none)
 ROUTE = Field(("metadata", "annotations", ANNOTATION_ROUTE), normalise=normalise_route)
 CONFIG = Field(("spec", "config"), normalise=normalise_config, to_write=config_to_write)
 ALL_FIELDS = (CONFIG, ROUTE, DESCRIPTION)
@@ -193,26 +190,25 @@ def cni_type(obj):
     return conf.get("type") if isinstance(conf, dict) else None
 
 
-# Parts that cannot change in place (the network webhook refuses it), by option name.
-IMMUTABLE = {"type": cni_type, "cluster_network": cluster_network_of}
+def immutable(params):
+    """Parts that cannot change in place (the network webhook refuses it), by option name."""
+    return {"type": cni_type, "cluster_network": cluster_network_of}
 
 
 # --- readiness ----------------------------------------------------------------------------
-def is_ready(obj):
+def ready(obj):
     """The controller's verdict: label ``network.harvesterhci.io/ready`` is ``"true"``."""
     return ((obj or {}).get("metadata", {}).get("labels") or {}).get(LABEL_READY) == "true"
 
 
-def gone(obj):
-    return "the network was deleted" if obj is None else None
-
-
 def summary(obj):
     """One line for wait messages: what the controller has said so far."""
-    if obj is None:
-        return "no such network"
     labels = obj["metadata"].get("labels") or {}
     return f"labels {LABEL_READY}={labels.get(LABEL_READY, '<unset>')}, {LABEL_TYPE}={labels.get(LABEL_TYPE, '<unset>')}"
+
+
+SPEC = KindSpec(kind=KIND, noun="network", check=check, precheck=precheck, desired=desired, fields=fields,
+                all_fields=ALL_FIELDS, immutable=immutable, ready=ready, summary=summary)
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -229,7 +225,7 @@ def describe(obj):
         "cluster_network": cluster_network_of(obj) or None,
         "vlan_id": conf.get("vlan") if isinstance(conf, dict) else None,
         "type": labels.get(LABEL_TYPE),
-        "ready": is_ready(obj),
+        "ready": ready(obj),
         "route": route if isinstance(route, dict) else None,
         "description": annotations.get(ANNOTATION_DESCRIPTION),
         "labels": labels,

@@ -4,7 +4,7 @@
 first interval that grows (controllers usually answer within a second), an early stop on a
 terminal failure, and a message that says what was last seen::
 
-    nad = wait.until(lambda: client.get(path), vm_network.is_ready, timeout=60,
+    nad = wait.until(lambda: client.get(path), vm_network.ready, timeout=60,
                      what="network default/vlan30 to be ready", describe=vm_network.summary)
 
 Pure Python; clock and sleep are injectable so unit tests never sleep.
@@ -28,6 +28,13 @@ class WaitFailed(HarvesterError):
 
     def as_dict(self):
         return {"last_seen": self.last_seen} if self.last_seen is not None else {}
+
+
+def should_wait(client, params):
+    """Whether a flow waits for the cluster: the task asks for it (``wait``, default yes) and its
+    writes are stored. In check mode the client's writes are dry runs: nothing stored can become
+    ready, so no flow waits -- this is where flows read that from the client."""
+    return bool(params.get("wait", True)) and not client.dry_run
 
 
 def until(read, done, *, timeout, what="the condition", failed=None, describe=None, first=_UNSET,

@@ -276,19 +276,7 @@ ARGUMENT_SPEC = {
 
 
 def run(module):
-    p = module.params
-    image.check(p)
-    goal = "imported" if p["source_type"] == "download" else "initialized"
-    changed, obj, diff = reconcile.converge(
-        module.client, image.KIND, p, desired=lambda: image.desired(p), fields=image.fields(p), absent_fields=image.ALL_FIELDS,
-        immutable=image.immutable(p), ready=image.ready_check(p), wait=p["wait"] and not module.check_mode,
-        what=f"image {p['namespace']}/{p['name']} to be {goal}", failed=image.failure, describe=image.summary,
-        stage=image.stage)
-    if p["state"] == "absent":
-        return {"changed": changed, "diff": diff}
-    status = (obj or {}).get("status") or {}
-    return {"changed": changed, "image": obj, "percent": status.get("progress", 0), "size": status.get("size"),
-            "storage_class_name": status.get("storageClassName"), "diff": diff}
+    return reconcile.run(module, image.SPEC)
 
 
 DEFINITION = ModuleDefinition(ARGUMENT_SPEC, run)

@@ -165,15 +165,7 @@ ARGUMENT_SPEC = {
 
 
 def run(module):
-    p = module.params
-    keypair.check(p)
-    changed, obj, diff = reconcile.converge(
-        module.client, keypair.KIND, p, desired=lambda: keypair.desired(p), fields=keypair.FIELDS, absent_fields=keypair.FIELDS,
-        immutable=keypair.IMMUTABLE, ready=keypair.is_validated, wait=p["wait"] and not module.check_mode,
-        what=f"keypair {p['namespace']}/{p['name']} to be validated", failed=keypair.failure, describe=keypair.summary)
-    if p["state"] == "absent":
-        return {"changed": changed, "diff": diff}
-    return {"changed": changed, "keypair": obj, "fingerprint": keypair.result_fingerprint(obj, p), "diff": diff}
+    return reconcile.run(module, keypair.SPEC)
 
 
 DEFINITION = ModuleDefinition(ARGUMENT_SPEC, run)

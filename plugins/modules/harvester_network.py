@@ -231,17 +231,7 @@ ARGUMENT_SPEC = {
 
 
 def run(module):
-    p = module.params
-    vm_network.check(p)
-    vm_network.check_cluster_network(module.client, p)
-    changed, network, diff = reconcile.converge(
-        module.client, vm_network.KIND, p, desired=lambda: vm_network.desired(p), fields=vm_network.fields(p),
-        absent_fields=vm_network.ALL_FIELDS, immutable=vm_network.IMMUTABLE, ready=vm_network.is_ready,
-        wait=p["wait"] and not module.check_mode, what=f"network {p['namespace']}/{p['name']} to be ready",
-        failed=vm_network.gone, describe=vm_network.summary)
-    if p["state"] == "absent":
-        return {"changed": changed, "diff": diff}
-    return {"changed": changed, "network": network, "diff": diff}
+    return reconcile.run(module, vm_network.SPEC)
 
 
 DEFINITION = ModuleDefinition(ARGUMENT_SPEC, run)

@@ -239,7 +239,7 @@ REQUIRED_ONE_OF = [["maintenance", "cordon"]]
 
 def run(module):
     node_maintenance.check(module.params)  # before module.client: bad input makes no request
-    return node_maintenance.run(module.client, module.params, check_mode=module.check_mode, warn=module.warn)
+    return node_maintenance.run(module.client, module.params, warn=module.warn)
 
 
 DEFINITION = ModuleDefinition(ARGUMENT_SPEC, run, mutually_exclusive=MUTUALLY_EXCLUSIVE, required_one_of=REQUIRED_ONE_OF)

@@ -297,7 +297,7 @@ REQUIRED_ONE_OF = [["version", "image"]]
 
 def run(module):
     upgrade.check(module.params)
-    return upgrade.run(module.client, module.params, check_mode=module.check_mode)
+    return upgrade.run(module.client, module.params)
 
 
 DEFINITION = ModuleDefinition(ARGUMENT_SPEC, run, mutually_exclusive=MUTUALLY_EXCLUSIVE, required_one_of=REQUIRED_ONE_OF)

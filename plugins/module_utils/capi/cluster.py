@@ -9,9 +9,10 @@ absent: delete only the Cluster (CAPI deletes machines, control plane and infras
 order), wait until it is gone, then the templates and, last, the identity Secret.
 
 Only the fields we manage are compared; what controllers write (controlPlaneEndpoint, defaults,
-status, owner references) never counts as a change. Check mode sends every write with
-``dryRun=All``; when the namespace itself does not exist yet, objects inside it are reported as
-to be created without a request (the API would answer 404 for a dry-run create there).
+status, owner references) never counts as a change. Check mode is the client's
+(``client.dry_run``): every write goes with ``dryRun=All`` and nothing is waited for
+(``wait.should_wait``); when the namespace itself does not exist yet, objects inside it are
+reported as to be created without a request (the API would answer 404 for a dry-run create there).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import tempfile
 from .. import harvester_identity, kinds
 from ..errors import HarvesterError, NotFound
 from ..reconcile import Field, ensure_absent, ensure_present, get_path, managed_view
-from ..wait import until
+from ..wait import should_wait, until
 from . import options, preflight, render, status, storage
 
 
@@ -142,7 +143,7 @@ def _namespace(run, namespace, client=None, label="Namespace"):
         return False
     client.create(kinds.NAMESPACE.path(), kinds.NAMESPACE.new(namespace))
     run.record(label, namespace, "create", {}, {"metadata": {"name": namespace}})
-    return client.dry_run
+    return client.dry_run  # check mode: the namespace was only dry-run, so what goes in it is reported, not sent
 
 
 def _storage(run, spec, conn):
@@ -181,7 +182,7 @@ def _apply_all(run, objects, addons=()):
     version_bump = live_cp is not None and get_path(live_cp, ("spec", "version")) != spec["kubernetes_version"]
     run.apply(kinds.TALOS_CONTROL_PLANE, objects.control_plane, missing)
     run.apply(kinds.CAPI_CLUSTER, objects.cluster, missing)
-    if version_bump and run.params["wait"] and not run.client.dry_run:
+    if version_bump and should_wait(run.client, run.params):
         # CAPI's rule: the control plane moves first; workers follow once it runs the new version.
         status.wait_control_plane_version(run.client, spec, run.params["wait_timeout"])
     for deployment in objects.deployments:
@@ -227,7 +228,8 @@ def _remove_unused_templates(run, objects):
 
 
 def _write_kubeconfig(run, spec, dest):
-    """Write the workload kubeconfig (Secret ``<cluster>-kubeconfig``, key ``value``) with mode 0600."""
+    """Write the workload kubeconfig (Secret ``<cluster>-kubeconfig``, key ``value``) with mode 0600.
+    Only after a wait, so never in check mode (``should_wait``)."""
     secret = run.client.get(kinds.SECRET.path(spec["namespace"], f"{spec['name']}-kubeconfig"), missing_ok=True)
     value = ((secret or {}).get("data") or {}).get("value")
     if not value:
@@ -240,8 +242,6 @@ def _write_kubeconfig(run, spec, dest):
                 return False
     except OSError:
         pass
-    if run.client.dry_run:
-        return True
     directory = os.path.dirname(os.path.abspath(dest))
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".kubeconfig-")
     try:
@@ -273,7 +273,7 @@ def present(run):
     state = None if missing else status.observe(run.client, spec)
     if state is not None and state["paused"]:
         run.module.warn(f"Cluster {spec['namespace']}/{spec['name']} is paused (spec.paused): not waiting, not rolling templates")
-    elif run.params["wait"] and not run.client.dry_run:
+    elif should_wait(run.client, run.params):
         state = status.wait(run.client, spec, run.params["wait_for"], run.params["wait_timeout"])
         if run.params["wait_for"] == "ready":
             _remove_unused_templates(run, objects)
@@ -299,7 +299,7 @@ def absent(run):
             raise PausedCluster(f"Cluster {spec['namespace']}/{spec['name']} is paused: CAPI does not delete a paused "
                                 "cluster (its finalizer would hang); set spec.paused to false first")
         run.delete(kinds.CAPI_CLUSTER, live, wait=False)
-        if not run.params["wait"] or run.client.dry_run:
+        if not should_wait(run.client, run.params):
             pending = "the Cluster is being deleted; templates and the identity Secret are removed by a run that waits until it is gone"
             return {"cluster": None, "pending": pending}
         until(lambda: run.client.get(path, missing_ok=True), lambda o: o is None, timeout=run.params["wait_timeout"],
@@ -310,7 +310,7 @@ def absent(run):
                  kinds.HARVESTER_MACHINE_TEMPLATE, kinds.TALOS_CONFIG_TEMPLATE, kinds.CLUSTER_RESOURCE_SET,
                  kinds.CONFIG_MAP, kinds.SECRET):
         for obj in _ours(run, kind, spec):
-            run.delete(kind, obj, wait=kind in (kinds.TALOS_CONTROL_PLANE, kinds.HARVESTER_CLUSTER) and not run.client.dry_run)
+            run.delete(kind, obj, wait=kind in (kinds.TALOS_CONTROL_PLANE, kinds.HARVESTER_CLUSTER))
     return {"cluster": None}
 
 

@@ -100,7 +100,7 @@ def ensure_harvester_side(client, spec, record):
         if changed:
             record(f"Harvester {kind.kind}", obj["metadata"]["name"], "update" if before else "create", diff)
         token = after if kind == kinds.SECRET else token
-    if client.dry_run:
+    if client.dry_run:  # check mode: no controller fills a dry-run token Secret; use one only if it is stored
         return token if ((token or {}).get("data") or {}).get("token") else None
     path = kinds.SECRET.path(spec["target_namespace"], f"{account_name(spec)}-token")
     return until(lambda: client.get(path, missing_ok=True), lambda s: bool(((s or {}).get("data") or {}).get("token")),

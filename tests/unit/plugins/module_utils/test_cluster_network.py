@@ -80,15 +80,15 @@ READY_CN = {"metadata": {"name": "oob"}, "status": {"conditions": [{"type": "rea
 def test_health_waits_for_every_node_and_reports_errors():
     expected = {"oob-all": ["ms02-1", "ms02-2"]}
     h = cnet.Health(READY_CN, [vs("ms02-1", "oob-all", "True")], expected)
-    assert not h.done() and h.failed() is None and h.missing() == [("oob-all", "ms02-2")]
-    assert h.describe() == "ClusterNetwork ready; oob-all/ms02-1: ready; oob-all/ms02-2: no VlanStatus"
+    assert not h.ready() and h.failed() is None and h.missing() == [("oob-all", "ms02-2")]
+    assert h.summary() == "ClusterNetwork ready; oob-all/ms02-1: ready; oob-all/ms02-2: no VlanStatus"
     h = cnet.Health(READY_CN, [vs("ms02-1", "oob-all", "True"), vs("ms02-2", "oob-all", "True")], expected)
-    assert h.done()
+    assert h.ready()
     bad = vs("ms02-2", "oob-all", "False", "enp2s0f0np0 has been enslaved by the link with index 10")
     h = cnet.Health(READY_CN, [vs("ms02-1", "oob-all", "True"), bad], expected)
-    assert not h.done()
+    assert not h.ready()
     assert h.failed() == ("VlanStatus oob-ms02-2-0000 of VlanConfig oob-all on node ms02-2: enp2s0f0np0 has been "
                           "enslaved by the link with index 10")
     not_ready_cn = {"metadata": {"name": "oob"}, "status": {"conditions": [{"type": "ready", "status": "False"}]}}
-    assert not cnet.Health(not_ready_cn, [vs("ms02-1", "oob-all", "True"), vs("ms02-2", "oob-all", "True")], expected).done()
-    assert cnet.Health(not_ready_cn, [], {"oob-all": []}).done()  # covers no node: nothing to wait for
+    assert not cnet.Health(not_ready_cn, [vs("ms02-1", "oob-all", "True"), vs("ms02-2", "oob-all", "True")], expected).ready()
+    assert cnet.Health(not_ready_cn, [], {"oob-all": []}).ready()  # covers no node: nothing to wait for

@@ -90,22 +90,24 @@ def test_readiness_failure_and_summary():
     d = image.desired(params())
     importing = live_from(d, progress=42, conditions=[cond("Initialized", "True", "Initialized"),
                                                       cond("Imported", "Unknown", "Importing")])
-    assert not image.is_imported(importing) and image.is_initialized(importing) and image.failure(importing) is None
+    assert not image.is_imported(importing) and image.is_initialized(importing) and image.failed(importing) is None
     assert image.summary(importing) == ("progress 42%; conditions Initialized=True (Initialized), "
                                         "Imported=Unknown (Importing)")
     done = live_from(d, progress=100, conditions=[cond("Imported", "True", "Imported")])
-    assert image.is_imported(done) and image.ready_check(params()) is image.is_imported
-    assert image.ready_check(params(source_type="upload")) is image.is_initialized
+    assert image.is_imported(done) and image.ready(done) and not image.ready(importing)
+    assert image.goal(params()) == "imported" and image.goal(params(source_type="upload")) == "initialized"
+    upload_params = params(source_type="upload", url=None, checksum=None)
+    receiving = live_from(image.desired(upload_params), conditions=[cond("Initialized", "True", "Initialized")])
+    assert image.ready(receiving)  # an upload image is ready for its bytes once initialized
     msg = "retry attempted 3/3 failed due to error: the expected checksum x doesn't match"
     failed = live_from(d, progress=100, failed=4, conditions=[cond("Imported", "False", "Importing", msg),
                                                               cond("RetryLimitExceeded", "True", "", msg)])
-    assert image.failure(failed) == msg
+    assert image.failed(failed) == msg
     assert "failed 4 time(s)" in image.summary(failed) and "last error: " + msg in image.summary(failed)
     retrying = live_from(d, failed=1, conditions=[cond("RetryLimitExceeded", "False", "", "failed due to error: x")])
-    assert image.failure(retrying) is None
+    assert image.failed(retrying) is None
     upload = live_from(d, conditions=[cond("Imported", "False", "UploadFailed", "broken pipe")])
-    assert image.failure(upload) == "broken pipe"
-    assert image.failure(None) == "the image was deleted" and image.summary(None) == "no such image"
+    assert image.failed(upload) == "broken pipe"
     assert image.summary(live_from(d)) == "progress 0%; conditions <none yet>"
 
 

@@ -112,26 +112,25 @@ def live_from(desired, **status):
 def test_comment_is_not_a_change_but_the_key_is_immutable():
     live = live_from(keypair.desired(params()))
     other_comment = keypair.desired(params(public_key=ED25519.replace("ops@lab", "someone-else")))
-    assert reconcile.differing(other_comment, live, keypair.FIELDS) == []
-    assert reconcile.immutable_changes(other_comment, live, keypair.IMMUTABLE) == []
+    assert reconcile.differing(other_comment, live, keypair.fields(params())) == []
+    assert reconcile.immutable_changes(other_comment, live, keypair.immutable(params())) == []
     other_key = keypair.desired(params(public_key=RSA))
-    assert reconcile.immutable_changes(other_key, live, keypair.IMMUTABLE) == [("public_key", ED25519_MD5, RSA_MD5)]
-    assert reconcile.managed_view(live, keypair.FIELDS) == {"spec": {"publicKey": f"ssh-ed25519 {ED25519_DATA}"}}
+    assert reconcile.immutable_changes(other_key, live, keypair.immutable(params())) == [("public_key", ED25519_MD5, RSA_MD5)]
+    assert reconcile.managed_view(live, keypair.fields(params())) == {"spec": {"publicKey": f"ssh-ed25519 {ED25519_DATA}"}}
 
 
 def test_readiness_and_failure():
     ok = {"status": {"fingerPrint": ED25519_MD5, "conditions": [{"type": "validated", "status": "True"}]}}
-    assert keypair.is_validated(ok) and keypair.failure(ok) is None
+    assert keypair.ready(ok) and keypair.failed(ok) is None
     assert keypair.summary(ok) == f"validated=True, fingerPrint {ED25519_MD5}"
     pending = {"status": {}}
-    assert not keypair.is_validated(pending) and keypair.failure(pending) is None
+    assert not keypair.ready(pending) and keypair.failed(pending) is None
     assert keypair.summary(pending) == "validated <not set yet>, fingerPrint <not set yet>"
     refused = {"status": {"conditions": [{"type": "validated", "status": "False",
                                           "reason": "failed to parse the public key, error: ssh: no key found"}]}}
-    assert keypair.failure(refused) == "failed to parse the public key, error: ssh: no key found"
-    assert keypair.failure(None) == "the keypair was deleted"
+    assert keypair.failed(refused) == "failed to parse the public key, error: ssh: no key found"
 
 
 def test_result_fingerprint_prefers_harvesters():
-    assert keypair.result_fingerprint({"status": {"fingerPrint": "aa:bb"}}, params()) == "aa:bb"
-    assert keypair.result_fingerprint({"spec": {}}, params()) == ED25519_MD5
+    assert keypair.result({"status": {"fingerPrint": "aa:bb"}}, params())["fingerprint"] == "aa:bb"
+    assert keypair.result({"spec": {}}, params()) == {"keypair": {"spec": {}}, "fingerprint": ED25519_MD5}

@@ -227,11 +227,11 @@ class FakeClient:
         return [c[:3] if c[0] == "POST" else c[:2] for c in self.calls if c[0] in ("POST", "PATCH")]
 
 
-def run(client, check_mode=False, warnings=None, **params):
+def run(client, warnings=None, **params):
     clock = Clock()
     args = {"name": "n1", "maintenance": None, "cordon": None, "force": False, "method": "auto", "wait": True,
             "wait_timeout": 60, **params}
-    return nm.run(client, args, check_mode=check_mode, warn=(warnings if warnings is not None else []).append, clock=clock, sleep=clock.sleep)
+    return nm.run(client, args, warn=(warnings if warnings is not None else []).append, clock=clock, sleep=clock.sleep)
 
 
 STEVE_N1 = f"{nm.STEVE_NODES}/n1"
@@ -346,7 +346,7 @@ def test_a_request_that_never_completes_times_out_with_the_last_state():
 
 def test_check_mode_with_steve_predicts_without_the_action():
     client = FakeClient(HA, answers={"listUnhealthyVM": []}, dry_run=True)
-    result = run(client, check_mode=True, maintenance=True)
+    result = run(client, maintenance=True)  # check mode is the client's
     assert result["changed"] is True and result["maintenance"] == "completed"
     assert [c[2] for c in client.calls if c[0] == "POST"] == ["maintenancePossible", "listUnhealthyVM"]
 

@@ -1,7 +1,8 @@
 # Copyright: (c) 2026, Homelab platform team
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Unit tests of plugins/module_utils/reconcile.py on a Mock(spec=Client): what is compared,
-what is patched, 409 handling, check mode, immutable fields and recreate."""
+what is patched, 409 handling, check mode, immutable fields and recreate, and ``converge`` from a
+``KindSpec`` (vm_network.SPEC)."""
 
 from __future__ import annotations
 
@@ -17,10 +18,12 @@ from ansible_collections.homelab.harvester.plugins.module_utils.errors import Al
 from ansible_collections.homelab.harvester.plugins.module_utils.reconcile import (
     Field,
     ImmutableFieldError,
+    converge,
     ensure_absent,
     ensure_present,
     managed_view,
 )
+from ansible_collections.homelab.harvester.plugins.module_utils.wait import WaitFailed
 
 PATH = kinds.NAD.path("default", "platform")
 COLLECTION = kinds.NAD.path("default")
@@ -76,7 +79,7 @@ def test_create_when_missing():
 def test_server_owned_fields_never_count_as_drift():
     want, fields = desired()
     c = client(get=live_from(want))
-    changed, before, after, diff = ensure_present(c, kinds.NAD, want, fields=fields, immutable=vm_network.IMMUTABLE)
+    changed, before, after, diff = ensure_present(c, kinds.NAD, want, fields=fields, immutable=vm_network.immutable(PARAMS))
     assert not changed and after is before
     c.create.assert_not_called()
     c.merge_patch.assert_not_called()
@@ -135,7 +138,7 @@ def test_immutable_change_is_refused_naming_the_option():
     want, fields = desired(cluster_network="storage")
     c = client(get=live)
     with pytest.raises(ImmutableFieldError) as e:
-        ensure_present(c, kinds.NAD, want, fields=fields, immutable=vm_network.IMMUTABLE)
+        ensure_present(c, kinds.NAD, want, fields=fields, immutable=vm_network.immutable(PARAMS))
     assert str(e.value).startswith("cluster_network of NetworkAttachmentDefinition default/platform cannot be changed")
     assert "(mgmt -> storage)" in str(e.value) and "recreate=true" in str(e.value)
     assert e.value.as_dict() == {"field": "cluster_network"}
@@ -147,7 +150,7 @@ def test_recreate_deletes_waits_and_creates():
     live = live_from(desired()[0])
     want, fields = desired(cluster_network="storage")
     c = client(get=[live, None])  # the read, then the wait for deletion sees it gone
-    changed, before, after, diff = ensure_present(c, kinds.NAD, want, fields=fields, immutable=vm_network.IMMUTABLE,
+    changed, before, after, diff = ensure_present(c, kinds.NAD, want, fields=fields, immutable=vm_network.immutable(PARAMS),
                                                   recreate=True, sleep=lambda s: None)
     assert changed and before is live and after["created"]
     c.delete.assert_called_once_with(PATH)
@@ -158,7 +161,7 @@ def test_recreate_in_check_mode_only_checks_the_delete():
     live = live_from(desired()[0])
     want, fields = desired(cluster_network="storage")
     c = client(get=live, dry_run=True)
-    changed, before, after, diff = ensure_present(c, kinds.NAD, want, fields=fields, immutable=vm_network.IMMUTABLE, recreate=True)
+    changed, before, after, diff = ensure_present(c, kinds.NAD, want, fields=fields, immutable=vm_network.immutable(PARAMS), recreate=True)
     assert changed and after == want
     c.delete.assert_called_once_with(PATH)
     c.create.assert_not_called()
@@ -230,3 +233,47 @@ def test_a_patch_stored_with_its_answer_lost_still_counts_as_a_change():
     changed, before, after, diff = ensure_present(c, kinds.NAD, want, fields=fields, sleep=lambda s: None)
     assert changed and before is old and after is now and c.merge_patch.call_count == 1
     assert diff["after"]["metadata"]["annotations"]["field.cattle.io/description"] == "new"
+
+
+CONVERGE = dict(PARAMS, state="present", recreate=False, wait=True, wait_timeout=30, labels=None)
+
+
+@pytest.fixture
+def no_sleep(monkeypatch):
+    monkeypatch.setattr("time.sleep", lambda seconds: None)
+
+
+def test_converge_waits_for_the_specs_ready_and_returns_the_object_under_its_noun(no_sleep):
+    want, dummy = desired()
+    c = client(get=[None, live_from(want)])
+    c.create.side_effect = lambda path, body: dict(body, metadata=dict(body["metadata"], resourceVersion="1"))
+    result = converge(c, vm_network.SPEC, CONVERGE)
+    assert result["changed"] is True and set(result) == {"changed", "network", "diff"}
+    assert vm_network.ready(result["network"])  # the read after the create, not the create's answer
+    assert c.get.call_count == 2
+
+
+def test_converge_stops_when_the_object_is_deleted_while_waiting(no_sleep):
+    want, dummy = desired()
+    c = client(get=[None, None])
+    c.create.side_effect = lambda path, body: dict(body, metadata=dict(body["metadata"], resourceVersion="1"))
+    with pytest.raises(WaitFailed) as e:
+        converge(c, vm_network.SPEC, CONVERGE)
+    assert str(e.value) == "gave up waiting for network default/platform to be ready: the network was deleted"
+    assert e.value.last_seen == "no such network"
+
+
+def test_converge_in_check_mode_reads_check_mode_from_the_client_and_does_not_wait():
+    c = client(get=None, dry_run=True)
+    c.create.side_effect = lambda path, body: dict(body, metadata=dict(body["metadata"], resourceVersion="1"))
+    result = converge(c, vm_network.SPEC, CONVERGE)
+    assert result["changed"] is True and not vm_network.ready(result["network"])
+    assert c.get.call_count == 1  # the lookup only: no wait on a dry run
+
+
+def test_converge_absent_answers_changed_and_diff_only():
+    want, dummy = desired()
+    c = client(get=[live_from(want), None])
+    result = converge(c, vm_network.SPEC, dict(CONVERGE, state="absent"))
+    assert set(result) == {"changed", "diff"} and result["changed"] is True
+    assert result["diff"]["after"] == {} and result["diff"]["before"]["spec"]["config"]["vlan"] == 30

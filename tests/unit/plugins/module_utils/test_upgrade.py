@@ -72,8 +72,9 @@ class FakeClient:
     """What the flow calls: get, list, create, delete, request (the watch), all recorded."""
 
     def __init__(self, server="v1.8.2", upgrades=(), version=None, nodes=None, volumes=(), backups=(), watches=(),
-                 objects=None):
+                 objects=None, dry_run=False):
         self.server = server
+        self.dry_run = dry_run
         self.upgrades = list(upgrades)
         self.version = version
         self.nodes = [node(n) for n in ("ms02-1", "ms02-2", "ms02-3")] if nodes is None else nodes
@@ -390,8 +391,8 @@ def test_blockers_fail_before_any_write():
 
 
 def test_check_mode_without_the_version_sends_only_the_version_create():
-    client = FakeClient()
-    result = upgrade.run(client, params(iso_url="http://nas/h.iso"), check_mode=True)
+    client = FakeClient(dry_run=True)
+    result = upgrade.run(client, params(iso_url="http://nas/h.iso"))
     assert [c[1] for c in client.writes()] == [VERSIONS]
     assert result["changed"] is True and result["name"] == "" and result["upgrade"]["metadata"]["generateName"] == "hvst-upgrade-"
     assert result["diff"] == {"before": {"server_version": "v1.8.2"}, "after": {"server_version": "v1.9.0"}}
@@ -399,8 +400,8 @@ def test_check_mode_without_the_version_sends_only_the_version_create():
 
 
 def test_check_mode_with_the_version_dry_runs_the_upgrade_and_does_not_wait():
-    client = FakeClient(version={"spec": {"isoURL": "http://nas/h.iso"}})
-    result = upgrade.run(client, params(), check_mode=True)
+    client = FakeClient(version={"spec": {"isoURL": "http://nas/h.iso"}}, dry_run=True)
+    result = upgrade.run(client, params())
     assert [c[1] for c in client.writes()] == [UPGRADES] and result["name"] == "hvst-upgrade-x1y2z"
     assert result["progress"] == [] and result["server_version"] == "v1.8.2"
 

@@ -72,7 +72,7 @@ def test_immutable_parts():
     obj = vm_network.desired(dict(BASE, cluster_network="storage"))
     assert vm_network.cluster_network_of(obj) == "storage"
     assert vm_network.cni_type(obj) == "bridge"
-    assert set(vm_network.IMMUTABLE) == {"type", "cluster_network"}
+    assert set(vm_network.immutable(BASE)) == {"type", "cluster_network"}
 
 
 def test_fields_follow_the_given_options():
@@ -82,11 +82,10 @@ def test_fields_follow_the_given_options():
 
 
 def test_readiness():
-    assert vm_network.is_ready({"metadata": {"labels": {vm_network.LABEL_READY: "true"}}})
-    assert not vm_network.is_ready({"metadata": {"labels": {vm_network.LABEL_READY: "false"}}})
+    assert vm_network.ready({"metadata": {"labels": {vm_network.LABEL_READY: "true"}}})
+    assert not vm_network.ready({"metadata": {"labels": {vm_network.LABEL_READY: "false"}}})
     assert vm_network.summary({"metadata": {}}) == \
         "labels network.harvesterhci.io/ready=<unset>, network.harvesterhci.io/type=<unset>"
-    assert vm_network.gone(None) and vm_network.gone({}) is None
 
 
 @pytest.mark.parametrize("changes, message", [

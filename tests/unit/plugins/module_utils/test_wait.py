@@ -4,10 +4,12 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from ansible_collections.homelab.harvester.plugins.module_utils.errors import WaitTimeout
-from ansible_collections.homelab.harvester.plugins.module_utils.wait import WaitFailed, until
+from ansible_collections.homelab.harvester.plugins.module_utils.wait import WaitFailed, should_wait, until
 
 
 class FakeClock:
@@ -53,3 +55,10 @@ def test_terminal_failure_stops_early():
               describe=lambda s: "gone", first="importing", clock=fake.clock, sleep=fake.sleep)
     assert str(e.value) == "gave up waiting for the image: it was deleted"
     assert fake.now < 1
+
+
+@pytest.mark.parametrize("wait, dry_run, expected", [
+    (True, False, True), (None, False, True), (False, False, False), (True, True, False), (None, True, False)])
+def test_should_wait_reads_check_mode_from_the_client(wait, dry_run, expected):
+    params = {} if wait is None else {"wait": wait}
+    assert should_wait(SimpleNamespace(dry_run=dry_run), params) is expected

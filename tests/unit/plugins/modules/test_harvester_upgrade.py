@@ -46,9 +46,9 @@ def node(name, unschedulable=False):
             "status": {"conditions": [{"type": "Ready", "status": "True"}]}}
 
 
-def client_with(nodes, version=None, server="v1.8.2"):
+def client_with(nodes, version=None, server="v1.8.2", dry_run=False):
     c = Mock(spec=Client)
-    c.dry_run = False
+    c.dry_run = dry_run  # what the real Client is built with: the task's check mode
 
     def get(path, missing_ok=False, **kw):
         if path.endswith("/settings/server-version"):
@@ -61,7 +61,7 @@ def client_with(nodes, version=None, server="v1.8.2"):
 
 
 def test_check_mode_builds_a_dry_run_client_and_returns_the_diff_only_in_diff_mode():
-    c = client_with([node("ms02-1")], version={"spec": {"isoURL": "http://nas/h.iso"}})
+    c = client_with([node("ms02-1")], version={"spec": {"isoURL": "http://nas/h.iso"}}, dry_run=True)
     kind, result, client_class = run_module({"version": "v1.9.0"}, client=c, check_mode=True, diff=True)
     assert kind == "exit" and result["changed"] is True, result
     assert client_class.call_args.kwargs["dry_run"] is True
@@ -70,7 +70,7 @@ def test_check_mode_builds_a_dry_run_client_and_returns_the_diff_only_in_diff_mo
     [(path, body)] = [call.args for call in c.create.call_args_list]
     assert path == UPGRADES and body["spec"] == {"version": "v1.9.0", "logEnabled": True}
 
-    kind, result, dummy = run_module({"version": "v1.9.0"}, client=client_with([node("ms02-1")], version={"spec": {}}),
+    kind, result, dummy = run_module({"version": "v1.9.0"}, client=client_with([node("ms02-1")], version={"spec": {}}, dry_run=True),
                                      check_mode=True)
     assert kind == "exit" and "diff" not in result
 

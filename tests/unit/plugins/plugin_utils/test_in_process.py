@@ -31,8 +31,9 @@ def client(monkeypatch):
     fake = Mock(spec=Client)
     fake.get.return_value = None
 
-    def build(*args, **kwargs):  # the real Client keeps the task's progress reporter
+    def build(*args, **kwargs):  # the real Client keeps the task's progress reporter and check mode
         fake.progress = kwargs.get("progress")
+        fake.dry_run = bool(kwargs.get("dry_run"))
         return fake
 
     built = Mock(side_effect=build)
