@@ -13,6 +13,8 @@ description:
     example an NFS export), or a snapshot, kept inside the cluster as Longhorn snapshots. Waits until Harvester
     reports it ready to use, and fails with Harvester's message when the backup fails.
   - With O(state=absent), deletes it and waits until Harvester has removed its data from the backup target.
+  - With O(keep), once the backup is ready, deletes the VM's older backups of the same type and O(labels) beyond the
+    O(keep) newest ready ones (retention), and returns them in RV(expired).
   - A backup never changes. When one of that name exists for another VM or of the other type, the task fails
     naming the option (backups and snapshots share their names). Only its labels can be changed.
   - A backup needs a backup target. When the C(backup-target) setting is not set, the task fails before sending
@@ -55,9 +57,19 @@ options:
   labels:
     description:
       - Labels of the backup (a value of V(null) removes that label). Other labels are left alone.
-      - Put the same labels on every backup a playbook makes, so that
-        M(homelab.harvester.harvester_vm_backup_info) finds them to keep only the newest.
+      - Put the same labels on every backup a playbook makes, so that O(keep) (or
+        M(homelab.harvester.harvester_vm_backup_info)) finds them to keep only the newest.
     type: dict
+  keep:
+    description:
+      - Retention. After the backup is ready, delete the backups of the same VM and type that carry every label of
+        O(labels), beyond the O(keep) newest ready ones (older failed ones too; one still in progress is never
+        deleted). Other backups of the VM are never touched. Needs O(labels), and only with O(state=present).
+      - Nothing is deleted when the backup fails (the task fails first).
+      - With O(wait=false) the new backup is not ready yet, so it does not count; a later run counts it.
+      - In check mode the new backup counts as ready (as the real run would see it after its wait), so RV(expired)
+        lists the backups the real run deletes; the deletes are sent with C(dryRun=All).
+    type: int
   state:
     description:
       - V(present) creates the backup, V(absent) deletes it.
@@ -109,6 +121,19 @@ EXAMPLES = r"""
     vm: lab-dns
     type: snapshot
 
+- name: Back up lab-router and keep its seven newest nightly backups
+  homelab.harvester.harvester_vm_backup:
+    name: "lab-router-{{ now(utc=true, fmt='%Y%m%d-%H%M%S') }}"
+    vm: lab-router
+    labels:
+      homelab.harvester/backup: nightly
+    keep: 7
+  register: nightly
+
+- name: Show what retention deleted
+  ansible.builtin.debug:
+    msg: "{{ nightly.expired | map(attribute='name') }}"
+
 - name: Delete an old backup (only if it is of lab-router)
   homelab.harvester.harvester_vm_backup:
     name: lab-router-nightly
@@ -146,6 +171,15 @@ ready_to_use:
   returned: when O(state=present)
   type: bool
   sample: true
+expired:
+  description:
+    - With O(keep), the backups retention deleted (in check mode, would delete), newest first, in the shape of
+      M(homelab.harvester.harvester_vm_backup_info)'s RV(homelab.harvester.harvester_vm_backup_info#module:backups).
+  returned: when O(keep) is set
+  type: list
+  elements: dict
+  sample:
+    - {name: lab-router-20260101-020000, namespace: default, vm: lab-router, type: backup, state: ready}
 diff:
   description: The VM, type and labels before and after. Only in diff mode.
   returned: when diff mode is on
@@ -166,6 +200,7 @@ ARGUMENT_SPEC = {
     "vm": {"type": "str"},
     "type": {"type": "str", "choices": ["backup", "snapshot"]},
     "labels": {"type": "dict"},
+    "keep": {"type": "int"},
     "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
     "wait": {"type": "bool", "default": True},
     "wait_timeout": {"type": "int", "default": 1800},
