@@ -8,6 +8,8 @@ DOCUMENTATION = r"""
 module: harvester_vm_backup
 short_description: Back up or snapshot a Harvester VM (VirtualMachineBackup)
 version_added: 0.1.0
+author:
+  - Homelab platform team (@homelab)
 description:
   - Creates a backup of a VM, whose volumes Harvester copies to its backup target (the C(backup-target) setting, for
     example an NFS export), or a snapshot, kept inside the cluster as Longhorn snapshots. Waits until Harvester
@@ -21,12 +23,12 @@ description:
     anything and says so.
   - Check mode sends the create or delete with C(dryRun=All), so Harvester's webhook judges it and nothing is
     stored.
-author:
-  - Homelab platform team (@homelab)
 extends_documentation_fragment:
-  - homelab.harvester.connection
-  - homelab.harvester.attributes
-  - homelab.harvester.attributes.execution
+  - homelab.harvester.module
+  - homelab.harvester.state
+  - homelab.harvester.wait
+  - homelab.harvester.namespace
+  - homelab.harvester.labels
 attributes:
   diff_mode:
     details: The diff shows the VM, the type and the labels given.
@@ -39,8 +41,6 @@ options:
   namespace:
     description:
       - Namespace of the VM, where the backup lives too.
-    type: str
-    default: default
   vm:
     description:
       - Name of the VM to back up. Required with O(state=present).
@@ -59,7 +59,9 @@ options:
       - Labels of the backup (a value of V(null) removes that label). Other labels are left alone.
       - Put the same labels on every backup a playbook makes, so that O(keep) (or
         M(homelab.harvester.harvester_vm_backup_info)) finds them to keep only the newest.
-    type: dict
+  state:
+    description:
+      - V(present) creates the backup (only its labels can change later), V(absent) deletes it.
   keep:
     description:
       - Retention. After the backup is ready, delete the backups of the same VM and type that carry every label of
@@ -70,24 +72,13 @@ options:
       - In check mode the new backup counts as ready (as the real run would see it after its wait), so RV(expired)
         lists the backups the real run deletes; the deletes are sent with C(dryRun=All).
     type: int
-  state:
-    description:
-      - V(present) creates the backup, V(absent) deletes it.
-    type: str
-    choices: [present, absent]
-    default: present
   wait:
     description:
       - With O(state=present), wait until the backup is ready to use (C(status.readyToUse)). Fails at once with
         Harvester's message (C(status.error.message)) when the backup fails.
       - With O(state=absent), wait until the backup is gone, which takes its data off the backup target.
       - Not done in check mode.
-    type: bool
-    default: true
   wait_timeout:
-    description:
-      - Seconds to wait for O(wait).
-    type: int
     default: 1800
 notes:
   - Input is checked before any request. Nothing is sent when a check fails.
@@ -193,17 +184,17 @@ diff:
 
 from ansible_collections.homelab.harvester.plugins.module_utils import vm_backup
 from ansible_collections.homelab.harvester.plugins.module_utils.module import ModuleDefinition, run_module
+from ansible_collections.homelab.harvester.plugins.module_utils.option_groups import LABELS_ARGS, NAMESPACE_ARGS, STATE_ARGS, wait_args
 
 ARGUMENT_SPEC = {
     "name": {"type": "str", "required": True},
-    "namespace": {"type": "str", "default": "default"},
+    **STATE_ARGS,
+    **wait_args(1800),
+    **NAMESPACE_ARGS,
+    **LABELS_ARGS,
     "vm": {"type": "str"},
     "type": {"type": "str", "choices": ["backup", "snapshot"]},
-    "labels": {"type": "dict"},
     "keep": {"type": "int"},
-    "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
-    "wait": {"type": "bool", "default": True},
-    "wait_timeout": {"type": "int", "default": 1800},
 }
 
 

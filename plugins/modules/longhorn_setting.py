@@ -8,6 +8,8 @@ DOCUMENTATION = r"""
 module: longhorn_setting
 short_description: Set one or many Longhorn settings of a Harvester cluster
 version_added: 0.1.0
+author:
+  - Homelab platform team (@homelab)
 description:
   - Sets the C(value) of Longhorn 1.12 settings (C(settings.longhorn.io) in C(longhorn-system)), one with O(name)
     and O(value), or many in one task with O(settings).
@@ -23,12 +25,8 @@ description:
     setting to use instead (see M(homelab.harvester.harvester_setting)).
   - Input is checked before any request (types, ranges, choices, the per-engine form, setting-specific syntax);
     nothing is sent when a check fails.
-author:
-  - Homelab platform team (@homelab)
 extends_documentation_fragment:
-  - homelab.harvester.connection
-  - homelab.harvester.attributes
-  - homelab.harvester.attributes.execution
+  - homelab.harvester.module
 attributes:
   check_mode:
     details: The patches are sent with C(dryRun=All), so Longhorn's webhooks judge them and nothing is stored.
