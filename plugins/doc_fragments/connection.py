@@ -1,7 +1,7 @@
 # Copyright: (c) 2026, Homelab platform team
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Connection options shared by every module (plugins/module_utils/connection.py CONNECTION_ARGS).
-Modules get it through homelab.harvester.module (module.py), the inventory plugin extends it directly. Edit both together:
+Use with ``extends_documentation_fragment: [homelab.harvester.connection]``. Edit both together:
 tests/unit/plugins/module_utils/test_connection.py compares them."""
 
 from __future__ import annotations

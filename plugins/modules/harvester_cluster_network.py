@@ -23,7 +23,8 @@ description:
     covers reports its VlanStatus C(ready). A VlanStatus that reports an error (for example a NIC already enslaved
     by another bond) fails the task at once with the agent's message.
 extends_documentation_fragment:
-  - homelab.harvester.module
+  - homelab.harvester.connection
+  - homelab.harvester.attributes
   - homelab.harvester.state
   - homelab.harvester.wait
 attributes:

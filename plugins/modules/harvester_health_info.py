@@ -25,7 +25,8 @@ description:
     available cluster is a problem.
   - Never changes anything.
 extends_documentation_fragment:
-  - homelab.harvester.module.info
+  - homelab.harvester.connection
+  - homelab.harvester.attributes.info_module
 options:
   sections:
     description:

@@ -22,7 +22,8 @@ description:
   - Check mode sends the same requests with C(dryRun=All), so Harvester's webhook judges them and nothing is
     stored.
 extends_documentation_fragment:
-  - homelab.harvester.module
+  - homelab.harvester.connection
+  - homelab.harvester.attributes
   - homelab.harvester.state
   - homelab.harvester.wait
   - homelab.harvester.namespace

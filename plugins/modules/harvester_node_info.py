@@ -22,7 +22,8 @@ description:
   - Reads one list per kind (nodes, LinkMonitors, VlanConfigs, Longhorn nodes), never one request per node.
     Never changes anything.
 extends_documentation_fragment:
-  - homelab.harvester.module.info
+  - homelab.harvester.connection
+  - homelab.harvester.attributes.info_module
 options:
   name:
     description:

@@ -25,7 +25,8 @@ description:
   - Input is checked before any request (names, read-only settings, and the checks of Harvester's setting webhook
     that need no cluster); nothing is sent when a check fails.
 extends_documentation_fragment:
-  - homelab.harvester.module
+  - homelab.harvester.connection
+  - homelab.harvester.attributes
   - homelab.harvester.state
   - homelab.harvester.wait
 attributes:

@@ -24,7 +24,8 @@ description:
   - Check mode sends the create or delete with C(dryRun=All), so Harvester's webhook judges it and nothing is
     stored.
 extends_documentation_fragment:
-  - homelab.harvester.module
+  - homelab.harvester.connection
+  - homelab.harvester.attributes
   - homelab.harvester.state
   - homelab.harvester.wait
   - homelab.harvester.namespace

@@ -17,7 +17,8 @@ description:
     each VM and deletes the rest with M(homelab.harvester.harvester_vm_backup) O(homelab.harvester.harvester_vm_backup#module:state=absent).
   - One list request. Never changes anything.
 extends_documentation_fragment:
-  - homelab.harvester.module.info
+  - homelab.harvester.connection
+  - homelab.harvester.attributes.info_module
   - homelab.harvester.info_filters
 options:
   all_namespaces:

@@ -26,7 +26,8 @@ description:
   - Harvester refuses the C(storage-network) setting while any VM runs. Stop every VM, apply the setting, then
     start the same VMs again from the registered RV(vms) (see the examples).
 extends_documentation_fragment:
-  - homelab.harvester.module
+  - homelab.harvester.connection
+  - homelab.harvester.attributes
   - homelab.harvester.wait
   - homelab.harvester.namespace
 attributes:

@@ -22,7 +22,8 @@ description:
     that name with other options fails naming the option.
   - Check mode sends the create with C(dryRun=All), so Harvester's webhook judges it and nothing is stored.
 extends_documentation_fragment:
-  - homelab.harvester.module
+  - homelab.harvester.connection
+  - homelab.harvester.attributes
   - homelab.harvester.wait
   - homelab.harvester.namespace
 attributes:

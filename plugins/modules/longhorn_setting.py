@@ -26,7 +26,8 @@ description:
   - Input is checked before any request (types, ranges, choices, the per-engine form, setting-specific syntax);
     nothing is sent when a check fails.
 extends_documentation_fragment:
-  - homelab.harvester.module
+  - homelab.harvester.connection
+  - homelab.harvester.attributes
 attributes:
   check_mode:
     details: The patches are sent with C(dryRun=All), so Longhorn's webhooks judge them and nothing is stored.

@@ -23,7 +23,8 @@ description:
     fingerprints and never returned or shown.
   - The connection options reach the Tinkerbell cluster (its kubeconfig), not Harvester.
 extends_documentation_fragment:
-  - homelab.harvester.module
+  - homelab.harvester.connection
+  - homelab.harvester.attributes
   - homelab.harvester.state
 attributes:
   diff_mode:

@@ -122,3 +122,15 @@ def test_every_module_documents_every_attribute_and_its_action_group_membership(
         assert {"check_mode", "diff_mode", "action", "async"} <= set(attributes), name
         assert all(a.get("description") and a.get("support") for a in attributes.values()), name
         assert ("action_group" in attributes) == (name in group), name
+
+
+def test_the_attribute_variants_share_their_common_entries_word_for_word():
+    variants = importlib.import_module(f"{PACKAGE}.doc_fragments.attributes").ModuleDocFragment
+    changing, info, standalone = (yaml.safe_load(getattr(variants, v))["attributes"]
+                                  for v in ("DOCUMENTATION", "INFO_MODULE", "STANDALONE"))
+    for entry in ("action", "async"):
+        assert changing[entry] == info[entry] == standalone[entry], entry
+    assert changing["action_group"] == info["action_group"] and "action_group" not in standalone
+    assert changing["check_mode"] == standalone["check_mode"] and changing["diff_mode"] == standalone["diff_mode"]
+    assert info["check_mode"]["description"] == changing["check_mode"]["description"]
+    assert info["diff_mode"]["support"] == "none"
