@@ -69,6 +69,16 @@ CONNECTION_ARGS = {
                         "fallback": (env_fallback, list(ENV_VARS["request_timeout"]))},
 }
 
+
+def nested_args():
+    """The connection options of a second cluster, given as one dict option (``capi_cluster``'s
+    ``harvester``): the names, types, aliases and ``no_log`` of CONNECTION_ARGS, without their
+    ``K8S_AUTH_*`` fallbacks (those belong to the module's own connection) and without defaults
+    (a value left out is resolved as a module option left out is)."""
+    return {name: {key: value for key, value in spec.items() if key not in ("fallback", "default")}
+            for name, spec in CONNECTION_ARGS.items()}
+
+
 EXEC_API_VERSIONS = ("client.authentication.k8s.io/v1", "client.authentication.k8s.io/v1beta1")
 _TRUE = ("1", "true", "yes", "on", "y", "t")
 _FALSE = ("0", "false", "no", "off", "n", "f")

@@ -1,8 +1,9 @@
 # Copyright: (c) 2026, Homelab platform team
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Backups and snapshots of Harvester VMs: what a VirtualMachineBackup is, and the flows of
-``harvester_vm_backup`` (one backup, present or absent) and ``harvester_vm_backup_info`` (the
-backups of a namespace, newest first, with the ones a retention rule lets go).
+``harvester_vm_backup`` (one backup, present or absent, then optionally the VM's older backups
+beyond ``keep``) and ``harvester_vm_backup_info`` (the backups of a namespace, newest first, with
+the ones a retention rule lets go).
 
 Facts (harvester pkg/apis/harvesterhci.io/v1beta1/backup.go, pkg/webhook/resources/virtualmachinebackup,
 pkg/controller/master/backup):
@@ -116,9 +117,16 @@ def check(params):
     if params.get("wait_timeout") is not None:
         validate.positive(params["wait_timeout"], "wait_timeout")
     if params["state"] == "absent":
-        if params.get("labels") is not None:
-            raise ValidationError("labels", "only with state=present")
+        for option in ("labels", "keep"):
+            if params.get(option) is not None:
+                raise ValidationError(option, "only with state=present")
         return
+    if params.get("keep") is not None:
+        if params["keep"] < 1:
+            raise ValidationError("keep", f"{params['keep']} must be 1 or more (0 would delete the backup just made)")
+        if not any(v is not None for v in (params.get("labels") or {}).values()):
+            raise ValidationError("keep", "needs labels: only the VM's backups that carry the labels given count "
+                                          "(and are deleted), never a backup some other rule made")
     if params.get("vm") is None:
         raise ValidationError("vm", "is required when state is present")
     if params.get("labels") is not None:
@@ -207,7 +215,45 @@ def run(client, params, check_mode=False, sleep=None):
         obj = until(lambda: client.get(path, missing_ok=True), is_ready, first=obj, timeout=timeout,
                     what=f"{_ref(params)} to be ready to use", failed=failure, describe=summary, sleep=sleep,
                     progress=client.progress, stage=stage)
-    return {"changed": changed, "backup": obj, "ready_to_use": is_ready(obj), "diff": diff}
+    result = {"changed": changed, "backup": obj, "ready_to_use": is_ready(obj), "diff": diff}
+    if params.get("keep") is not None:
+        result["expired"] = prune(client, params, obj, check_mode=check_mode, sleep=sleep)
+        result["changed"] = changed or bool(result["expired"])
+    return result
+
+
+# --- retention: harvester_vm_backup keep ----------------------------------------------------------
+def counted(client, params, obj, check_mode=False):
+    """The backups a retention rule of this task counts, newest first: those of its VM and type that
+    carry every label given (a label given as null is not asked for). In check mode this task's
+    backup was not stored, or not waited on: it is counted as the real run would see it after its
+    wait (ready; in progress with ``wait: false``), so check mode names what the real run deletes.
+    A backup the real run sees fail stops it before any deletion."""
+    wanted = {k: v for k, v in (params.get("labels") or {}).items() if v is not None}
+    found = listing(client, {"namespace": params["namespace"], "vm": params["vm"], "type": backup_type(obj)})["backups"]
+    entries = [e for e in found if all(e["labels"].get(k) == v for k, v in wanted.items())]
+    if not check_mode:
+        return entries
+    this = entry(obj)
+    if params["wait"] and this["state"] == IN_PROGRESS:
+        this["state"] = READY
+    names = [e["name"] for e in entries]
+    if this["name"] in names:
+        entries[names.index(this["name"])] = this
+    else:
+        entries.insert(0, this)  # made now: the newest
+    return entries
+
+
+def prune(client, params, obj, check_mode=False, sleep=None):
+    """Delete the backups ``counted`` beyond the ``keep`` newest ready ones (``expired``), waiting
+    for each to be gone with ``wait``; in check mode, the same deletes with ``dryRun=All`` (the
+    client). Returns the entries deleted (or that would be)."""
+    gone = expired(counted(client, params, obj, check_mode=check_mode), params["keep"])
+    for e in gone:
+        reconcile.ensure_absent(client, KIND, e["namespace"], e["name"], wait=params["wait"],
+                                delete_timeout=params["wait_timeout"], sleep=sleep)
+    return gone
 
 
 # --- the flow of harvester_vm_backup_info --------------------------------------------------------

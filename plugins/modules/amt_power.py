@@ -8,6 +8,8 @@ DOCUMENTATION = r"""
 module: amt_power
 short_description: Power a host on, off, cycle or reset it through Intel AMT, with a one-time PXE boot
 version_added: 0.1.0
+author:
+  - Homelab platform team (@homelab)
 description:
   - Talks to the host's Intel AMT (vPro) over WS-Management, C(https://<host>:16993/wsman) (TLS) or
     C(http://<host>:16992/wsman), with HTTP Digest authentication. Not to the Harvester API.
@@ -23,26 +25,17 @@ description:
   - Fails with a message that says what to check - credentials refused, nothing listening (AMT not provisioned, or
     the wrong port), TLS certificate not trusted or handshake failed, no answer, a SOAP fault or a method's return
     value, by name.
-author:
-  - Homelab platform team (@homelab)
+extends_documentation_fragment:
+  - homelab.harvester.attributes.standalone
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
-    support: full
     details: Reads the power state only; nothing that changes the host is sent.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: full
     details: The power state before and after, and the one-time network boot.
   action:
-    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
-    support: full
     details:
       - On a local connection it runs inside the ansible-playbook worker; on any other connection it runs as an ordinary
         module on that host (which must reach the AMT address).
-  async:
-    description: Supports being used with the C(async) keyword.
-    support: full
 options:
   host:
     description: The AMT address of the host (its out-of-band port's IP address or name), without scheme or port.

@@ -8,6 +8,8 @@ DOCUMENTATION = r"""
 module: capi_cluster
 short_description: Manage a Talos Kubernetes cluster on Harvester through Cluster API
 version_added: 0.1.0
+author:
+  - Homelab platform team (@homelab)
 description:
   - Creates, updates or deletes one workload cluster on the management (Platform) cluster that runs Cluster API
     with the Harvester infrastructure provider (CAPHV) and the Talos bootstrap and control plane providers.
@@ -27,12 +29,12 @@ description:
   - A paused cluster (C(spec.paused)) is reported with a warning, never waited on.
   - "O(state=absent) deletes only the Cluster (CAPI deletes machines, control plane and infrastructure in its
     order), waits until it is gone, then removes the templates and, last, the identity Secret."
-author:
-  - Homelab platform team (@homelab)
 extends_documentation_fragment:
   - homelab.harvester.connection
   - homelab.harvester.attributes
-  - homelab.harvester.attributes.execution
+  - homelab.harvester.state
+  - homelab.harvester.wait
+  - homelab.harvester.namespace
 attributes:
   check_mode:
     details: Writes are sent with C(dryRun=All). Objects in a namespace that does not exist yet are reported without a request.
@@ -51,14 +53,9 @@ options:
   namespace:
     description:
       - Namespace on the management cluster that holds the cluster's objects; created when missing.
-    type: str
-    default: default
   state:
     description:
       - C(present) creates or updates the cluster; C(absent) deletes it.
-    type: str
-    choices: [present, absent]
-    default: present
   kubernetes_version:
     description:
       - Kubernetes version, such as C(v1.33.4) (the C(v) is added when missing). Required with O(state=present).
@@ -251,15 +248,19 @@ options:
       validate_certs:
         description: Verify the API server's certificate.
         type: bool
+        aliases: [verify_ssl]
       ca_cert:
         description: CA bundle file.
         type: path
+        aliases: [ssl_ca_cert]
       client_cert:
         description: Client certificate file.
         type: path
+        aliases: [cert_file]
       client_key:
         description: Client key file.
         type: path
+        aliases: [key_file]
       proxy:
         description: HTTP(S) proxy URL.
         type: str
@@ -302,8 +303,6 @@ options:
   wait:
     description:
       - Wait until the cluster reaches O(wait_for) (present) or is gone (absent).
-    type: bool
-    default: true
   wait_for:
     description:
       - C(infrastructure) - the HarvesterCluster is ready with an endpoint and the Cluster's infrastructure is provisioned.
@@ -315,7 +314,6 @@ options:
   wait_timeout:
     description:
       - Seconds to wait.
-    type: int
     default: 900
   kubeconfig_dest:
     description:
@@ -424,7 +422,9 @@ pending:
 """
 
 from ansible_collections.homelab.harvester.plugins.module_utils.capi import cluster as capi_cluster
+from ansible_collections.homelab.harvester.plugins.module_utils.capi.options import HARVESTER_OPTIONS
 from ansible_collections.homelab.harvester.plugins.module_utils.module import ModuleDefinition, run_module
+from ansible_collections.homelab.harvester.plugins.module_utils.option_groups import NAMESPACE_ARGS, STATE_ARGS, wait_args
 
 MACHINE_OPTIONS = {
     "cpu": {"type": "int"},
@@ -442,23 +442,11 @@ POOL_OPTIONS = {
     "range_end": {"type": "str"},
     "network": {"type": "str"},
 }
-HARVESTER_OPTIONS = {
-    "kubeconfig": {"type": "raw", "no_log": False},
-    "context": {"type": "str"},
-    "host": {"type": "str"},
-    "api_key": {"type": "str", "no_log": True},
-    "validate_certs": {"type": "bool"},
-    "ca_cert": {"type": "path"},
-    "client_cert": {"type": "path"},
-    "client_key": {"type": "path", "no_log": False},
-    "proxy": {"type": "str"},
-    "request_timeout": {"type": "float"},
-}
-
 ARGUMENT_SPEC = {
     "name": {"type": "str", "required": True},
-    "namespace": {"type": "str", "default": "default"},
-    "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+    **STATE_ARGS,
+    **wait_args(900),
+    **NAMESPACE_ARGS,
     "kubernetes_version": {"type": "str"},
     "talos_version": {"type": "str"},
     "control_plane": {"type": "dict", "default": {}, "options": dict(MACHINE_OPTIONS, replicas={"type": "int", "default": 3},
@@ -483,9 +471,7 @@ ARGUMENT_SPEC = {
         "cloud_config_secret": {"type": "str", "default": "kube-system/cloud-config", "no_log": False},  # a Secret's name
     }},
     "preflight": {"type": "bool", "default": True},
-    "wait": {"type": "bool", "default": True},
     "wait_for": {"type": "str", "choices": ["infrastructure", "control_plane", "ready"], "default": "ready"},
-    "wait_timeout": {"type": "int", "default": 900},
     "kubeconfig_dest": {"type": "path"},
 }
 

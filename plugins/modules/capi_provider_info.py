@@ -8,6 +8,8 @@ DOCUMENTATION = r"""
 module: capi_provider_info
 short_description: Check that a management cluster serves Cluster API, CAPHV and the Talos providers
 version_added: 0.1.0
+author:
+  - Homelab platform team (@homelab)
 description:
   - Reads the API discovery of the management cluster (the Platform cluster where Cluster API runs) and says, for each
     provider homelab.harvester.capi_cluster writes objects for, whether it is served at the version the collection
@@ -20,12 +22,9 @@ description:
   - For what is missing it returns the C(clusterctl init) command that installs it. Installing providers stays
     clusterctl's job; the capi role fails with this answer before it writes anything.
   - Never changes anything.
-author:
-  - Homelab platform team (@homelab)
 extends_documentation_fragment:
   - homelab.harvester.connection
   - homelab.harvester.attributes.info_module
-  - homelab.harvester.attributes.execution
 options:
   providers:
     description: The providers to check.

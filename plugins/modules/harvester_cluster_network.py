@@ -8,6 +8,8 @@ DOCUMENTATION = r"""
 module: harvester_cluster_network
 short_description: Manage a Harvester cluster network and its uplinks (ClusterNetwork and VlanConfigs)
 version_added: 0.1.0
+author:
+  - Homelab platform team (@homelab)
 description:
   - Creates, updates or deletes a Harvester cluster network, the C(ClusterNetwork) object, and one C(VlanConfig)
     per entry of O(uplinks). Each VlanConfig bonds the given NICs into C(<name>-bo), bridged as C(<name>-br),
@@ -20,12 +22,11 @@ description:
   - With O(wait), waits until the ClusterNetwork is C(ready) and the network agent of every node each VlanConfig
     covers reports its VlanStatus C(ready). A VlanStatus that reports an error (for example a NIC already enslaved
     by another bond) fails the task at once with the agent's message.
-author:
-  - Homelab platform team (@homelab)
 extends_documentation_fragment:
   - homelab.harvester.connection
   - homelab.harvester.attributes
-  - homelab.harvester.attributes.execution
+  - homelab.harvester.state
+  - homelab.harvester.wait
 attributes:
   check_mode:
     details:
@@ -89,20 +90,12 @@ options:
         the ClusterNetwork.
       - Harvester refuses to delete a cluster network that VM networks still use, and to change or delete an uplink
         while VMs on its networks run on the affected nodes.
-    type: str
-    choices: [present, absent]
-    default: present
   wait:
     description:
       - With O(state=present), wait until the ClusterNetwork is ready and every covered node's VlanStatus is ready.
       - With O(state=absent), wait until the VlanConfigs and the ClusterNetwork are gone.
       - Not done in check mode.
-    type: bool
-    default: true
   wait_timeout:
-    description:
-      - Seconds to wait for O(wait).
-    type: int
     default: 120
 notes:
   - Input is checked before any request; nothing is sent when a check fails.
@@ -187,6 +180,7 @@ diff:
 from ansible_collections.homelab.harvester.plugins.module_utils import cluster_network as cnet
 from ansible_collections.homelab.harvester.plugins.module_utils import cluster_network_flow
 from ansible_collections.homelab.harvester.plugins.module_utils.module import ModuleDefinition, run_module
+from ansible_collections.homelab.harvester.plugins.module_utils.option_groups import STATE_ARGS, wait_args
 
 ARGUMENT_SPEC = {
     "name": {"type": "str", "required": True},
@@ -198,9 +192,8 @@ ARGUMENT_SPEC = {
         "mtu": {"type": "int"},
         "node_selector": {"type": "dict"},
     }},
-    "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
-    "wait": {"type": "bool", "default": True},
-    "wait_timeout": {"type": "int", "default": 120},
+    **STATE_ARGS,
+    **wait_args(120),
 }
 
 

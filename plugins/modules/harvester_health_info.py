@@ -8,6 +8,8 @@ DOCUMENTATION = r"""
 module: harvester_health_info
 short_description: One health report of a Harvester cluster
 version_added: 0.1.0
+author:
+  - Homelab platform team (@homelab)
 description:
   - Reads, in one list request per kind, what an operator checks before and after maintenance or an upgrade, and
     returns it with one sentence per problem found.
@@ -22,12 +24,9 @@ description:
   - C(clusters) - the Cluster API clusters (when Cluster API is installed on the cluster asked); a paused or not
     available cluster is a problem.
   - Never changes anything.
-author:
-  - Homelab platform team (@homelab)
 extends_documentation_fragment:
   - homelab.harvester.connection
   - homelab.harvester.attributes.info_module
-  - homelab.harvester.attributes.execution
 options:
   sections:
     description:

@@ -8,6 +8,8 @@ DOCUMENTATION = r"""
 module: harvester_image
 short_description: Manage a Harvester VM image (VirtualMachineImage)
 version_added: 0.1.0
+author:
+  - Homelab platform team (@homelab)
 description:
   - Creates, updates or deletes a Harvester VM image, the VirtualMachineImage that VM disks are cloned from.
   - A V(download) image is fetched by Harvester from O(url) and checked against O(checksum); the module waits
@@ -18,12 +20,14 @@ description:
     whole status) never counts as a change.
   - An existing image is changed with one merge patch of the differing fields. Check mode sends the same
     requests with C(dryRun=All), so Harvester's webhooks judge them and nothing is stored.
-author:
-  - Homelab platform team (@homelab)
 extends_documentation_fragment:
   - homelab.harvester.connection
   - homelab.harvester.attributes
-  - homelab.harvester.attributes.execution
+  - homelab.harvester.state
+  - homelab.harvester.wait
+  - homelab.harvester.namespace
+  - homelab.harvester.labels
+  - homelab.harvester.description
 attributes:
   diff_mode:
     details: The diff shows the managed fields only.
@@ -34,11 +38,6 @@ options:
       - VM disks refer to it as C(<namespace>/<name>).
     type: str
     required: true
-  namespace:
-    description:
-      - Namespace of the image.
-    type: str
-    default: default
   display_name:
     description:
       - The name shown in the Harvester UI, unique among the images of the namespace. It must be a valid
@@ -79,20 +78,15 @@ options:
     description:
       - Description shown in the Harvester UI (C(spec.description)).
       - Omit it to leave an existing description alone; an empty string removes it.
-    type: str
   labels:
     description:
       - Labels to set on the image. Only the keys given are managed; other labels stay.
       - A key with a null value removes that label.
       - C(harvesterhci.io/imageDisplayName) is refused, Harvester sets it from O(display_name).
-    type: dict
   state:
     description:
       - V(present) creates or updates the image, V(absent) deletes it.
       - Harvester refuses to delete an image that a VM template, a volume or a VM backup still uses.
-    type: str
-    choices: [present, absent]
-    default: present
   recreate:
     description:
       - When an immutable part differs (O(display_name), O(source_type), O(url) or O(storage_class)), delete the
@@ -108,12 +102,9 @@ options:
       - With O(source_type=upload), wait until the image is initialized (ready for an upload).
       - With O(state=absent), wait until the image is gone (its finalizer removed).
       - Not done in check mode.
-    type: bool
-    default: true
   wait_timeout:
     description:
       - Seconds to wait for O(wait). A large image over a slow link needs more.
-    type: int
     default: 600
 notes:
   - Harvester retries a failed download a few times (C(spec.retry), default 3) about 10 seconds apart before it
@@ -257,21 +248,21 @@ diff:
 
 from ansible_collections.homelab.harvester.plugins.module_utils import image, reconcile
 from ansible_collections.homelab.harvester.plugins.module_utils.module import ModuleDefinition, run_module
+from ansible_collections.homelab.harvester.plugins.module_utils.option_groups import DESCRIPTION_ARGS, LABELS_ARGS, NAMESPACE_ARGS, STATE_ARGS, wait_args
 
 ARGUMENT_SPEC = {
     "name": {"type": "str", "required": True},
-    "namespace": {"type": "str", "default": "default"},
+    **STATE_ARGS,
+    **wait_args(600),
+    **NAMESPACE_ARGS,
+    **LABELS_ARGS,
     "display_name": {"type": "str"},
     "source_type": {"type": "str", "choices": list(image.SOURCE_TYPES), "default": "download"},
     "url": {"type": "str"},
     "checksum": {"type": "str"},
     "storage_class": {"type": "str"},
-    "description": {"type": "str"},
-    "labels": {"type": "dict"},
-    "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+    **DESCRIPTION_ARGS,
     "recreate": {"type": "bool", "default": False},
-    "wait": {"type": "bool", "default": True},
-    "wait_timeout": {"type": "int", "default": 600},
 }
 
 

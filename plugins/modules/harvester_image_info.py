@@ -8,18 +8,18 @@ DOCUMENTATION = r"""
 module: harvester_image_info
 short_description: List Harvester VM images
 version_added: 0.1.0
+author:
+  - Homelab platform team (@homelab)
 description:
   - Returns the Harvester VM images (VirtualMachineImages) of a namespace (or of every namespace), optionally only
     those with given labels, each in the terms of M(homelab.harvester.harvester_image) (display name, source,
     URL, StorageClass, labels) plus what Harvester reports (imported, progress, failure).
   - One list request, however many images there are. Never changes anything.
   - With the labels a role puts on the images it manages, this is how it finds the ones dropped from its list.
-author:
-  - Homelab platform team (@homelab)
 extends_documentation_fragment:
   - homelab.harvester.connection
   - homelab.harvester.attributes.info_module
-  - homelab.harvester.attributes.execution
+  - homelab.harvester.info_filters
 options:
   name:
     description:
@@ -28,13 +28,6 @@ options:
   namespace:
     description:
       - Namespace of the images. V(null) (or an empty string) lists every namespace.
-    type: str
-    default: default
-  label_selector:
-    description:
-      - Only images whose labels match, in Kubernetes selector syntax, for example
-        C(app.kubernetes.io/managed-by=homelab.harvester.storage).
-    type: str
 notes:
   - Always returns C(changed=false).
 seealso:
@@ -109,11 +102,11 @@ images:
 
 from ansible_collections.homelab.harvester.plugins.module_utils import image
 from ansible_collections.homelab.harvester.plugins.module_utils.module import ModuleDefinition, run_module
+from ansible_collections.homelab.harvester.plugins.module_utils.option_groups import INFO_FILTER_ARGS
 
 ARGUMENT_SPEC = {
     "name": {"type": "str"},
-    "namespace": {"type": "str", "default": "default"},
-    "label_selector": {"type": "str"},
+    **INFO_FILTER_ARGS,
 }
 
 

@@ -8,6 +8,8 @@ DOCUMENTATION = r"""
 module: harvester_install_files
 short_description: Render and publish the Harvester install configs and iPXE scripts of the lab's nodes
 version_added: 0.1.0
+author:
+  - Homelab platform team (@homelab)
 description:
   - Renders, for every node, the harvester-installer configuration (C(scheme_version) 1, the token, the OS user,
     DNS and NTP servers, the install and data disks, the static management address on the LACP bond) and the iPXE
@@ -20,25 +22,15 @@ description:
     configs hold the token and the password; they are written mode 0600 and never shown (the diff gives a
     fingerprint of their content).
   - Talks to no API.
-author:
-  - Homelab platform team (@homelab)
+extends_documentation_fragment:
+  - homelab.harvester.attributes.standalone
 attributes:
-  check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
-    support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: full
     details: The iPXE scripts are shown whole; an install config by a fingerprint of its content (it holds secrets).
   action:
-    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
-    support: full
     details:
       - On a local connection it runs inside the ansible-playbook worker and writes on the controller; on any other
         connection it runs as an ordinary module and writes on that host.
-  async:
-    description: Supports being used with the C(async) keyword.
-    support: full
 options:
   dest:
     description: Directory to write the files to; created (mode 0755) when missing.

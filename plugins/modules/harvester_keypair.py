@@ -8,6 +8,8 @@ DOCUMENTATION = r"""
 module: harvester_keypair
 short_description: Manage a Harvester SSH key pair (KeyPair)
 version_added: 0.1.0
+author:
+  - Homelab platform team (@homelab)
 description:
   - Creates or deletes a Harvester SSH key pair, the KeyPair object whose public key VMs and guest clusters
     (CAPHV's C(sshKeyPair)) put into cloud-init.
@@ -19,12 +21,12 @@ description:
     module treats the key as immutable. A different key fails, naming both fingerprints, unless O(recreate=true).
   - Check mode sends the same requests with C(dryRun=All), so Harvester's webhook judges them and nothing is
     stored.
-author:
-  - Homelab platform team (@homelab)
 extends_documentation_fragment:
   - homelab.harvester.connection
   - homelab.harvester.attributes
-  - homelab.harvester.attributes.execution
+  - homelab.harvester.state
+  - homelab.harvester.wait
+  - homelab.harvester.namespace
 attributes:
   diff_mode:
     details: The diff shows the key's type and data, without the comment.
@@ -36,11 +38,6 @@ options:
       - VMs and CAPHV machine templates refer to it as C(<namespace>/<name>).
     type: str
     required: true
-  namespace:
-    description:
-      - Namespace of the key pair.
-    type: str
-    default: default
   public_key:
     description:
       - One OpenSSH public key line, C(<type> <base64 key data> [comment]), such as the content of
@@ -52,10 +49,7 @@ options:
     type: str
   state:
     description:
-      - V(present) creates the key pair, V(absent) deletes it.
-    type: str
-    choices: [present, absent]
-    default: present
+      - V(present) creates the key pair (a different key fails unless O(recreate=true)), V(absent) deletes it.
   recreate:
     description:
       - When the existing key pair holds a different key, delete it and create it again instead of failing.
@@ -68,12 +62,7 @@ options:
         set its fingerprint. Fails with Harvester's message if it refuses the key.
       - With O(state=absent), wait until the key pair is gone.
       - Not done in check mode.
-    type: bool
-    default: true
   wait_timeout:
-    description:
-      - Seconds to wait for O(wait).
-    type: int
     default: 60
 notes:
   - Input is checked before any request. Nothing is sent when a check fails.
@@ -152,15 +141,15 @@ diff:
 
 from ansible_collections.homelab.harvester.plugins.module_utils import keypair, reconcile
 from ansible_collections.homelab.harvester.plugins.module_utils.module import ModuleDefinition, run_module
+from ansible_collections.homelab.harvester.plugins.module_utils.option_groups import NAMESPACE_ARGS, STATE_ARGS, wait_args
 
 ARGUMENT_SPEC = {
     "name": {"type": "str", "required": True},
-    "namespace": {"type": "str", "default": "default"},
+    **STATE_ARGS,
+    **wait_args(60),
+    **NAMESPACE_ARGS,
     "public_key": {"type": "str", "no_log": False},
-    "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
     "recreate": {"type": "bool", "default": False},
-    "wait": {"type": "bool", "default": True},
-    "wait_timeout": {"type": "int", "default": 60},
 }
 
 

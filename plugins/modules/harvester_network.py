@@ -8,6 +8,8 @@ DOCUMENTATION = r"""
 module: harvester_network
 short_description: Manage a Harvester VM network (NetworkAttachmentDefinition)
 version_added: 0.1.0
+author:
+  - Homelab platform team (@homelab)
 description:
   - Creates, updates or deletes a Harvester VM network, the NetworkAttachmentDefinition that VMs attach to,
     with the bridge CNI configuration the Harvester UI writes (C(type=bridge), bridge C(<cluster_network>-br),
@@ -18,12 +20,14 @@ description:
     never counts as a change.
   - An existing network is changed with one merge patch of the differing fields. Check mode sends the same
     requests with C(dryRun=All), so Harvester's webhooks judge them and nothing is stored.
-author:
-  - Homelab platform team (@homelab)
 extends_documentation_fragment:
   - homelab.harvester.connection
   - homelab.harvester.attributes
-  - homelab.harvester.attributes.execution
+  - homelab.harvester.state
+  - homelab.harvester.wait
+  - homelab.harvester.namespace
+  - homelab.harvester.labels
+  - homelab.harvester.description
 attributes:
   diff_mode:
     details: The diff shows the managed fields only, with JSON strings parsed.
@@ -37,8 +41,6 @@ options:
   namespace:
     description:
       - Namespace of the VM network.
-    type: str
-    default: default
   cluster_network:
     description:
       - The cluster network whose bridge (C(<cluster_network>-br)) carries the VM network, at most 12 characters.
@@ -77,11 +79,6 @@ options:
         description:
           - Address of the DHCP server to ask in V(auto) mode (C(serverIPAddr)).
         type: str
-  description:
-    description:
-      - Description shown in the Harvester UI (annotation C(field.cattle.io/description)).
-      - Omit it to leave an existing description alone; an empty string removes it.
-    type: str
   labels:
     description:
       - Labels to set on the network, for example to mark the networks a role manages so that it can find and
@@ -89,14 +86,10 @@ options:
       - Only the keys given are managed; other labels stay. A V(null) value removes that label.
       - The labels of Harvester's network controller (C(network.harvesterhci.io/clusternetwork), C(type),
         C(vlan-id), C(ready)) are refused.
-    type: dict
   state:
     description:
       - V(present) creates or updates the network, V(absent) deletes it.
       - Harvester refuses to delete a network that a VM still lists, even a stopped one.
-    type: str
-    choices: [present, absent]
-    default: present
   recreate:
     description:
       - When an immutable part differs (O(cluster_network), or the CNI type of a network not made by this module),
@@ -110,12 +103,7 @@ options:
         (C(network.harvesterhci.io/ready=true)), which happens once its cluster network is ready.
       - With O(state=absent), wait until the network is gone (its finalizers removed).
       - Not done in check mode.
-    type: bool
-    default: true
   wait_timeout:
-    description:
-      - Seconds to wait for O(wait).
-    type: int
     default: 120
 notes:
   - The bridge type and the cluster network cannot change on an existing network (Harvester's network webhook
@@ -209,10 +197,14 @@ diff:
 
 from ansible_collections.homelab.harvester.plugins.module_utils import reconcile, vm_network
 from ansible_collections.homelab.harvester.plugins.module_utils.module import ModuleDefinition, run_module
+from ansible_collections.homelab.harvester.plugins.module_utils.option_groups import DESCRIPTION_ARGS, LABELS_ARGS, NAMESPACE_ARGS, STATE_ARGS, wait_args
 
 ARGUMENT_SPEC = {
     "name": {"type": "str", "required": True},
-    "namespace": {"type": "str", "default": "default"},
+    **STATE_ARGS,
+    **wait_args(120),
+    **NAMESPACE_ARGS,
+    **LABELS_ARGS,
     "cluster_network": {"type": "str", "default": "mgmt"},
     "vlan_id": {"type": "int"},
     "route": {"type": "dict", "options": {
@@ -221,12 +213,8 @@ ARGUMENT_SPEC = {
         "gateway": {"type": "str"},
         "dhcp_server": {"type": "str"},
     }},
-    "description": {"type": "str"},
-    "labels": {"type": "dict"},
-    "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+    **DESCRIPTION_ARGS,
     "recreate": {"type": "bool", "default": False},
-    "wait": {"type": "bool", "default": True},
-    "wait_timeout": {"type": "int", "default": 120},
 }
 
 

@@ -8,18 +8,18 @@ DOCUMENTATION = r"""
 module: harvester_network_info
 short_description: List Harvester VM networks (NetworkAttachmentDefinitions)
 version_added: 0.1.0
+author:
+  - Homelab platform team (@homelab)
 description:
   - Returns the Harvester VM networks of a namespace (or of every namespace), optionally only those with given
     labels or on one cluster network, each in the terms of M(homelab.harvester.harvester_network) (cluster network,
     VLAN, route, description) plus what Harvester's network controller reports (type, ready).
   - One list request, however many networks there are. Never changes anything.
   - With the labels a role puts on the networks it manages, this is how it finds the ones dropped from its plan.
-author:
-  - Homelab platform team (@homelab)
 extends_documentation_fragment:
   - homelab.harvester.connection
   - homelab.harvester.attributes.info_module
-  - homelab.harvester.attributes.execution
+  - homelab.harvester.info_filters
 options:
   name:
     description:
@@ -28,13 +28,6 @@ options:
   namespace:
     description:
       - Namespace of the networks. V(null) (or an empty string) lists every namespace.
-    type: str
-    default: default
-  label_selector:
-    description:
-      - Only networks whose labels match, in Kubernetes selector syntax, for example
-        C(app.kubernetes.io/managed-by=homelab.harvester.vlans).
-    type: str
   cluster_network:
     description:
       - Only networks on this cluster network (bridge C(<cluster_network>-br)).
@@ -114,11 +107,11 @@ networks:
 
 from ansible_collections.homelab.harvester.plugins.module_utils import vm_network
 from ansible_collections.homelab.harvester.plugins.module_utils.module import ModuleDefinition, run_module
+from ansible_collections.homelab.harvester.plugins.module_utils.option_groups import INFO_FILTER_ARGS
 
 ARGUMENT_SPEC = {
     "name": {"type": "str"},
-    "namespace": {"type": "str", "default": "default"},
-    "label_selector": {"type": "str"},
+    **INFO_FILTER_ARGS,
     "cluster_network": {"type": "str"},
 }
 

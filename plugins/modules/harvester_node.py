@@ -8,6 +8,8 @@ DOCUMENTATION = r"""
 module: harvester_node
 short_description: Put a Harvester node into maintenance mode and take it out again, or cordon it
 version_added: 0.1.0
+author:
+  - Homelab platform team (@homelab)
 description:
   - Enters or leaves Harvester's maintenance mode on one node (O(maintenance)), or only cordons or uncordons it
     (O(cordon)), the way Harvester does it, and waits until the node is there.
@@ -32,12 +34,10 @@ description:
     C(healthy) (a timeout names the volumes still degraded).
   - Nothing is written when the node already is as asked (in maintenance, out of it, cordoned, uncordoned).
     A maintenance already on its way (requested or C(running)) is not asked for again; the module only waits.
-author:
-  - Homelab platform team (@homelab)
 extends_documentation_fragment:
   - homelab.harvester.connection
   - homelab.harvester.attributes
-  - homelab.harvester.attributes.execution
+  - homelab.harvester.wait
 attributes:
   check_mode:
     details:
@@ -95,12 +95,9 @@ options:
       - Wait until the node is in maintenance mode (C(completed)), or, leaving it, until Longhorn has rebuilt
         the node's volumes.
       - With V(false) the module returns right after the request.
-    type: bool
-    default: true
   wait_timeout:
     description:
       - Seconds for the whole task, waits included. A timeout fails the task with the last state seen.
-    type: int
     default: 900
 notes:
   - Only one control-plane node may be in maintenance mode at a time. A rolling maintenance runs this module
@@ -223,6 +220,7 @@ waited:
 
 from ansible_collections.homelab.harvester.plugins.module_utils import node_maintenance
 from ansible_collections.homelab.harvester.plugins.module_utils.module import ModuleDefinition, run_module
+from ansible_collections.homelab.harvester.plugins.module_utils.option_groups import wait_args
 
 ARGUMENT_SPEC = {
     "name": {"type": "str", "required": True},
@@ -230,8 +228,7 @@ ARGUMENT_SPEC = {
     "cordon": {"type": "bool"},
     "force": {"type": "bool", "default": False},
     "method": {"type": "str", "choices": list(node_maintenance.METHODS), "default": "auto"},
-    "wait": {"type": "bool", "default": True},
-    "wait_timeout": {"type": "int", "default": 900},
+    **wait_args(900),
 }
 MUTUALLY_EXCLUSIVE = [["maintenance", "cordon"]]
 REQUIRED_ONE_OF = [["maintenance", "cordon"]]

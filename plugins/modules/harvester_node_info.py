@@ -8,6 +8,8 @@ DOCUMENTATION = r"""
 module: harvester_node_info
 short_description: Read the health of Harvester nodes, their bonds and their Longhorn disks
 version_added: 0.1.0
+author:
+  - Homelab platform team (@homelab)
 description:
   - Returns, for every node of the Harvester cluster (or the one named by O(name)), its roles, readiness,
     schedulability, maintenance mode, internal IP, the bond of each cluster network with its member NICs and
@@ -19,12 +21,9 @@ description:
     C(missing). The built-in C(mgmt) cluster network has no VlanConfig, so only its enslaved NICs are known.
   - Reads one list per kind (nodes, LinkMonitors, VlanConfigs, Longhorn nodes), never one request per node.
     Never changes anything.
-author:
-  - Homelab platform team (@homelab)
 extends_documentation_fragment:
   - homelab.harvester.connection
   - homelab.harvester.attributes.info_module
-  - homelab.harvester.attributes.execution
 options:
   name:
     description:

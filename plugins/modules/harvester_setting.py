@@ -8,6 +8,8 @@ DOCUMENTATION = r"""
 module: harvester_setting
 short_description: Set one or many Harvester settings
 version_added: 0.1.0
+author:
+  - Homelab platform team (@homelab)
 description:
   - Sets the C(value) of Harvester settings (C(settings.harvesterhci.io), cluster-scoped), one with O(name) and
     O(value), or many in one task with O(settings).
@@ -23,12 +25,11 @@ description:
   - Names, read-only settings and the shape of each value are checked before any request. Harvester's setting
     webhook judges the values; every change is first sent with C(dryRun=All), and when Harvester refuses any
     setting of the task none is written and the task fails with every refusal, each naming its setting.
-author:
-  - Homelab platform team (@homelab)
 extends_documentation_fragment:
   - homelab.harvester.connection
   - homelab.harvester.attributes
-  - homelab.harvester.attributes.execution
+  - homelab.harvester.state
+  - homelab.harvester.wait
 attributes:
   check_mode:
     details: The patches are sent with C(dryRun=All), so Harvester's webhook judges them and nothing is stored.
@@ -58,9 +59,6 @@ options:
   state:
     description:
       - V(present) sets the value(s), V(absent) resets them to their default (an empty C(value)).
-    type: str
-    choices: [present, absent]
-    default: present
   wait:
     description:
       - Wait until Harvester has configured each changed setting that a Harvester controller acts on (its
@@ -68,12 +66,9 @@ options:
         Secret; for C(storage-network), until the network change is C(Completed)).
       - A controller error fails the task with Harvester's message.
       - Not done in check mode.
-    type: bool
-    default: true
   wait_timeout:
     description:
       - Seconds to wait for each setting with O(wait).
-    type: int
     default: 120
 notes:
   - O(name) and O(settings) are mutually exclusive; one of them is required.
@@ -156,14 +151,14 @@ diff:
 from ansible_collections.homelab.harvester.plugins.module_utils import harvester_settings, kinds
 from ansible_collections.homelab.harvester.plugins.module_utils import setting_objects as so
 from ansible_collections.homelab.harvester.plugins.module_utils.module import ModuleDefinition, run_module
+from ansible_collections.homelab.harvester.plugins.module_utils.option_groups import STATE_ARGS, wait_args
 
 ARGUMENT_SPEC = {
     "name": {"type": "str"},
     "value": {"type": "raw"},
     "settings": {"type": "dict"},
-    "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
-    "wait": {"type": "bool", "default": True},
-    "wait_timeout": {"type": "int", "default": 120},
+    **STATE_ARGS,
+    **wait_args(120),
 }
 KIND = kinds.HARVESTER_SETTING
 

@@ -8,6 +8,8 @@ DOCUMENTATION = r"""
 module: harvester_storage_class
 short_description: Manage a Harvester StorageClass, and which class is the cluster default
 version_added: 0.1.0
+author:
+  - Homelab platform team (@homelab)
 description:
   - Creates, updates or deletes a StorageClass, by default a Longhorn one (provisioner C(driver.longhorn.io)) with
     typed options for Longhorn's parameters, and can make it the cluster's default StorageClass.
@@ -19,12 +21,11 @@ description:
     description, O(allow_volume_expansion) and the default flag change in place with one merge patch.
   - Check mode sends the same requests with C(dryRun=All), so the API server and Harvester's webhook judge them
     and nothing is stored.
-author:
-  - Homelab platform team (@homelab)
 extends_documentation_fragment:
   - homelab.harvester.connection
   - homelab.harvester.attributes
-  - homelab.harvester.attributes.execution
+  - homelab.harvester.state
+  - homelab.harvester.description
 attributes:
   check_mode:
     details:
@@ -112,11 +113,6 @@ options:
       - Whether volumes of this class can be grown.
     type: bool
     default: true
-  description:
-    description:
-      - Description shown in the Harvester UI (annotation C(field.cattle.io/description)).
-      - Omit it to leave an existing description alone; an empty string removes it.
-    type: str
   default:
     description:
       - V(true) makes this class the cluster's default StorageClass (annotation
@@ -133,9 +129,6 @@ options:
       - V(present) creates or updates the class, V(absent) deletes it.
       - Harvester refuses to delete a reserved class (C(harvester-longhorn), or any class annotated
         C(harvesterhci.io/is-reserved-storageclass=true)) and a class that VM images are built on.
-    type: str
-    choices: [present, absent]
-    default: present
   recreate:
     description:
       - When an immutable part differs (O(provisioner), a parameter, O(reclaim_policy), O(volume_binding_mode)),
@@ -253,6 +246,7 @@ diff:
 
 from ansible_collections.homelab.harvester.plugins.module_utils import storage_class
 from ansible_collections.homelab.harvester.plugins.module_utils.module import ModuleDefinition, run_module
+from ansible_collections.homelab.harvester.plugins.module_utils.option_groups import DESCRIPTION_ARGS, STATE_ARGS
 
 ARGUMENT_SPEC = {
     "name": {"type": "str", "required": True},
@@ -267,9 +261,9 @@ ARGUMENT_SPEC = {
     "reclaim_policy": {"type": "str", "choices": ["Delete", "Retain"], "default": "Delete"},
     "volume_binding_mode": {"type": "str", "choices": ["Immediate", "WaitForFirstConsumer"], "default": "Immediate"},
     "allow_volume_expansion": {"type": "bool", "default": True},
-    "description": {"type": "str"},
+    **DESCRIPTION_ARGS,
     "default": {"type": "bool"},
-    "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+    **STATE_ARGS,
     "recreate": {"type": "bool", "default": False},
 }
 

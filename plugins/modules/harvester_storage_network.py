@@ -8,6 +8,8 @@ DOCUMENTATION = r"""
 module: harvester_storage_network
 short_description: Set Harvester's storage network, stopping and starting the VMs it needs stopped
 version_added: 0.1.0
+author:
+  - Homelab platform team (@homelab)
 description:
   - Sets Harvester's C(storage-network) setting (the network Longhorn replicates over) to a VLAN of a cluster network
     and an address range, or disables it with O(state=absent), and waits until Harvester reports the change
@@ -29,12 +31,10 @@ description:
   - Input is checked before any request, as Harvester's webhook checks it where no cluster is needed (VLAN range,
     VLAN 0 and 1 on C(mgmt), a network address CIDR with prefix 16 or longer, excluded ranges inside it without
     overlaps).
-author:
-  - Homelab platform team (@homelab)
 extends_documentation_fragment:
   - homelab.harvester.connection
   - homelab.harvester.attributes
-  - homelab.harvester.attributes.execution
+  - homelab.harvester.state
 attributes:
   check_mode:
     details:
@@ -67,9 +67,6 @@ options:
   state:
     description:
       - V(present) sets the storage network, V(absent) disables it (Longhorn goes back to the management network).
-    type: str
-    choices: [present, absent]
-    default: present
   stop_vms:
     description:
       - Whether the module may stop every running VM of the cluster (and start them again) so that Harvester accepts
@@ -165,13 +162,14 @@ diff:
 
 from ansible_collections.homelab.harvester.plugins.module_utils import storage_network
 from ansible_collections.homelab.harvester.plugins.module_utils.module import ModuleDefinition, run_module
+from ansible_collections.homelab.harvester.plugins.module_utils.option_groups import STATE_ARGS
 
 ARGUMENT_SPEC = {
     "vlan": {"type": "int"},
     "cluster_network": {"type": "str", "default": "mgmt"},
     "range": {"type": "str"},
     "exclude": {"type": "list", "elements": "str", "default": []},
-    "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+    **STATE_ARGS,
     "stop_vms": {"type": "bool", "default": False},
     "wait_timeout": {"type": "int", "default": 600},
 }

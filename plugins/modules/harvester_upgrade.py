@@ -8,6 +8,8 @@ DOCUMENTATION = r"""
 module: harvester_upgrade
 short_description: Upgrade Harvester to a version, with Harvester's pre-flight first and the progress followed
 version_added: 0.1.0
+author:
+  - Homelab platform team (@homelab)
 description:
   - Upgrades the Harvester cluster the way its UI does, by creating an C(Upgrade) in C(harvester-system) with
     C(generateName) C(hvst-upgrade-) for a Version (O(version)) or an uploaded ISO image (O(image)), then follows
@@ -27,12 +29,11 @@ description:
     seen, with the time each was seen, for the playbook to print.
   - Check mode runs the pre-flight and sends the Version and Upgrade creates with C(dryRun=All), so Harvester's
     webhook judges them and nothing is stored. Without a Version to build on, only the Version's create is sent.
-author:
-  - Homelab platform team (@homelab)
 extends_documentation_fragment:
   - homelab.harvester.connection
   - homelab.harvester.attributes
-  - homelab.harvester.attributes.execution
+  - homelab.harvester.state
+  - homelab.harvester.wait
 attributes:
   check_mode:
     details: Check mode reports what would block the upgrade by failing with every blocker, like a real run.
@@ -80,21 +81,15 @@ options:
       - V(present) starts the upgrade, or follows the one under way, and waits for its end.
       - V(absent) deletes the Upgrades of O(version) or O(image), finished ones or a running one. Harvester then
         cleans up (repo, upgrade image). It refuses while nodes are being upgraded.
-    type: str
-    choices: [present, absent]
-    default: present
   wait:
     description:
       - With O(state=present), follow the upgrade until it has succeeded or failed. Without it, the task ends once
         the Upgrade is created.
       - With O(state=absent), wait until the Upgrades are gone.
       - Not done in check mode.
-    type: bool
-    default: true
   wait_timeout:
     description:
       - Seconds to wait for O(wait). An upgrade of a three-node cluster takes about an hour.
-    type: int
     default: 7200
 notes:
   - Input is checked before any request. Nothing is sent when a check fails.
@@ -279,6 +274,7 @@ diff:
 
 from ansible_collections.homelab.harvester.plugins.module_utils import upgrade
 from ansible_collections.homelab.harvester.plugins.module_utils.module import ModuleDefinition, run_module
+from ansible_collections.homelab.harvester.plugins.module_utils.option_groups import STATE_ARGS, wait_args
 
 ARGUMENT_SPEC = {
     "version": {"type": "str"},
@@ -287,9 +283,8 @@ ARGUMENT_SPEC = {
     "iso_checksum": {"type": "str"},
     "release_date": {"type": "str"},
     "log_enabled": {"type": "bool", "default": True},
-    "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
-    "wait": {"type": "bool", "default": True},
-    "wait_timeout": {"type": "int", "default": 7200},
+    **STATE_ARGS,
+    **wait_args(7200),
 }
 MUTUALLY_EXCLUSIVE = [["version", "image"]]
 REQUIRED_ONE_OF = [["version", "image"]]

@@ -8,23 +8,28 @@ DOCUMENTATION = r"""
 module: harvester_vm_backup
 short_description: Back up or snapshot a Harvester VM (VirtualMachineBackup)
 version_added: 0.1.0
+author:
+  - Homelab platform team (@homelab)
 description:
   - Creates a backup of a VM, whose volumes Harvester copies to its backup target (the C(backup-target) setting, for
     example an NFS export), or a snapshot, kept inside the cluster as Longhorn snapshots. Waits until Harvester
     reports it ready to use, and fails with Harvester's message when the backup fails.
   - With O(state=absent), deletes it and waits until Harvester has removed its data from the backup target.
+  - With O(keep), once the backup is ready, deletes the VM's older backups of the same type and O(labels) beyond the
+    O(keep) newest ready ones (retention), and returns them in RV(expired).
   - A backup never changes. When one of that name exists for another VM or of the other type, the task fails
     naming the option (backups and snapshots share their names). Only its labels can be changed.
   - A backup needs a backup target. When the C(backup-target) setting is not set, the task fails before sending
     anything and says so.
   - Check mode sends the create or delete with C(dryRun=All), so Harvester's webhook judges it and nothing is
     stored.
-author:
-  - Homelab platform team (@homelab)
 extends_documentation_fragment:
   - homelab.harvester.connection
   - homelab.harvester.attributes
-  - homelab.harvester.attributes.execution
+  - homelab.harvester.state
+  - homelab.harvester.wait
+  - homelab.harvester.namespace
+  - homelab.harvester.labels
 attributes:
   diff_mode:
     details: The diff shows the VM, the type and the labels given.
@@ -37,8 +42,6 @@ options:
   namespace:
     description:
       - Namespace of the VM, where the backup lives too.
-    type: str
-    default: default
   vm:
     description:
       - Name of the VM to back up. Required with O(state=present).
@@ -55,27 +58,28 @@ options:
   labels:
     description:
       - Labels of the backup (a value of V(null) removes that label). Other labels are left alone.
-      - Put the same labels on every backup a playbook makes, so that
-        M(homelab.harvester.harvester_vm_backup_info) finds them to keep only the newest.
-    type: dict
+      - Put the same labels on every backup a playbook makes, so that O(keep) (or
+        M(homelab.harvester.harvester_vm_backup_info)) finds them to keep only the newest.
   state:
     description:
-      - V(present) creates the backup, V(absent) deletes it.
-    type: str
-    choices: [present, absent]
-    default: present
+      - V(present) creates the backup (only its labels can change later), V(absent) deletes it.
+  keep:
+    description:
+      - Retention. After the backup is ready, delete the backups of the same VM and type that carry every label of
+        O(labels), beyond the O(keep) newest ready ones (older failed ones too; one still in progress is never
+        deleted). Other backups of the VM are never touched. Needs O(labels), and only with O(state=present).
+      - Nothing is deleted when the backup fails (the task fails first).
+      - With O(wait=false) the new backup is not ready yet, so it does not count; a later run counts it.
+      - In check mode the new backup counts as ready (as the real run would see it after its wait), so RV(expired)
+        lists the backups the real run deletes; the deletes are sent with C(dryRun=All).
+    type: int
   wait:
     description:
       - With O(state=present), wait until the backup is ready to use (C(status.readyToUse)). Fails at once with
         Harvester's message (C(status.error.message)) when the backup fails.
       - With O(state=absent), wait until the backup is gone, which takes its data off the backup target.
       - Not done in check mode.
-    type: bool
-    default: true
   wait_timeout:
-    description:
-      - Seconds to wait for O(wait).
-    type: int
     default: 1800
 notes:
   - Input is checked before any request. Nothing is sent when a check fails.
@@ -108,6 +112,19 @@ EXAMPLES = r"""
     name: lab-dns-before-upgrade
     vm: lab-dns
     type: snapshot
+
+- name: Back up lab-router and keep its seven newest nightly backups
+  homelab.harvester.harvester_vm_backup:
+    name: "lab-router-{{ now(utc=true, fmt='%Y%m%d-%H%M%S') }}"
+    vm: lab-router
+    labels:
+      homelab.harvester/backup: nightly
+    keep: 7
+  register: nightly
+
+- name: Show what retention deleted
+  ansible.builtin.debug:
+    msg: "{{ nightly.expired | map(attribute='name') }}"
 
 - name: Delete an old backup (only if it is of lab-router)
   homelab.harvester.harvester_vm_backup:
@@ -146,6 +163,15 @@ ready_to_use:
   returned: when O(state=present)
   type: bool
   sample: true
+expired:
+  description:
+    - With O(keep), the backups retention deleted (in check mode, would delete), newest first, in the shape of
+      M(homelab.harvester.harvester_vm_backup_info)'s RV(homelab.harvester.harvester_vm_backup_info#module:backups).
+  returned: when O(keep) is set
+  type: list
+  elements: dict
+  sample:
+    - {name: lab-router-20260101-020000, namespace: default, vm: lab-router, type: backup, state: ready}
 diff:
   description: The VM, type and labels before and after. Only in diff mode.
   returned: when diff mode is on
@@ -159,16 +185,17 @@ diff:
 
 from ansible_collections.homelab.harvester.plugins.module_utils import vm_backup
 from ansible_collections.homelab.harvester.plugins.module_utils.module import ModuleDefinition, run_module
+from ansible_collections.homelab.harvester.plugins.module_utils.option_groups import LABELS_ARGS, NAMESPACE_ARGS, STATE_ARGS, wait_args
 
 ARGUMENT_SPEC = {
     "name": {"type": "str", "required": True},
-    "namespace": {"type": "str", "default": "default"},
+    **STATE_ARGS,
+    **wait_args(1800),
+    **NAMESPACE_ARGS,
+    **LABELS_ARGS,
     "vm": {"type": "str"},
     "type": {"type": "str", "choices": ["backup", "snapshot"]},
-    "labels": {"type": "dict"},
-    "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
-    "wait": {"type": "bool", "default": True},
-    "wait_timeout": {"type": "int", "default": 1800},
+    "keep": {"type": "int"},
 }
 
 

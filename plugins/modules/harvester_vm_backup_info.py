@@ -8,24 +8,19 @@ DOCUMENTATION = r"""
 module: harvester_vm_backup_info
 short_description: List the backups and snapshots of Harvester VMs
 version_added: 0.1.0
+author:
+  - Homelab platform team (@homelab)
 description:
   - Returns the VirtualMachineBackups (backups and snapshots) of a namespace, or of every namespace, newest first,
     optionally only those of one VM, of one type, or with given labels.
   - With O(keep), also returns the ones a retention rule lets go, so that a playbook keeps the newest backups of
     each VM and deletes the rest with M(homelab.harvester.harvester_vm_backup) O(homelab.harvester.harvester_vm_backup#module:state=absent).
   - One list request. Never changes anything.
-author:
-  - Homelab platform team (@homelab)
 extends_documentation_fragment:
   - homelab.harvester.connection
   - homelab.harvester.attributes.info_module
-  - homelab.harvester.attributes.execution
+  - homelab.harvester.info_filters
 options:
-  namespace:
-    description:
-      - Namespace of the backups.
-    type: str
-    default: default
   all_namespaces:
     description:
       - List the backups of every namespace (O(namespace) is then ignored).
@@ -40,10 +35,6 @@ options:
       - Only backups (V(backup)) or only snapshots (V(snapshot)).
     type: str
     choices: [backup, snapshot]
-  label_selector:
-    description:
-      - Only backups whose labels match, in Kubernetes selector syntax, for example C(homelab.harvester/backup=nightly).
-    type: str
   keep:
     description:
       - Return in RV(expired), per VM, every backup older than its O(keep) newest ready ones (ready or failed; a
@@ -153,13 +144,13 @@ expired:
 
 from ansible_collections.homelab.harvester.plugins.module_utils import vm_backup
 from ansible_collections.homelab.harvester.plugins.module_utils.module import ModuleDefinition, run_module
+from ansible_collections.homelab.harvester.plugins.module_utils.option_groups import INFO_FILTER_ARGS
 
 ARGUMENT_SPEC = {
-    "namespace": {"type": "str", "default": "default"},
+    **INFO_FILTER_ARGS,
     "all_namespaces": {"type": "bool", "default": False},
     "vm": {"type": "str"},
     "type": {"type": "str", "choices": ["backup", "snapshot"]},
-    "label_selector": {"type": "str"},
     "keep": {"type": "int"},
 }
 

@@ -8,18 +8,18 @@ DOCUMENTATION = r"""
 module: harvester_vm_info
 short_description: List Harvester VMs with their state, node and addresses
 version_added: 0.1.0
+author:
+  - Homelab platform team (@homelab)
 description:
   - Returns the VirtualMachines of a namespace (or of every namespace), optionally only those matching a label
     selector, or one VM, each with its state as C(kubectl get vm) shows it, the node its VMI runs on, the addresses
     the VMI reports, whether it is migrating, its run strategy and its labels.
   - The selection works as in M(homelab.harvester.harvester_vm_power), so a playbook can list what it will stop,
     start or back up. One list of VMs and one of VMIs per namespace asked. Never changes anything.
-author:
-  - Homelab platform team (@homelab)
 extends_documentation_fragment:
   - homelab.harvester.connection
   - homelab.harvester.attributes.info_module
-  - homelab.harvester.attributes.execution
+  - homelab.harvester.info_filters
 options:
   name:
     description:
@@ -27,15 +27,12 @@ options:
     type: str
   namespace:
     description: Namespace of the VMs.
-    type: str
-    default: default
   all_namespaces:
     description: List the VMs of every namespace (not with O(name)).
     type: bool
     default: false
   label_selector:
     description: Only VMs whose labels match, in Kubernetes selector syntax, for example C(homelab.harvester/backup=nightly).
-    type: str
 notes:
   - Always returns C(changed=false).
 seealso:
@@ -102,12 +99,12 @@ vms:
 
 from ansible_collections.homelab.harvester.plugins.module_utils import vm_info
 from ansible_collections.homelab.harvester.plugins.module_utils.module import ModuleDefinition, run_module
+from ansible_collections.homelab.harvester.plugins.module_utils.option_groups import INFO_FILTER_ARGS
 
 ARGUMENT_SPEC = {
     "name": {"type": "str"},
-    "namespace": {"type": "str", "default": "default"},
+    **INFO_FILTER_ARGS,
     "all_namespaces": {"type": "bool", "default": False},
-    "label_selector": {"type": "str"},
 }
 
 

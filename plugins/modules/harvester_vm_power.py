@@ -8,6 +8,8 @@ DOCUMENTATION = r"""
 module: harvester_vm_power
 short_description: Stop and start Harvester virtual machines
 version_added: 0.1.0
+author:
+  - Homelab platform team (@homelab)
 description:
   - Stops or starts KubeVirt VirtualMachines on Harvester, selected by name, by a list of names or by a label
     selector, or every VM of a namespace or of the cluster, and waits until each has reached the state.
@@ -23,12 +25,11 @@ description:
     nothing changed.
   - Harvester refuses the C(storage-network) setting while any VM runs. Stop every VM, apply the setting, then
     start the same VMs again from the registered RV(vms) (see the examples).
-author:
-  - Homelab platform team (@homelab)
 extends_documentation_fragment:
   - homelab.harvester.connection
   - homelab.harvester.attributes
-  - homelab.harvester.attributes.execution
+  - homelab.harvester.wait
+  - homelab.harvester.namespace
 attributes:
   diff_mode:
     details: The diff shows, per VM written, its run strategy and the remembered one before and after.
@@ -55,8 +56,6 @@ options:
   namespace:
     description:
       - Namespace of the VMs given by O(name), O(names) (without their own namespace) or O(label_selector).
-    type: str
-    default: default
   all_namespaces:
     description:
       - Select in every namespace instead of O(namespace). Only with O(label_selector) or without O(name) and
@@ -91,13 +90,10 @@ options:
       - Wait until every selected VM has reached the state. Stopped means printable status C(Stopped) and no
         running VirtualMachineInstance. Running means the instance is in phase C(Running) and the VM is ready.
       - Not done in check mode.
-    type: bool
-    default: true
   wait_timeout:
     description:
       - Seconds to wait for all VMs together. A guest gets Harvester's termination grace period (120 seconds by
         default) to shut down.
-    type: int
     default: 300
 notes:
   - Input is checked before any request. Nothing is sent when a check fails.
@@ -203,17 +199,17 @@ diff:
 
 from ansible_collections.homelab.harvester.plugins.module_utils import vm_power
 from ansible_collections.homelab.harvester.plugins.module_utils.module import ModuleDefinition, run_module
+from ansible_collections.homelab.harvester.plugins.module_utils.option_groups import NAMESPACE_ARGS, wait_args
 
 ARGUMENT_SPEC = {
     "name": {"type": "str"},
     "names": {"type": "list", "elements": "raw"},
     "label_selector": {"type": "str"},
-    "namespace": {"type": "str", "default": "default"},
+    **wait_args(300),
+    **NAMESPACE_ARGS,
     "all_namespaces": {"type": "bool", "default": False},
     "state": {"type": "str", "choices": ["stopped", "running"], "required": True},
     "run_strategy": {"type": "str", "choices": ["Always", "RerunOnFailure"]},
-    "wait": {"type": "bool", "default": True},
-    "wait_timeout": {"type": "int", "default": 300},
 }
 MUTUALLY_EXCLUSIVE = [["name", "names", "label_selector"]]
 

@@ -8,6 +8,8 @@ DOCUMENTATION = r"""
 module: harvester_vm_restore
 short_description: Restore a Harvester VM from a backup or snapshot (VirtualMachineRestore)
 version_added: 0.1.0
+author:
+  - Homelab platform team (@homelab)
 description:
   - Restores a backup or snapshot made by M(homelab.harvester.harvester_vm_backup) (or the Harvester UI), either as
     a new VM (O(new_vm=true)) or over the existing, stopped VM it names (O(new_vm=false)). Harvester creates new
@@ -19,12 +21,11 @@ description:
   - A restore is done once. Running the task again with the same name and options changes nothing; a restore of
     that name with other options fails naming the option.
   - Check mode sends the create with C(dryRun=All), so Harvester's webhook judges it and nothing is stored.
-author:
-  - Homelab platform team (@homelab)
 extends_documentation_fragment:
   - homelab.harvester.connection
   - homelab.harvester.attributes
-  - homelab.harvester.attributes.execution
+  - homelab.harvester.wait
+  - homelab.harvester.namespace
 attributes:
   diff_mode:
     details: The diff shows the restore's spec.
@@ -37,8 +38,6 @@ options:
   namespace:
     description:
       - Namespace of the restore and of the VM restored.
-    type: str
-    default: default
   backup:
     description:
       - Name of the backup or snapshot to restore.
@@ -80,12 +79,7 @@ options:
       - Wait until Harvester reports the restore complete (C(status.complete)), which includes the VM running.
         Fails at once with Harvester's message when it reports an error.
       - Not done in check mode.
-    type: bool
-    default: true
   wait_timeout:
-    description:
-      - Seconds to wait for O(wait).
-    type: int
     default: 1800
 notes:
   - Input is checked before any request. Nothing is sent when a check fails.
@@ -167,18 +161,18 @@ diff:
 
 from ansible_collections.homelab.harvester.plugins.module_utils import vm_restore
 from ansible_collections.homelab.harvester.plugins.module_utils.module import ModuleDefinition, run_module
+from ansible_collections.homelab.harvester.plugins.module_utils.option_groups import NAMESPACE_ARGS, wait_args
 
 ARGUMENT_SPEC = {
     "name": {"type": "str", "required": True},
-    "namespace": {"type": "str", "default": "default"},
+    **wait_args(1800),
+    **NAMESPACE_ARGS,
     "backup": {"type": "str", "required": True},
     "backup_namespace": {"type": "str"},
     "vm": {"type": "str", "required": True, "aliases": ["target"]},
     "new_vm": {"type": "bool", "default": False},
     "deletion_policy": {"type": "str", "choices": ["retain", "delete"], "default": "retain"},
     "keep_mac_address": {"type": "bool", "default": False},
-    "wait": {"type": "bool", "default": True},
-    "wait_timeout": {"type": "int", "default": 1800},
 }
 
 

@@ -8,6 +8,8 @@ DOCUMENTATION = r"""
 module: longhorn_setting
 short_description: Set one or many Longhorn settings of a Harvester cluster
 version_added: 0.1.0
+author:
+  - Homelab platform team (@homelab)
 description:
   - Sets the C(value) of Longhorn 1.12 settings (C(settings.longhorn.io) in C(longhorn-system)), one with O(name)
     and O(value), or many in one task with O(settings).
@@ -24,12 +26,9 @@ description:
   - Names, the type of each value and the per-engine form are checked before any request. Longhorn's webhooks
     judge the values; every change is first sent with C(dryRun=All), and when Longhorn refuses any setting of
     the task none is written and the task fails with every refusal, each naming its setting.
-author:
-  - Homelab platform team (@homelab)
 extends_documentation_fragment:
   - homelab.harvester.connection
   - homelab.harvester.attributes
-  - homelab.harvester.attributes.execution
 attributes:
   check_mode:
     details: The patches are sent with C(dryRun=All), so Longhorn's webhooks judge them and nothing is stored.

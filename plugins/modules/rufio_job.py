@@ -8,6 +8,8 @@ DOCUMENTATION = r"""
 module: rufio_job
 short_description: Run BMC actions on a bare-metal node through Tinkerbell's Rufio and follow them to the end
 version_added: 0.1.0
+author:
+  - Homelab platform team (@homelab)
 description:
   - Creates a C(bmc.tinkerbell.org/v1alpha1) Job for a Rufio Machine - its tasks, one per O(actions) entry, run one
     after another - and follows it until its C(Completed) or C(Failed) condition, reporting each Task as it starts
@@ -18,12 +20,10 @@ description:
   - A failed Job fails the task with the Job's message and each failed Task's own.
   - On an Intel AMT Machine, Rufio (bmclib's AMT provider) does V(on), V(off), V(cycle) and V(boot:pxe) only.
   - The connection options reach the Tinkerbell cluster (its kubeconfig), not Harvester.
-author:
-  - Homelab platform team (@homelab)
 extends_documentation_fragment:
   - homelab.harvester.connection
   - homelab.harvester.attributes
-  - homelab.harvester.attributes.execution
+  - homelab.harvester.state
 attributes:
   diff_mode:
     details: The Job's C(spec) before and after.
@@ -38,9 +38,6 @@ options:
     default: tink-system
   state:
     description: V(present) runs the Job (see above); V(absent) deletes it and its Tasks.
-    type: str
-    choices: [present, absent]
-    default: present
   machine:
     description: The Rufio Machine to act on. Required with O(state=present).
     type: str
@@ -99,11 +96,12 @@ tasks:
 
 from ansible_collections.homelab.harvester.plugins.module_utils import rufio_job
 from ansible_collections.homelab.harvester.plugins.module_utils.module import ModuleDefinition, run_module
+from ansible_collections.homelab.harvester.plugins.module_utils.option_groups import STATE_ARGS
 
 ARGUMENT_SPEC = {
     "name": {"type": "str", "required": True},
     "namespace": {"type": "str", "default": "tink-system"},
-    "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
+    **STATE_ARGS,
     "machine": {"type": "str"},
     "machine_namespace": {"type": "str"},
     "actions": {"type": "list", "elements": "str"},

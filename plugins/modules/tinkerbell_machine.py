@@ -8,6 +8,8 @@ DOCUMENTATION = r"""
 module: tinkerbell_machine
 short_description: Describe a bare-metal node to Tinkerbell - its Hardware, BMC Secret and Rufio Machine
 version_added: 0.1.0
+author:
+  - Homelab platform team (@homelab)
 description:
   - Writes, on the Kubernetes cluster that runs Tinkerbell, the three objects that let Tinkerbell boot a node and
     Rufio power it - a C(tinkerbell.org/v1alpha1) Hardware, a Secret C(<name>-bmc) with the AMT credentials
@@ -20,12 +22,10 @@ description:
   - Each object is created, or patched in the fields this module manages; the Secret's values are compared as
     fingerprints and never returned or shown.
   - The connection options reach the Tinkerbell cluster (its kubeconfig), not Harvester.
-author:
-  - Homelab platform team (@homelab)
 extends_documentation_fragment:
   - homelab.harvester.connection
   - homelab.harvester.attributes
-  - homelab.harvester.attributes.execution
+  - homelab.harvester.state
 attributes:
   diff_mode:
     details: The managed fields of each object; the Secret's values as fingerprints.
@@ -40,9 +40,6 @@ options:
     default: tink-system
   state:
     description: V(present) writes them; V(absent) deletes them (the Hardware first).
-    type: str
-    choices: [present, absent]
-    default: present
   mac:
     description: MAC of the node's PXE port (its out-of-band NIC). Required with O(state=present).
     type: str
@@ -127,11 +124,12 @@ secret:
 
 from ansible_collections.homelab.harvester.plugins.module_utils import tinkerbell
 from ansible_collections.homelab.harvester.plugins.module_utils.module import ModuleDefinition, run_module
+from ansible_collections.homelab.harvester.plugins.module_utils.option_groups import STATE_ARGS
 
 ARGUMENT_SPEC = {
     "name": {"type": "str", "required": True},
     "namespace": {"type": "str", "default": "tink-system"},
-    "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
+    **STATE_ARGS,
     "mac": {"type": "str"},
     "ip": {"type": "dict", "options": {
         "address": {"type": "str"},

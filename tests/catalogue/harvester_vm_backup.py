@@ -16,6 +16,12 @@ BAD_INPUTS = [
     ({"name": "router-1", "vm": "lab-router", "labels": {"tier": "-x"}}, "labels.tier: '-x' is not a valid label value"),
     ({"name": "router-1", "state": "absent", "labels": NIGHTLY}, "labels: only with state=present"),
     ({"name": "router-1", "vm": "lab-router", "wait_timeout": 0}, "wait_timeout: 0 must be more than 0"),
+    ({"name": "router-1", "state": "absent", "keep": 2}, "keep: only with state=present"),
+    ({"name": "router-1", "vm": "lab-router", "labels": NIGHTLY, "keep": 0},
+     "keep: 0 must be 1 or more (0 would delete the backup just made)"),
+    ({"name": "router-1", "vm": "lab-router", "keep": 2},
+     "keep: needs labels: only the VM's backups that carry the labels given count (and are deleted), never a backup "
+     "some other rule made"),
 ]
 
 

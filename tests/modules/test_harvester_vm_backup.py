@@ -159,6 +159,25 @@ def test_keep_the_newest_and_delete_the_rest(twin):
     assert again["changed"] is False and writes(reqs) == []
 
 
+def test_keep_deletes_the_oldest_of_the_set_after_the_new_backup_and_check_mode_names_them(twin):
+    set_target(twin)
+    made, dummy = play(twin, [{"name": f"router-{i}", "vm": "lab-router", "labels": NIGHTLY} for i in (1, 2)]
+                       + [{"name": "router-adhoc", "vm": "lab-router"}, {"name": "dns-1", "vm": "lab-dns", "labels": NIGHTLY}])
+    assert all(r["ready_to_use"] for r in made), made
+    task = {"name": "router-3", "vm": "lab-router", "labels": NIGHTLY, "keep": 2}
+    (would,), reqs = play(twin, [task], check=True)
+    assert [e["name"] for e in would["expired"]] == ["router-1"] and would["changed"] is True, would
+    assert stored_writes(reqs) == [] and get(twin, f"{BACKUPS}/router-1") is not None
+    (done,), reqs = play(twin, [task])
+    assert [e["name"] for e in done["expired"]] == [e["name"] for e in would["expired"]], done
+    assert [(r["method"], r["path"]) for r in writes(reqs)] == [("POST", BACKUPS), ("DELETE", f"{BACKUPS}/router-1")]
+    assert get(twin, f"{BACKUPS}/router-1") is None  # waited: Harvester removed its data
+    assert not any("router-1" in f for f in store_files(twin))
+    assert all(get(twin, f"{BACKUPS}/{n}") for n in ("router-2", "router-3", "router-adhoc", "dns-1"))
+    (again,), reqs = play(twin, [task])
+    assert again["changed"] is False and again["expired"] == [] and writes(reqs) == []
+
+
 def test_bad_inputs_refused_without_any_request(twin):
     results, reqs = play(twin, [args for args, message in BAD_INPUTS])
     assert_all_refused_without_a_request(BAD_INPUTS, results, reqs)

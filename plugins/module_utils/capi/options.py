@@ -15,6 +15,7 @@ import os
 import re
 
 from .. import validate
+from ..connection import nested_args
 from ..validate import ValidationError
 
 KUBERNETES_VERSION = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)([-+][0-9A-Za-z.+-]+)?$")
@@ -25,6 +26,8 @@ PATCH_OPS = ("add", "remove", "replace", "copy", "move", "test")
 WAIT_FOR = ("infrastructure", "control_plane", "ready")
 HASH_SUFFIX = 9  # "-" and 8 hex digits of the content hash on template names
 MAX_NAME = 63
+# capi_cluster's ``harvester`` suboptions: the module's own connection options, for the Harvester cluster.
+HARVESTER_OPTIONS = nested_args()
 
 
 def kubernetes_version(value, option="kubernetes_version"):

@@ -113,6 +113,10 @@ def no_sleep(seconds):
     ({"labels": {"ok": "-x"}}, "labels.ok: '-x' is not a valid label value"),
     ({"state": "absent", "labels": {"a": "b"}}, "labels: only with state=present"),
     ({"wait_timeout": 0}, "wait_timeout: 0 must be more than 0"),
+    ({"state": "absent", "keep": 2}, "keep: only with state=present"),
+    ({"keep": 0, "labels": {"set": "nightly"}}, "keep: 0 must be 1 or more (0 would delete the backup just made)"),
+    ({"keep": 2}, "keep: needs labels"),
+    ({"keep": 2, "labels": {"set": None}}, "keep: needs labels"),
 ])
 def test_backup_input_checks(kw, message):
     with pytest.raises(ValidationError) as e:
@@ -253,6 +257,66 @@ def test_absent_deletes_and_reports_unchanged_when_gone():
     assert vm_backup.run(c, backup_params(vm=None, state="absent"))["changed"] is True
     assert ("delete", f"{BACKUPS}/router-1") in c.calls
     assert vm_backup.run(c, backup_params(vm=None, state="absent"))["changed"] is False
+
+
+# --- retention (keep) --------------------------------------------------------------------------------
+NIGHTLY = {"set": "nightly"}
+
+
+def router_backups():
+    """router-1..3 of the nightly set (router-1 oldest), an ad-hoc one and a snapshot of the same VM,
+    and lab-dns's: only the first three are ever counted for lab-router."""
+    made = [make_backup(f"router-{i}", labels=NIGHTLY, created=f"2026-01-0{i}T00:00:00Z") for i in (1, 2, 3)]
+    made += [make_backup("router-adhoc", created="2026-01-01T12:00:00Z"),
+             make_backup("router-snap", type_="snapshot", labels=NIGHTLY, created="2026-01-01T06:00:00Z"),
+             make_backup("dns-1", vm="lab-dns", labels=NIGHTLY, created="2025-12-01T00:00:00Z")]
+    return {f"{BACKUPS}/{b['metadata']['name']}": b for b in made}
+
+
+def ready_now(client, path):
+    client.objects[path]["status"] = make_backup()["status"]
+    client.objects[path]["metadata"]["creationTimestamp"] = "2026-01-04T00:00:00Z"
+
+
+def test_keep_deletes_the_vms_backups_of_the_set_beyond_the_newest_after_the_new_one_is_ready():
+    c = FakeClient(dict(router_backups(), **{SETTING: {"value": NFS}}), on_create=ready_now)
+    result = vm_backup.run(c, backup_params(name="router-4", labels=NIGHTLY, keep=2), sleep=no_sleep)
+    assert [e["name"] for e in result["expired"]] == ["router-2", "router-1"] and result["changed"] is True
+    assert [w[:2] for w in c.writes()] == [("create", BACKUPS), ("delete", f"{BACKUPS}/router-2"),
+                                           ("delete", f"{BACKUPS}/router-1")]
+    assert {f"{BACKUPS}/{n}" for n in ("router-4", "router-3", "router-adhoc", "router-snap", "dns-1")} <= set(c.objects)
+
+
+def test_keep_in_check_mode_counts_the_new_backup_and_names_what_the_real_run_deletes():
+    checked = FakeClient(dict(router_backups(), **{SETTING: {"value": NFS}}), dry_run=True)
+    would = vm_backup.run(checked, backup_params(name="router-4", labels=NIGHTLY, keep=2), check_mode=True)
+    real = FakeClient(dict(router_backups(), **{SETTING: {"value": NFS}}), on_create=ready_now)
+    done = vm_backup.run(real, backup_params(name="router-4", labels=NIGHTLY, keep=2), sleep=no_sleep)
+    assert [e["name"] for e in would["expired"]] == [e["name"] for e in done["expired"]] == ["router-2", "router-1"]
+    assert checked.objects == dict(router_backups(), **{SETTING: {"value": NFS}}), "check mode stores nothing"
+    assert [w[:2] for w in checked.writes()][1:] == [("delete", f"{BACKUPS}/router-2"), ("delete", f"{BACKUPS}/router-1")]
+
+
+def test_keep_without_wait_does_not_count_the_new_backup_in_either_mode():
+    for check_mode in (True, False):
+        c = FakeClient(dict(router_backups(), **{SETTING: {"value": NFS}}), dry_run=check_mode)
+        result = vm_backup.run(c, backup_params(name="router-4", labels=NIGHTLY, keep=2, wait=False), check_mode=check_mode)
+        assert [e["name"] for e in result["expired"]] == ["router-1"], check_mode
+
+
+def test_keep_with_nothing_beyond_it_deletes_nothing_and_an_existing_backup_stays_unchanged():
+    c = FakeClient(router_backups())
+    result = vm_backup.run(c, backup_params(name="router-3", labels=NIGHTLY, keep=3))
+    assert result == dict(result, changed=False, expired=[]) and c.writes() == []
+
+
+def test_keep_never_runs_after_a_failed_backup():
+    objects = dict(router_backups())
+    objects[f"{BACKUPS}/router-4"] = make_backup("router-4", ready=False, error="boom", labels=NIGHTLY)
+    c = FakeClient(objects)
+    with pytest.raises(WaitFailed):
+        vm_backup.run(c, backup_params(name="router-4", labels=NIGHTLY, keep=1), sleep=no_sleep)
+    assert c.writes() == [] and not any(call[0] == "list" for call in c.calls)
 
 
 # --- restores ----------------------------------------------------------------------------------------
