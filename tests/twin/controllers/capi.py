@@ -61,6 +61,12 @@ def _ref_kind(ctrl: Reconciler, ref: dict) -> Kind | None:
     return ctrl.registry.by_kind(group_of(ref), ref.get("kind", "")) if ref else None
 
 
+def _cluster(ctrl: Reconciler, obj: dict) -> dict | None:
+    """The Cluster named by obj's spec.clusterName, in obj's namespace."""
+    name = (obj.get("spec") or {}).get("clusterName", "")
+    return ctrl.get(ctrl.kind(CAPI, "clusters"), obj["metadata"]["namespace"], name)
+
+
 def _get_ref(ctrl: Reconciler, ns: str, ref: dict | None) -> dict | None:
     kind = _ref_kind(ctrl, ref or {})
     return ctrl.get(kind, ns, ref["name"]) if kind else None
@@ -257,10 +263,7 @@ class MachineDeploymentController(Reconciler):
         now = self.clock.now()
         meta, spec = obj["metadata"], obj.get("spec") or {}
         ns, key = meta["namespace"], (meta["namespace"], meta["name"])
-        cluster = self.get(self.kind(CAPI, "clusters"), ns, spec.get("clusterName", ""))
-
-        def status(change):
-            return self.mutate(kind, ns, meta["name"], change, status=True)
+        cluster, status = _cluster(self, obj), self.status_writer(kind, obj)
         if cluster is None:
             return
         if _paused(cluster, obj) or spec.get("paused"):
@@ -375,10 +378,7 @@ class MachineController(Reconciler):
         now = self.clock.now()
         meta, spec = obj["metadata"], obj.get("spec") or {}
         ns, key = meta["namespace"], (meta["namespace"], meta["name"])
-        cluster = self.get(self.kind(CAPI, "clusters"), ns, spec.get("clusterName", ""))
-
-        def status(change):
-            return self.mutate(kind, ns, meta["name"], change, status=True)
+        cluster, status = _cluster(self, obj), self.status_writer(kind, obj)
         if _paused(cluster, obj):
             status(lambda o: _set_paused(o, True, now))
             return
