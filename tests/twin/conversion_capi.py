@@ -203,14 +203,19 @@ def _down(convert):
 
 
 # ------------------------------------------------------------------ Machine spec (also MD template)
+def _machine_refs(spec: dict, prefix: str, ctx, lossy: dict, convert_ref) -> None:
+    """The bootstrap configRef and infrastructureRef of a Machine spec, through convert_ref."""
+    bootstrap = spec.get("bootstrap")
+    if isinstance(bootstrap, dict) and isinstance(bootstrap.get("configRef"), dict):
+        bootstrap["configRef"] = convert_ref(bootstrap["configRef"], f"{prefix}.bootstrap.configRef", ctx, lossy)
+    if isinstance(spec.get("infrastructureRef"), dict):
+        spec["infrastructureRef"] = convert_ref(spec["infrastructureRef"], f"{prefix}.infrastructureRef", ctx, lossy)
+
+
 def _machine_spec_up(spec: dict | None, prefix: str, ctx, lossy: dict) -> None:
     if not isinstance(spec, dict):
         return
-    bootstrap = spec.get("bootstrap")
-    if isinstance(bootstrap, dict) and isinstance(bootstrap.get("configRef"), dict):
-        bootstrap["configRef"] = ref_up(bootstrap["configRef"], f"{prefix}.bootstrap.configRef", ctx, lossy)
-    if isinstance(spec.get("infrastructureRef"), dict):
-        spec["infrastructureRef"] = ref_up(spec["infrastructureRef"], f"{prefix}.infrastructureRef", ctx, lossy)
+    _machine_refs(spec, prefix, ctx, lossy, ref_up)
     deletion = {}
     for f in TIMEOUTS:
         if f in spec:
@@ -225,11 +230,7 @@ def _machine_spec_up(spec: dict | None, prefix: str, ctx, lossy: dict) -> None:
 def _machine_spec_down(spec: dict | None, prefix: str, ctx, lossy: dict) -> None:
     if not isinstance(spec, dict):
         return
-    bootstrap = spec.get("bootstrap")
-    if isinstance(bootstrap, dict) and isinstance(bootstrap.get("configRef"), dict):
-        bootstrap["configRef"] = ref_down(bootstrap["configRef"], f"{prefix}.bootstrap.configRef", ctx, lossy)
-    if isinstance(spec.get("infrastructureRef"), dict):
-        spec["infrastructureRef"] = ref_down(spec["infrastructureRef"], f"{prefix}.infrastructureRef", ctx, lossy)
+    _machine_refs(spec, prefix, ctx, lossy, ref_down)
     deletion = spec.pop("deletion", None) or {}
     for f in TIMEOUTS:
         if isinstance(deletion.get(f + "Seconds"), int):
@@ -237,13 +238,17 @@ def _machine_spec_down(spec: dict | None, prefix: str, ctx, lossy: dict) -> None
 
 
 # ------------------------------------------------------------------ Cluster
+def _cluster_refs(spec: dict, ctx, lossy: dict, convert_ref) -> None:
+    for f in ("controlPlaneRef", "infrastructureRef"):
+        if isinstance(spec.get(f), dict):
+            spec[f] = convert_ref(spec[f], f"spec.{f}", ctx, lossy)
+
+
 @_up
 def cluster_up(obj: dict, ctx, lossy: dict) -> None:
     spec = obj.get("spec")
     if isinstance(spec, dict):
-        for f in ("controlPlaneRef", "infrastructureRef"):
-            if isinstance(spec.get(f), dict):
-                spec[f] = ref_up(spec[f], f"spec.{f}", ctx, lossy)
+        _cluster_refs(spec, ctx, lossy, ref_up)
         endpoint = spec.get("controlPlaneEndpoint")
         if isinstance(endpoint, dict):  # v1beta2 omits the zero host and port
             if endpoint.get("host") == "":
@@ -271,9 +276,7 @@ def cluster_up(obj: dict, ctx, lossy: dict) -> None:
 def cluster_down(obj: dict, ctx, lossy: dict) -> None:
     spec = obj.get("spec")
     if isinstance(spec, dict):
-        for f in ("controlPlaneRef", "infrastructureRef"):
-            if isinstance(spec.get(f), dict):
-                spec[f] = ref_down(spec[f], f"spec.{f}", ctx, lossy)
+        _cluster_refs(spec, ctx, lossy, ref_down)
         if spec.get("paused") is False:
             del spec["paused"]  # v1beta1 paused is a plain bool with omitempty
     status = obj.setdefault("status", {})

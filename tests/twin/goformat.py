@@ -75,15 +75,17 @@ _QUOTE_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r
                   '"': '\\"', "\\": "\\\\"}
 
 
+def _quoted(s: str, escapes: dict[str, str], other) -> str:
+    """s in double quotes, each character by its escape in `escapes`, else by other(ch)."""
+    return '"' + "".join(escapes.get(ch) or other(ch) for ch in s) + '"'
+
+
 def go_quote(s: str) -> str:
     """strconv.Quote."""
-    return '"' + "".join(_quote_char(ch) for ch in s) + '"'
+    return _quoted(s, _QUOTE_ESCAPES, _quote_char)
 
 
 def _quote_char(ch: str) -> str:
-    esc = _QUOTE_ESCAPES.get(ch)
-    if esc is not None:
-        return esc
     o = ord(ch)
     if 0x20 <= o < 0x7F:
         return ch
@@ -102,13 +104,10 @@ _JSON_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"
 
 def go_json_str(s: str) -> str:
     """encoding/json's string: HTML-safe escapes, control characters as \\u00XX."""
-    return '"' + "".join(_json_char(ch) for ch in s) + '"'
+    return _quoted(s, _JSON_ESCAPES, _json_char)
 
 
 def _json_char(ch: str) -> str:
-    esc = _JSON_ESCAPES.get(ch)
-    if esc is not None:
-        return esc
     if ord(ch) < 0x20:
         return f"\\u{ord(ch):04x}"
     return "\ufffd" if 0xD800 <= ord(ch) <= 0xDFFF else ch

@@ -737,10 +737,7 @@ class _GoJSONScanner:
             self.fail("looking for beginning of value")
 
     def object(self) -> None:
-        self.at += 1
-        self.skip_ws()
-        if self.peek() == ord("}"):
-            self.at += 1
+        if self.opens_empty("}"):
             return
         while True:
             if self.peek() != ord('"'):
@@ -751,34 +748,38 @@ class _GoJSONScanner:
                 self.fail("after object key")
             self.at += 1
             self.value()
-            self.skip_ws()
-            c = self.peek()
-            if c == ord(","):
-                self.at += 1
-                self.skip_ws()
-            elif c == ord("}"):
-                self.at += 1
+            if not self.more("}", "after object key:value pair"):
                 return
-            else:
-                self.fail("after object key:value pair")
 
     def array(self) -> None:
-        self.at += 1
-        self.skip_ws()
-        if self.peek() == ord("]"):
-            self.at += 1
+        if self.opens_empty("]"):
             return
         while True:
-            self.value()
-            self.skip_ws()
-            c = self.peek()
-            if c == ord(","):
-                self.at += 1
-            elif c == ord("]"):
-                self.at += 1
+            self.value()  # skips the white space after a comma itself
+            if not self.more("]", "after array element"):
                 return
-            else:
-                self.fail("after array element")
+
+    def opens_empty(self, close: str) -> bool:
+        """Step over an opening bracket: True when the container closes at once."""
+        self.at += 1
+        self.skip_ws()
+        if self.peek() == ord(close):
+            self.at += 1
+            return True
+        return False
+
+    def more(self, close: str, context: str) -> bool:
+        """After an element: True past a comma (another element follows), False past `close`."""
+        self.skip_ws()
+        c = self.peek()
+        if c == ord(","):
+            self.at += 1
+            self.skip_ws()
+            return True
+        if c == ord(close):
+            self.at += 1
+            return False
+        self.fail(context)
 
     def string(self) -> None:
         self.at += 1

@@ -21,7 +21,6 @@ anything but 127.0.0.1.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,7 @@ from urllib.parse import unquote, urlsplit
 
 import aiohttp
 
+from ..addresses import is_ip
 from ..loopback_guard import is_loopback
 
 LOOPBACK, NAS, NOWHERE, REFUSED = "loopback", "nas", "nowhere", "refused"
@@ -51,11 +51,7 @@ class Route:
 
     @property
     def is_ip(self) -> bool:
-        try:
-            ipaddress.ip_address(self.host)
-            return True
-        except ValueError:
-            return False
+        return is_ip(self.host)
 
 
 class Failure(Exception):
