@@ -4,7 +4,6 @@ twin back."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -14,7 +13,7 @@ from pathlib import Path
 import yaml
 
 from tests.integration import lab_nas
-from tests.integration.playbooks import PLAYBOOK, ROOT
+from tests.integration.playbooks import ROOT, ansible_playbook, playbook_env
 
 LAB_INVENTORY = ROOT / "inventory" / "lab"
 SITE = ROOT / "playbooks" / "site.yml"
@@ -29,12 +28,10 @@ def run_playbook(twin, cwd: Path, playbook: Path, *, inventory: Path = LAB_INVEN
     """ansible-playbook -i inventory playbook with the twin's kubeconfig in K8S_AUTH_KUBECONFIG and
     `extra_vars` (a dict) as an extra-vars file in `cwd`; returns the finished process (stdout and
     stderr as text), whatever its exit status."""
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("K8S_AUTH_", "KUBECONFIG", "ANSIBLE_"))}
-    environ.update(ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"), ANSIBLE_NOCOLOR="1",
-                   ANSIBLE_FORCE_COLOR="0", HOMELAB_HARVESTER_DEBUG_LOG="",
-                   K8S_AUTH_KUBECONFIG=str(twin.kubeconfig))
+    environ = playbook_env(twin, drop=("K8S_AUTH_", "KUBECONFIG", "ANSIBLE_"), ANSIBLE_NOCOLOR="1",
+                           ANSIBLE_FORCE_COLOR="0", HOMELAB_HARVESTER_DEBUG_LOG="")
     environ.update(env or {})
-    args = [str(PLAYBOOK), "-i", str(inventory), str(playbook)]
+    args = ["-i", inventory, playbook]
     if extra_vars:
         # typed values (ints, empty strings, PEM text) survive a JSON file, not key=value
         vars_file = cwd / "extra-vars.json"
@@ -46,7 +43,7 @@ def run_playbook(twin, cwd: Path, playbook: Path, *, inventory: Path = LAB_INVEN
         args.append("--check")
     if verbosity:
         args.append("-" + "v" * verbosity)
-    return subprocess.run(args, capture_output=True, text=True, env=environ, cwd=cwd, timeout=900, check=False)
+    return ansible_playbook(args, cwd=cwd, env=environ, timeout=900)
 
 
 def recap(output, host="harvester-lab"):
