@@ -52,14 +52,19 @@ def recap(output, host="harvester-lab"):
     return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", found.group(1))} if found else {}
 
 
+def site_vars(cwd, inventory=LAB_INVENTORY, extra_vars=None) -> dict:
+    """The extra vars of a site-level run: install files and the workload clusters' kubeconfigs
+    under `cwd`, the inventory's images on the NAS served from a loopback server (lab_nas.py)."""
+    return {"bootstrap_publish_dir": str(Path(cwd) / "pxe"), "capi_kubeconfig_dir": str(Path(cwd) / "kubeconfig"),
+            **lab_nas.extra_vars(Path(inventory)), **(extra_vars or {})}
+
+
 def run_site(twin, cwd, *, playbook=SITE, inventory=LAB_INVENTORY, tags=None, extra_vars=None, verbosity=0, check=False):
     """A site-level playbook (site.yml by default) with its install files rendered and the workload
     clusters' kubeconfigs written under `cwd`, the inventory's images on the NAS served from a
     loopback server (tests/integration/lab_nas.py); returns (exit status, stdout + stderr, recap counters)."""
-    extra = {"bootstrap_publish_dir": str(cwd / "pxe"), "capi_kubeconfig_dir": str(cwd / "kubeconfig"),
-             **lab_nas.extra_vars(Path(inventory)), **(extra_vars or {})}
-    proc = run_playbook(twin, cwd, playbook, inventory=inventory, tags=tags, extra_vars=extra, verbosity=verbosity,
-                        check=check)
+    proc = run_playbook(twin, cwd, playbook, inventory=inventory, tags=tags, extra_vars=site_vars(cwd, inventory, extra_vars),
+                        verbosity=verbosity, check=check)
     out = proc.stdout + proc.stderr
     return proc.returncode, out, recap(out)
 

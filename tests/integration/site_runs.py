@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from tests.integration.playbooks import PLAYBOOK, ansible_playbook, playbook_env
-from tests.integration.roles import LAB_INVENTORY, SITE, recap
+from tests.integration.roles import LAB_INVENTORY, SITE, recap, site_vars
 
 STOP_VMS = {"lab_storage_network_stop_vms": True}  # the storage role may stop and start the VMs
 RANDOM_FAULTS = ["409", "429", "500", "503", "reset", "reset_after"]
@@ -106,7 +106,7 @@ def _command(twin, cwd, playbook, extra_vars, inventory):
     environ = playbook_env(twin, drop=("K8S_AUTH_", "KUBECONFIG", "ANSIBLE_", "HOMELAB_HARVESTER_"), ANSIBLE_NOCOLOR="1",
                            ANSIBLE_FORCE_COLOR="0", PYTHONUNBUFFERED="1")
     vars_file = Path(cwd) / "extra-vars.json"
-    vars_file.write_text(json.dumps({"bootstrap_publish_dir": str(Path(cwd) / "pxe"), **(extra_vars or {})}))
+    vars_file.write_text(json.dumps(site_vars(cwd, inventory, extra_vars)))
     return ["-i", inventory, playbook, "-e", f"@{vars_file}"], environ
 
 
