@@ -12,31 +12,19 @@ import atexit
 import functools
 import shutil
 import tempfile
-import threading
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from tests.integration import image_files
 from tools.lab_nas import overlay, read_plan, release
 
 NAS_DIR = Path(tempfile.mkdtemp(prefix="homelab-harvester-nas-"))
 atexit.register(shutil.rmtree, NAS_DIR, True)
 
 
-class _Files(SimpleHTTPRequestHandler):
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, directory=str(NAS_DIR), **kwargs)
-
-    def log_message(self, *args):
-        pass
-
-
 @functools.cache
 def base_url() -> str:
-    """The loopback server serving NAS_DIR (started once per process)."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Files)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return f"http://127.0.0.1:{server.server_address[1]}"
+    """The loopback server serving NAS_DIR (image_files.py's, started once per process)."""
+    return image_files.start(NAS_DIR)
 
 
 def extra_vars(inventory: Path) -> dict:

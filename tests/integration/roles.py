@@ -4,7 +4,6 @@ twin back."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -14,7 +13,7 @@ from pathlib import Path
 import yaml
 
 from tests.integration import lab_nas
-from tests.integration.playbooks import PLAYBOOK, ROOT
+from tests.integration.playbooks import ROOT, ansible_playbook, playbook_env
 
 LAB_INVENTORY = ROOT / "inventory" / "lab"
 SITE = ROOT / "playbooks" / "site.yml"
@@ -29,12 +28,10 @@ def run_playbook(twin, cwd: Path, playbook: Path, *, inventory: Path = LAB_INVEN
     """ansible-playbook -i inventory playbook with the twin's kubeconfig in K8S_AUTH_KUBECONFIG and
     `extra_vars` (a dict) as an extra-vars file in `cwd`; returns the finished process (stdout and
     stderr as text), whatever its exit status."""
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("K8S_AUTH_", "KUBECONFIG", "ANSIBLE_"))}
-    environ.update(ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"), ANSIBLE_NOCOLOR="1",
-                   ANSIBLE_FORCE_COLOR="0", HOMELAB_HARVESTER_DEBUG_LOG="",
-                   K8S_AUTH_KUBECONFIG=str(twin.kubeconfig))
+    environ = playbook_env(twin, drop=("K8S_AUTH_", "KUBECONFIG", "ANSIBLE_"), ANSIBLE_NOCOLOR="1",
+                           ANSIBLE_FORCE_COLOR="0", HOMELAB_HARVESTER_DEBUG_LOG="")
     environ.update(env or {})
-    args = [str(PLAYBOOK), "-i", str(inventory), str(playbook)]
+    args = ["-i", inventory, playbook]
     if extra_vars:
         # typed values (ints, empty strings, PEM text) survive a JSON file, not key=value
         vars_file = cwd / "extra-vars.json"
@@ -46,7 +43,7 @@ def run_playbook(twin, cwd: Path, playbook: Path, *, inventory: Path = LAB_INVEN
         args.append("--check")
     if verbosity:
         args.append("-" + "v" * verbosity)
-    return subprocess.run(args, capture_output=True, text=True, env=environ, cwd=cwd, timeout=900, check=False)
+    return ansible_playbook(args, cwd=cwd, env=environ, timeout=900)
 
 
 def recap(output, host="harvester-lab"):
@@ -55,14 +52,19 @@ def recap(output, host="harvester-lab"):
     return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", found.group(1))} if found else {}
 
 
+def site_vars(cwd, inventory=LAB_INVENTORY, extra_vars=None) -> dict:
+    """The extra vars of a site-level run: install files and the workload clusters' kubeconfigs
+    under `cwd`, the inventory's images on the NAS served from a loopback server (lab_nas.py)."""
+    return {"bootstrap_publish_dir": str(Path(cwd) / "pxe"), "capi_kubeconfig_dir": str(Path(cwd) / "kubeconfig"),
+            **lab_nas.extra_vars(Path(inventory)), **(extra_vars or {})}
+
+
 def run_site(twin, cwd, *, playbook=SITE, inventory=LAB_INVENTORY, tags=None, extra_vars=None, verbosity=0, check=False):
     """A site-level playbook (site.yml by default) with its install files rendered and the workload
     clusters' kubeconfigs written under `cwd`, the inventory's images on the NAS served from a
     loopback server (tests/integration/lab_nas.py); returns (exit status, stdout + stderr, recap counters)."""
-    extra = {"bootstrap_publish_dir": str(cwd / "pxe"), "capi_kubeconfig_dir": str(cwd / "kubeconfig"),
-             **lab_nas.extra_vars(Path(inventory)), **(extra_vars or {})}
-    proc = run_playbook(twin, cwd, playbook, inventory=inventory, tags=tags, extra_vars=extra, verbosity=verbosity,
-                        check=check)
+    proc = run_playbook(twin, cwd, playbook, inventory=inventory, tags=tags, extra_vars=site_vars(cwd, inventory, extra_vars),
+                        verbosity=verbosity, check=check)
     out = proc.stdout + proc.stderr
     return proc.returncode, out, recap(out)
 

@@ -22,8 +22,8 @@ import threading
 import time
 from pathlib import Path
 
-from tests.integration.playbooks import PLAYBOOK, ROOT
-from tests.integration.roles import LAB_INVENTORY, SITE, recap
+from tests.integration.playbooks import PLAYBOOK, ansible_playbook, playbook_env
+from tests.integration.roles import LAB_INVENTORY, SITE, recap, site_vars
 
 STOP_VMS = {"lab_storage_network_stop_vms": True}  # the storage role may stop and start the VMs
 RANDOM_FAULTS = ["409", "429", "500", "503", "reset", "reset_after"]
@@ -103,19 +103,17 @@ def fresh_files(cwd):
 
 
 def _command(twin, cwd, playbook, extra_vars, inventory):
-    skipped = ("K8S_AUTH_", "KUBECONFIG", "ANSIBLE_", "HOMELAB_HARVESTER_")
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(skipped)}
-    environ.update(ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
-                   K8S_AUTH_KUBECONFIG=str(twin.kubeconfig), PYTHONUNBUFFERED="1")
+    environ = playbook_env(twin, drop=("K8S_AUTH_", "KUBECONFIG", "ANSIBLE_", "HOMELAB_HARVESTER_"), ANSIBLE_NOCOLOR="1",
+                           ANSIBLE_FORCE_COLOR="0", PYTHONUNBUFFERED="1")
     vars_file = Path(cwd) / "extra-vars.json"
-    vars_file.write_text(json.dumps({"bootstrap_publish_dir": str(Path(cwd) / "pxe"), **(extra_vars or {})}))
-    return [str(PLAYBOOK), "-i", str(inventory), str(playbook), "-e", f"@{vars_file}"], environ
+    vars_file.write_text(json.dumps(site_vars(cwd, inventory, extra_vars)))
+    return ["-i", inventory, playbook, "-e", f"@{vars_file}"], environ
 
 
 def site(twin, cwd, *, extra_vars=None, inventory=LAB_INVENTORY, playbook=SITE):
     """One site.yml run: (exit status, output, recap)."""
     args, environ = _command(twin, cwd, playbook, STOP_VMS if extra_vars is None else extra_vars, inventory)
-    proc = subprocess.run(args, capture_output=True, text=True, env=environ, cwd=cwd, timeout=900, check=False)
+    proc = ansible_playbook(args, cwd=cwd, env=environ, timeout=900)
     out = proc.stdout + proc.stderr
     return proc.returncode, out, recap(out)
 
@@ -142,7 +140,7 @@ def interrupted_run(twin, cwd, trigger, *, extra_vars=None, timeout=300.0, poll=
     ``trigger(lines, twin)`` is true (``lines``: the output so far). Returns (exit status, output,
     whether the signal was sent)."""
     args, environ = _command(twin, cwd, SITE, STOP_VMS if extra_vars is None else extra_vars, LAB_INVENTORY)
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=environ, cwd=cwd,
+    proc = subprocess.Popen([str(PLAYBOOK), *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=environ, cwd=cwd,
                             start_new_session=True)
     lines = []
     reader = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")), daemon=True)

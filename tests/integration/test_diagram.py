@@ -7,15 +7,13 @@ No twin: the playbook reads the inventory only. Without Graphviz the SVG checks 
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import subprocess
 
 import pytest
 import yaml
 
-from tests.integration.playbooks import PLAYBOOK, ROOT
+from tests.integration.playbooks import ROOT, ansible_playbook, playbook_env
 
 pytestmark = [pytest.mark.integration]
 
@@ -26,10 +24,8 @@ needs_graphviz = pytest.mark.skipif(DOT is None, reason="Graphviz is not install
 
 
 def draw(inventory, dest):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANSIBLE_", "K8S_AUTH_"))}
-    env.update(ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"), ANSIBLE_NOCOLOR="1")
-    return subprocess.run([str(PLAYBOOK), "-i", str(inventory), str(DIAGRAM), "-e", f"diagram_dir={dest}"],
-                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=300, check=False)
+    env = playbook_env(drop=("ANSIBLE_", "K8S_AUTH_"), ANSIBLE_NOCOLOR="1")
+    return ansible_playbook(["-i", inventory, DIAGRAM, "-e", f"diagram_dir={dest}"], cwd=ROOT, env=env)
 
 
 def graphviz_version(text):

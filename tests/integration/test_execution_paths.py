@@ -5,14 +5,11 @@ is not local -- told apart by the User-Agent in the twin's request log. Secrets 
 output at -vvv on both paths."""
 from __future__ import annotations
 
-import os
-import subprocess
-
 import pytest
 import yaml
 
 from tests.integration.image_files import DISK_SHA512
-from tests.integration.playbooks import PLAYBOOK, ROOT
+from tests.integration.playbooks import ansible_playbook, playbook_env
 
 pytestmark = [pytest.mark.twin, pytest.mark.integration]
 
@@ -24,19 +21,19 @@ def playbook(twin, tmp_path, plays, *args, env=None, inventory=None):
     """Runs ``plays``; returns (stdout, the API requests the run made)."""
     book = tmp_path / "play.yml"
     book.write_text(yaml.safe_dump(plays))
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("K8S_AUTH_", "KUBECONFIG", "HOMELAB_HARVESTER_"))}
-    environ.update(ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"), ANSIBLE_LOCALHOST_WARNING="False",
-                   ANSIBLE_INVENTORY_UNPARSED_WARNING="False", ANSIBLE_HOST_KEY_CHECKING="False",
-                   # the async wrapper writes under $HOME, async_status reads under the user's passwd home:
-                   # one explicit directory whatever HOME is (CI runs with another HOME)
-                   ANSIBLE_ASYNC_DIR=str(tmp_path / "async"),
-                   K8S_AUTH_KUBECONFIG=str(twin.kubeconfig), **(env or {}))
-    command = [str(PLAYBOOK), str(book), *args]
+    environ = playbook_env(twin, drop=("K8S_AUTH_", "KUBECONFIG", "HOMELAB_HARVESTER_"),
+                           ANSIBLE_LOCALHOST_WARNING="False", ANSIBLE_INVENTORY_UNPARSED_WARNING="False",
+                           ANSIBLE_HOST_KEY_CHECKING="False",
+                           # the async wrapper writes under $HOME, async_status reads under the user's passwd home:
+                           # one explicit directory whatever HOME is (CI runs with another HOME)
+                           ANSIBLE_ASYNC_DIR=str(tmp_path / "async"))
+    environ.update(env or {})
+    command = [book, *args]
     if inventory:
         (tmp_path / "hosts.yml").write_text(yaml.safe_dump(inventory))
         command += ["-i", str(tmp_path / "hosts.yml")]
     since = twin.last_seq()
-    proc = subprocess.run(command, capture_output=True, text=True, env=environ, cwd=tmp_path, timeout=300, check=False)
+    proc = ansible_playbook(command, cwd=tmp_path, env=environ)
     return proc.stdout + proc.stderr, [r for r in twin.requests_log(since) if not r["path"].startswith("/_twin/")]
 
 

@@ -17,13 +17,14 @@ an S3-compatible server's error codes).
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import re
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import yaml
+
+from .addresses import is_ip
 
 DATA = Path(__file__).resolve().parent / "lab" / "backup-stores.yml"
 TIMEOUT = "timeout after 8s"  # the webhook's RunWithTimeoutAndResult(ConnectBackupStoreTimeout)
@@ -56,14 +57,6 @@ def _exported(server: dict, path: str) -> bool:
     return any(path == e.rstrip("/") or path.startswith(e.rstrip("/") + "/") for e in server.get("exports") or [])
 
 
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-        return True
-    except ValueError:
-        return False
-
-
 def _nfs_error(store, url: str) -> str | None:
     """nfs.go initFunc on `url` (nfs://server:/path)."""
     parts = urlsplit(url)
@@ -79,7 +72,7 @@ def _nfs_error(store, url: str) -> str | None:
         return TIMEOUT  # mount.nfs4 keeps retrying (retry=2 minutes): the webhook gives up first
     if not host.endswith(":"):
         output = "mount.nfs4: remote share not in 'host:dir' format"
-    elif known is None and _is_ip(server):
+    elif known is None and is_ip(server):
         return TIMEOUT  # nobody answers at that address
     elif known is None:
         output = f"mount.nfs4: Failed to resolve server {server}: Name or service not known"

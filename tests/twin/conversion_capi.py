@@ -21,9 +21,11 @@ What is lost (documented, as CAPI loses it too or it is a zero value):
 """
 from __future__ import annotations
 
+import functools
 import json
 import re
 
+from .goformat import go_duration
 from .store import clone
 
 ANNOTATION = "cluster.x-k8s.io/conversion-data"
@@ -99,18 +101,6 @@ def duration_to_seconds(text: str) -> int | None:
     if pos != len(body) or pos == 0:
         return None
     return int(sign * total)
-
-
-def seconds_to_duration(seconds: int) -> str:
-    """Whole seconds -> the string Go's time.Duration prints ("0s", "45s", "10m0s", "1h0m0s")."""
-    sign, s = ("-", -seconds) if seconds < 0 else ("", seconds)
-    h, rest = divmod(s, 3600)
-    m, sec = divmod(rest, 60)
-    if h:
-        return f"{sign}{h}h{m}m{sec}s"
-    if m:
-        return f"{sign}{m}m{sec}s"
-    return f"{sign}{sec}s"
 
 
 # ------------------------------------------------------------------ object references
@@ -189,15 +179,43 @@ def _new_version(obj: dict, group: str, version: str) -> dict:
     return obj
 
 
+def _up(convert):
+    """A Cluster API core converter up to v1beta2, on a copy: `convert(obj, ctx, lossy)` changes
+    obj and records in lossy what v1beta2 has no place for (the conversion-data annotation)."""
+    @functools.wraps(convert)
+    def up(obj: dict, ctx) -> dict:
+        obj, lossy = _new_version(obj, CORE, "v1beta2"), {}
+        convert(obj, ctx, lossy)
+        _put_lossy(obj, lossy)
+        return obj
+    return up
+
+
+def _down(convert):
+    """A Cluster API core converter down to v1beta1, on a copy: `convert(obj, ctx, lossy)` gets
+    what the conversion-data annotation kept (the annotation itself removed)."""
+    @functools.wraps(convert)
+    def down(obj: dict, ctx) -> dict:
+        obj = _new_version(obj, CORE, "v1beta1")
+        convert(obj, ctx, _take_lossy(obj))
+        return obj
+    return down
+
+
 # ------------------------------------------------------------------ Machine spec (also MD template)
+def _machine_refs(spec: dict, prefix: str, ctx, lossy: dict, convert_ref) -> None:
+    """The bootstrap configRef and infrastructureRef of a Machine spec, through convert_ref."""
+    bootstrap = spec.get("bootstrap")
+    if isinstance(bootstrap, dict) and isinstance(bootstrap.get("configRef"), dict):
+        bootstrap["configRef"] = convert_ref(bootstrap["configRef"], f"{prefix}.bootstrap.configRef", ctx, lossy)
+    if isinstance(spec.get("infrastructureRef"), dict):
+        spec["infrastructureRef"] = convert_ref(spec["infrastructureRef"], f"{prefix}.infrastructureRef", ctx, lossy)
+
+
 def _machine_spec_up(spec: dict | None, prefix: str, ctx, lossy: dict) -> None:
     if not isinstance(spec, dict):
         return
-    bootstrap = spec.get("bootstrap")
-    if isinstance(bootstrap, dict) and isinstance(bootstrap.get("configRef"), dict):
-        bootstrap["configRef"] = ref_up(bootstrap["configRef"], f"{prefix}.bootstrap.configRef", ctx, lossy)
-    if isinstance(spec.get("infrastructureRef"), dict):
-        spec["infrastructureRef"] = ref_up(spec["infrastructureRef"], f"{prefix}.infrastructureRef", ctx, lossy)
+    _machine_refs(spec, prefix, ctx, lossy, ref_up)
     deletion = {}
     for f in TIMEOUTS:
         if f in spec:
@@ -212,26 +230,25 @@ def _machine_spec_up(spec: dict | None, prefix: str, ctx, lossy: dict) -> None:
 def _machine_spec_down(spec: dict | None, prefix: str, ctx, lossy: dict) -> None:
     if not isinstance(spec, dict):
         return
-    bootstrap = spec.get("bootstrap")
-    if isinstance(bootstrap, dict) and isinstance(bootstrap.get("configRef"), dict):
-        bootstrap["configRef"] = ref_down(bootstrap["configRef"], f"{prefix}.bootstrap.configRef", ctx, lossy)
-    if isinstance(spec.get("infrastructureRef"), dict):
-        spec["infrastructureRef"] = ref_down(spec["infrastructureRef"], f"{prefix}.infrastructureRef", ctx, lossy)
+    _machine_refs(spec, prefix, ctx, lossy, ref_down)
     deletion = spec.pop("deletion", None) or {}
     for f in TIMEOUTS:
         if isinstance(deletion.get(f + "Seconds"), int):
-            spec[f] = seconds_to_duration(deletion[f + "Seconds"])
+            spec[f] = go_duration(deletion[f + "Seconds"])
 
 
 # ------------------------------------------------------------------ Cluster
-def cluster_up(obj: dict, ctx) -> dict:
-    obj = _new_version(obj, CORE, "v1beta2")
-    lossy: dict = {}
+def _cluster_refs(spec: dict, ctx, lossy: dict, convert_ref) -> None:
+    for f in ("controlPlaneRef", "infrastructureRef"):
+        if isinstance(spec.get(f), dict):
+            spec[f] = convert_ref(spec[f], f"spec.{f}", ctx, lossy)
+
+
+@_up
+def cluster_up(obj: dict, ctx, lossy: dict) -> None:
     spec = obj.get("spec")
     if isinstance(spec, dict):
-        for f in ("controlPlaneRef", "infrastructureRef"):
-            if isinstance(spec.get(f), dict):
-                spec[f] = ref_up(spec[f], f"spec.{f}", ctx, lossy)
+        _cluster_refs(spec, ctx, lossy, ref_up)
         endpoint = spec.get("controlPlaneEndpoint")
         if isinstance(endpoint, dict):  # v1beta2 omits the zero host and port
             if endpoint.get("host") == "":
@@ -253,18 +270,13 @@ def cluster_up(obj: dict, ctx) -> dict:
         domains = status.pop("failureDomains", None)
         if isinstance(domains, dict) and domains:
             status["failureDomains"] = [{"name": name, **(fd or {})} for name, fd in sorted(domains.items())]
-    _put_lossy(obj, lossy)
-    return obj
 
 
-def cluster_down(obj: dict, ctx) -> dict:
-    obj = _new_version(obj, CORE, "v1beta1")
-    lossy = _take_lossy(obj)
+@_down
+def cluster_down(obj: dict, ctx, lossy: dict) -> None:
     spec = obj.get("spec")
     if isinstance(spec, dict):
-        for f in ("controlPlaneRef", "infrastructureRef"):
-            if isinstance(spec.get(f), dict):
-                spec[f] = ref_down(spec[f], f"spec.{f}", ctx, lossy)
+        _cluster_refs(spec, ctx, lossy, ref_down)
         if spec.get("paused") is False:
             del spec["paused"]  # v1beta1 paused is a plain bool with omitempty
     status = obj.setdefault("status", {})
@@ -282,7 +294,6 @@ def cluster_down(obj: dict, ctx) -> dict:
                                     for fd in domains if isinstance(fd, dict) and "name" in fd}
     if v1beta2:
         status["v1beta2"] = v1beta2
-    return obj
 
 
 # ------------------------------------------------------------------ MachineDeployment
@@ -291,9 +302,8 @@ MD_OLD_COUNTERS = ("readyReplicas", "availableReplicas", "updatedReplicas", "una
 MD_NEW_COUNTERS = ("readyReplicas", "availableReplicas", "upToDateReplicas")
 
 
-def machinedeployment_up(obj: dict, ctx) -> dict:
-    obj = _new_version(obj, CORE, "v1beta2")
-    lossy: dict = {}
+@_up
+def machinedeployment_up(obj: dict, ctx, lossy: dict) -> None:
     spec = obj.get("spec")
     if isinstance(spec, dict):
         strategy = spec.pop("strategy", None) or {}
@@ -331,13 +341,10 @@ def machinedeployment_up(obj: dict, ctx) -> dict:
         for f in MD_NEW_COUNTERS:
             if f in v1beta2:
                 status[f] = v1beta2[f]
-    _put_lossy(obj, lossy)
-    return obj
 
 
-def machinedeployment_down(obj: dict, ctx) -> dict:
-    obj = _new_version(obj, CORE, "v1beta1")
-    lossy = _take_lossy(obj)
+@_down
+def machinedeployment_down(obj: dict, ctx, lossy: dict) -> None:
     spec = obj.get("spec")
     if isinstance(spec, dict):
         rollout = spec.pop("rollout", None) or {}
@@ -375,13 +382,11 @@ def machinedeployment_down(obj: dict, ctx) -> dict:
         v1beta2.update(new_counters)
         if v1beta2:
             status["v1beta2"] = v1beta2
-    return obj
 
 
 # ------------------------------------------------------------------ Machine
-def machine_up(obj: dict, ctx) -> dict:
-    obj = _new_version(obj, CORE, "v1beta2")
-    lossy: dict = {}
+@_up
+def machine_up(obj: dict, ctx, lossy: dict) -> None:
     _machine_spec_up(obj.get("spec"), "spec", ctx, lossy)
     status = obj.get("status")
     if isinstance(status, dict):
@@ -392,13 +397,10 @@ def machine_up(obj: dict, ctx) -> dict:
         node_ref = status.get("nodeRef")
         if isinstance(node_ref, dict):
             status["nodeRef"] = {k: node_ref[k] for k in ("name",) if k in node_ref}
-    _put_lossy(obj, lossy)
-    return obj
 
 
-def machine_down(obj: dict, ctx) -> dict:
-    obj = _new_version(obj, CORE, "v1beta1")
-    lossy = _take_lossy(obj)
+@_down
+def machine_down(obj: dict, ctx, lossy: dict) -> None:
     _machine_spec_down(obj.get("spec"), "spec", ctx, lossy)
     spec = obj.get("spec")
     if isinstance(spec, dict):
@@ -413,7 +415,6 @@ def machine_down(obj: dict, ctx) -> dict:
         status["nodeRef"] = {"apiVersion": "v1", "kind": "Node", **node_ref}
     if v1beta2:
         status["v1beta2"] = v1beta2
-    return obj
 
 
 # ------------------------------------------------------------------ ClusterResourceSet

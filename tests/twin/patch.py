@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import copy
 import json
-from decimal import Decimal
 from typing import Any
 
 import jsonpatch
 import jsonpointer
 import yaml
+
+from .goformat import go_float, go_quote, go_v
 
 MERGE = "application/merge-patch+json"
 JSON = "application/json-patch+json"
@@ -111,7 +112,7 @@ def _validate_patch_options(media: str, field_manager: str | None, force: bool) 
     for char in manager:
         if not char.isprintable():
             errs.append(("FieldValueInvalid", "fieldManager",
-                         f"Invalid value: {_go_quote(manager)}: invalid character U+{ord(char):04X} (at position {offset})"))
+                         f"Invalid value: {go_quote(manager)}: invalid character U+{ord(char):04X} (at position {offset})"))
         offset += len(char.encode())
     if not errs:
         return
@@ -217,7 +218,7 @@ def _check_json_patch_ops(ops: Any) -> None:
 
 
 def _invalid_patch_result(value_text: str, detail: str) -> PatchError:
-    body = f"Invalid value: {_go_quote(value_text)}: {detail}"
+    body = f"Invalid value: {go_quote(value_text)}: {detail}"
     return PatchError(422, "Invalid", f' "" is invalid: patch: {body}',
                       details={"causes": [{"reason": "FieldValueInvalid", "message": body, "field": "patch"}]})
 
@@ -286,7 +287,7 @@ class _Strategic:
             if directive == "delete":
                 return {}
             # "$patch: merge" included: apimachinery only knows replace and delete on maps.
-            raise _server_error(f"unknown patch type: {_go_s(directive)} in map: {_go_v(patch)}")
+            raise _server_error(f"unknown patch type: {_go_s(directive)} in map: {go_v(patch)}")
         if original is None:
             original = {}
         self._retain_keys(original, patch)
@@ -429,7 +430,7 @@ def _special_elements(original: list, patch: list, merge_key: str) -> tuple[list
         elif directive == "merge":
             raise _server_error("merging lists cannot yet be specified in the patch")
         else:
-            raise _server_error(f"unknown patch type: {_go_s(directive)} in map: {_go_v(item)}")
+            raise _server_error(f"unknown patch type: {_go_s(directive)} in map: {go_v(item)}")
     if replace:
         return rest, []
     return original, rest
@@ -464,8 +465,8 @@ def _validate_order(patch_list: list, order: list, merge_key: str | None) -> Non
             at_patch += 1
         at_order += 1
     if at_patch < len(items) and at_order >= len(order):
-        raise _server_error(f"The order in patch list:\n{_go_v(patch_list)}\n doesn't match {_SET_ELEMENT_ORDER} list:\n"
-                            f"{_go_v(order)}\n")
+        raise _server_error(f"The order in patch list:\n{go_v(patch_list)}\n doesn't match {_SET_ELEMENT_ORDER} list:\n"
+                            f"{go_v(order)}\n")
 
 
 def _merge_key_equal(left: Any, right: Any, merge_key: str | None) -> bool:
@@ -490,7 +491,7 @@ def _slice_element_type(*lists: list) -> type | None:
                                      details={})  # ErrNoListOfLists goes through NewGenericServerResponse(422)
                 first = kind
             elif kind is not first:
-                raise _server_error("list element types are not identical: " + _go_v([list(x) for x in lists]))
+                raise _server_error("list element types are not identical: " + go_v([list(x) for x in lists]))
     if first is _NOT_MERGED:
         raise _server_error("no elements in any of the given slices")
     return first
@@ -573,7 +574,7 @@ def _dedup(items: list) -> list:
 
 
 def _no_merge_key(item: dict, merge_key: str) -> PatchError:
-    return _server_error(f"map: {_go_v(item)} does not contain declared merge key: {merge_key}")
+    return _server_error(f"map: {go_v(item)} does not contain declared merge key: {merge_key}")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -661,7 +662,7 @@ def _yaml_key(key: Any) -> str:
     if key is None:
         return "null"
     if isinstance(key, float):
-        return _go_float(key)
+        return go_float(key)
     return str(key)
 
 
@@ -736,10 +737,7 @@ class _GoJSONScanner:
             self.fail("looking for beginning of value")
 
     def object(self) -> None:
-        self.at += 1
-        self.skip_ws()
-        if self.peek() == ord("}"):
-            self.at += 1
+        if self.opens_empty("}"):
             return
         while True:
             if self.peek() != ord('"'):
@@ -750,34 +748,38 @@ class _GoJSONScanner:
                 self.fail("after object key")
             self.at += 1
             self.value()
-            self.skip_ws()
-            c = self.peek()
-            if c == ord(","):
-                self.at += 1
-                self.skip_ws()
-            elif c == ord("}"):
-                self.at += 1
+            if not self.more("}", "after object key:value pair"):
                 return
-            else:
-                self.fail("after object key:value pair")
 
     def array(self) -> None:
-        self.at += 1
-        self.skip_ws()
-        if self.peek() == ord("]"):
-            self.at += 1
+        if self.opens_empty("]"):
             return
         while True:
-            self.value()
-            self.skip_ws()
-            c = self.peek()
-            if c == ord(","):
-                self.at += 1
-            elif c == ord("]"):
-                self.at += 1
+            self.value()  # skips the white space after a comma itself
+            if not self.more("]", "after array element"):
                 return
-            else:
-                self.fail("after array element")
+
+    def opens_empty(self, close: str) -> bool:
+        """Step over an opening bracket: True when the container closes at once."""
+        self.at += 1
+        self.skip_ws()
+        if self.peek() == ord(close):
+            self.at += 1
+            return True
+        return False
+
+    def more(self, close: str, context: str) -> bool:
+        """After an element: True past a comma (another element follows), False past `close`."""
+        self.skip_ws()
+        c = self.peek()
+        if c == ord(","):
+            self.at += 1
+            self.skip_ws()
+            return True
+        if c == ord(close):
+            self.at += 1
+            return False
+        self.fail(context)
 
     def string(self) -> None:
         self.at += 1
@@ -847,17 +849,12 @@ class _GoJSONScanner:
 # Go formatting, for messages that embed Go values.
 
 
+_JSON_KINDS = {dict: "object", list: "array", str: "string", bool: "bool"}
+
+
 def _json_kind(value: Any) -> str:
-    """The JSON kind encoding/json names in an UnmarshalTypeError."""
-    if isinstance(value, dict):
-        return "object"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, bool):
-        return "bool"
-    return "number"
+    """The JSON kind encoding/json names in an UnmarshalTypeError (decoded values: plain types)."""
+    return _JSON_KINDS.get(type(value), "number")
 
 
 def _go_type(value: Any) -> type | None:
@@ -876,69 +873,13 @@ def _go_equal(left: Any, right: Any) -> bool:
     return type(left) is type(right) and left == right
 
 
-def _go_v(value: Any) -> str:
-    """fmt's %v of a decoded JSON value."""
-    if value is None:
-        return "<nil>"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict):
-        return "map[" + " ".join(f"{k}:{_go_v(value[k])}" for k in sorted(value)) + "]"
-    if isinstance(value, list):
-        return "[" + " ".join(_go_v(v) for v in value) + "]"
-    if isinstance(value, float):
-        return _go_float(value)
-    return str(value)
-
-
 def _go_s(value: Any) -> str:
     """fmt's %s: strings as they are, anything else flagged the way fmt flags a wrong verb."""
     if isinstance(value, str):
         return value
     if value is None:
         return "%!s(<nil>)"
-    return f"%!s({_go_type_name(value)}={_go_v(value)})"
-
-
-def _go_float(value: float) -> str:
-    # %v of a float64 is %g with the shortest digits: exponent form below 1e-4 and from 1e6 on.
-    if value != value or value in (float("inf"), float("-inf")):
-        return {"nan": "NaN", "inf": "+Inf", "-inf": "-Inf"}[repr(value)]
-    if value == 0:
-        return "-0" if repr(value).startswith("-") else "0"
-    sign, digits, exponent = Decimal(repr(value)).normalize().as_tuple()
-    text = "".join(map(str, digits))
-    point = len(text) + int(exponent)
-    exp = point - 1
-    if exp < -4 or exp >= 6:
-        mantissa = text[0] + ("." + text[1:] if len(text) > 1 else "")
-        out = f"{mantissa}e{'-' if exp < 0 else '+'}{abs(exp):02d}"
-    elif point <= 0:
-        out = "0." + "0" * -point + text
-    elif point >= len(text):
-        out = text + "0" * (point - len(text))
-    else:
-        out = text[:point] + "." + text[point:]
-    return ("-" if sign else "") + out
-
-
-def _go_quote(text: str) -> str:
-    """strconv.Quote (what %q prints for a string)."""
-    escapes = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v",
-               "\\": "\\\\", '"': '\\"'}
-    out = []
-    for char in text:
-        if char in escapes:
-            out.append(escapes[char])
-        elif char.isprintable():
-            out.append(char)
-        elif ord(char) < 0x20 or ord(char) == 0x7F:
-            out.append(f"\\x{ord(char):02x}")
-        elif ord(char) < 0x10000:
-            out.append(f"\\u{ord(char):04x}")
-        else:
-            out.append(f"\\U{ord(char):08x}")
-    return '"' + "".join(out) + '"'
+    return f"%!s({_go_type_name(value)}={go_v(value)})"
 
 
 def _go_quote_char(byte: int) -> str:
@@ -947,7 +888,7 @@ def _go_quote_char(byte: int) -> str:
         return "'\\''"
     if byte == ord('"'):
         return "'\"'"
-    return "'" + _go_quote(chr(byte))[1:-1] + "'"
+    return "'" + go_quote(chr(byte))[1:-1] + "'"
 
 
 def _go_json(value: Any) -> str:

@@ -30,8 +30,9 @@ import re
 import unicodedata
 import warnings
 from dataclasses import dataclass
-from decimal import Decimal
 from functools import lru_cache
+
+from .goformat import bad_value, go_float, go_json, go_quote, go_v
 
 __all__ = ["FieldError", "Schema", "StrictDecodingError"]
 
@@ -255,12 +256,7 @@ def _prune(x, node: _Node | None, path: str, unknown: list[str], root: bool = Fa
         for k in list(x):
             if embedded and k in _META_FIELDS:
                 continue
-            prop = node.properties.get(k)
-            if prop is not None:
-                _prune(x[k], prop, _join(path, k), unknown)
-            elif node.has_additional:
-                _prune(x[k], node.additional, _join(path, k), unknown)
-            else:
+            if not _prune_specified(x, k, node, path, unknown):
                 if k not in _META_FIELDS or path:
                     unknown.append(_join(path, k))
                 del x[k]
@@ -278,14 +274,23 @@ def _skip_prune(x, node: _Node | None, path: str, unknown: list[str], embedded: 
         for k in list(x):
             if (embedded or node.embedded) and k in _META_FIELDS:
                 continue
-            prop = node.properties.get(k)
-            if prop is not None:
-                _prune(x[k], prop, _join(path, k), unknown)
-            elif node.has_additional:
-                _prune(x[k], node.additional, _join(path, k), unknown)
+            _prune_specified(x, k, node, path, unknown)
     elif isinstance(x, list):
         for i, v in enumerate(x):
             _skip_prune(v, node.items, f"{path}[{i}]", unknown)
+
+
+def _prune_specified(x: dict, k: str, node: _Node, path: str, unknown: list[str]) -> bool:
+    """Prune x[k] by the schema the node gives it (a property, else additionalProperties);
+    False when the node specifies no such field."""
+    prop = node.properties.get(k)
+    if prop is not None:
+        _prune(x[k], prop, _join(path, k), unknown)
+    elif node.has_additional:
+        _prune(x[k], node.additional, _join(path, k), unknown)
+    else:
+        return False
+    return True
 
 
 def _field_schema(node: _Node | None, k: str) -> _Node | None:
@@ -364,18 +369,18 @@ class _OErr:
         if self.code == _REQUIRED:
             return FieldError(path, "FieldValueRequired", "Required value")
         if self.code == _ENUM:
-            supported = [v if isinstance(v, str) else _go_json(v) for v in self.values or []]
-            msg = "Unsupported value: " + _fmt_value(self.value)
+            supported = [v if isinstance(v, str) else go_json(v) for v in self.values or []]
+            msg = "Unsupported value: " + bad_value(self.value)
             if supported:
-                msg += ": supported values: " + ", ".join(_go_quote(s) for s in supported)
+                msg += ": supported values: " + ", ".join(go_quote(s) for s in supported)
             return FieldError(path, "FieldValueNotSupported", msg)
         if self.code == _TOO_LONG:
             return FieldError(path, "FieldValueTooLong", "Too long: " + _too_long_detail(self.valid))
         if self.code in (_MAX_ITEMS, _TOO_MANY_PROPS):
             return FieldError(path, "FieldValueTooMany", _too_many_body(self.value, self.valid))
         if self.code == _INVALID_TYPE:
-            return FieldError(path, "FieldValueTypeInvalid", f"Invalid value: {_fmt_value(value)}: {self.message}")
-        return FieldError(path, "FieldValueInvalid", f"Invalid value: {_fmt_value(value)}: {self.message}")
+            return FieldError(path, "FieldValueTypeInvalid", f"Invalid value: {bad_value(value)}: {self.message}")
+        return FieldError(path, "FieldValueInvalid", f"Invalid value: {bad_value(value)}: {self.message}")
 
 
 def _too_long_detail(max_len) -> str:
@@ -399,7 +404,7 @@ def _where(path: str) -> str:
 
 
 def _type_error(path: str, type_name: str, value: str) -> _OErr:
-    return _OErr(path, _INVALID_TYPE, f"{_where(path)} must be of type {type_name}: {_go_quote(value)}", value=value)
+    return _OErr(path, _INVALID_TYPE, f"{_where(path)} must be of type {type_name}: {go_quote(value)}", value=value)
 
 
 def _kind_of(v) -> str:
@@ -517,7 +522,7 @@ def _check_type(n: _Node, data, kind: str, path: str) -> _OErr | None:
 
 
 def _enum_error(path: str, data, values: list) -> _OErr:
-    shown = " ".join(_go_v(v) for v in values)
+    shown = " ".join(go_v(v) for v in values)
     return _OErr(path, _ENUM, f"{_where(path)} should be one of [{shown}]", value=data, values=values)
 
 
@@ -583,7 +588,7 @@ def _check_number(n: _Node, data, is_int: bool, path: str) -> list[_OErr]:
         else:
             ff = float(factor)
             if ff < 0:
-                errs.append(_OErr(path, _OTHER, f"factor MultipleOf declared for {path} must be positive: {_go_float(ff)}",
+                errs.append(_OErr(path, _OTHER, f"factor MultipleOf declared for {path} must be positive: {go_float(ff)}",
                                   value=ff))
             else:
                 try:
@@ -591,18 +596,18 @@ def _check_number(n: _Node, data, is_int: bool, path: str) -> list[_OErr]:
                 except ZeroDivisionError:
                     mult = math.inf
                 if not _is_json_int(mult):
-                    errs.append(_OErr(path, _OTHER, f"{_where(path)} should be a multiple of {_go_float(ff)}", value=data))
+                    errs.append(_OErr(path, _OTHER, f"{_where(path)} should be a multiple of {go_float(ff)}", value=data))
     if n.minimum is not None:
         bound = _go_int(n.minimum) if is_int else float(n.minimum)
         if data <= bound if n.excl_min else data < bound:
             word = "greater than" if n.excl_min else "greater than or equal to"
-            shown = str(bound) if is_int else _go_float(bound)
+            shown = str(bound) if is_int else go_float(bound)
             errs.append(_OErr(path, _OTHER, f"{_where(path)} should be {word} {shown}", value=data))
     if n.maximum is not None:
         bound = _go_int(n.maximum) if is_int else float(n.maximum)
         if data >= bound if n.excl_max else data > bound:
             word = "less than" if n.excl_max else "less than or equal to"
-            shown = str(bound) if is_int else _go_float(bound)
+            shown = str(bound) if is_int else go_float(bound)
             errs.append(_OErr(path, _OTHER, f"{_where(path)} should be {word} {shown}", value=data))
     return errs
 
@@ -672,7 +677,7 @@ def _check_schema_props(n: _Node, data, path: str) -> tuple[list[_OErr], int]:
             if best is None or r[1] > best[1]:
                 best = r
         if not ok:
-            errs.append(_OErr(None, _OTHER, f"{_go_quote(path)} must validate at least one schema (anyOf)"))
+            errs.append(_OErr(None, _OTHER, f"{go_quote(path)} must validate at least one schema (anyOf)"))
         chosen = best or first_ok
         if chosen is not None:
             errs += chosen[0]
@@ -691,7 +696,7 @@ def _check_schema_props(n: _Node, data, path: str) -> tuple[list[_OErr], int]:
                 best = r
         if valid != 1:
             extra = "Found none valid" if valid == 0 else f"Found {valid} valid alternatives"
-            errs.append(_OErr(None, _OTHER, f"{_go_quote(path)} must validate one and only one schema (oneOf). {extra}"))
+            errs.append(_OErr(None, _OTHER, f"{go_quote(path)} must validate one and only one schema (oneOf). {extra}"))
             if best is not None:
                 errs += best[0]
                 count += best[1]
@@ -706,9 +711,9 @@ def _check_schema_props(n: _Node, data, path: str) -> tuple[list[_OErr], int]:
             count += c
         if valid != len(n.all_of):
             extra = ". None validated" if valid == 0 else ""
-            errs.append(_OErr(None, _OTHER, f"{_go_quote(path)} must validate all the schemas (allOf){extra}"))
+            errs.append(_OErr(None, _OTHER, f"{go_quote(path)} must validate all the schemas (allOf){extra}"))
     if n.not_ is not None and not _validate(n.not_, data, path)[0]:
-        errs.append(_OErr(None, _OTHER, f"{_go_quote(path)} must not validate the schema (not)"))
+        errs.append(_OErr(None, _OTHER, f"{go_quote(path)} must not validate the schema (not)"))
     return errs, count
 
 
@@ -756,15 +761,15 @@ def _embedded_type_meta(x: dict, path: str) -> list[FieldError]:
     for k, v in x.items():
         if k == "apiVersion":
             if not isinstance(v, str):
-                out.append(FieldError(av_path, "FieldValueInvalid", f"Invalid value: {_fmt_value(v)}: must be a string"))
+                out.append(FieldError(av_path, "FieldValueInvalid", f"Invalid value: {bad_value(v)}: must be a string"))
             elif not v:
                 out.append(FieldError(av_path, "FieldValueRequired", "Required value"))
             elif v.count("/") > 1:
                 out.append(FieldError(av_path, "FieldValueInvalid",
-                                      f"Invalid value: {_go_quote(v)}: unexpected GroupVersion string: {v}"))
+                                      f"Invalid value: {go_quote(v)}: unexpected GroupVersion string: {v}"))
         elif k == "kind":
             if not isinstance(v, str):
-                out.append(FieldError(kind_path, "FieldValueInvalid", f"Invalid value: {_fmt_value(v)}: must be a string"))
+                out.append(FieldError(kind_path, "FieldValueInvalid", f"Invalid value: {bad_value(v)}: must be a string"))
             elif not v:
                 out.append(FieldError(kind_path, "FieldValueRequired", "Required value"))
             else:
@@ -775,7 +780,7 @@ def _embedded_type_meta(x: dict, path: str) -> list[FieldError]:
                 if not _DNS1035_RE.match(low):
                     problems.append(_DNS1035_MSG)
                 if problems:
-                    out.append(FieldError(kind_path, "FieldValueInvalid", f"Invalid value: {_go_quote(v)}: "
+                    out.append(FieldError(kind_path, "FieldValueInvalid", f"Invalid value: {go_quote(v)}: "
                                           "may have mixed case, but should otherwise match: " + ",".join(problems)))
     return out
 
@@ -809,7 +814,7 @@ def _listtype_value(path: str, node: _Node, v) -> list[FieldError]:
 
 
 def _duplicate(path: str, value) -> FieldError:
-    return FieldError(path, "FieldValueDuplicate", f"Duplicate value: {_fmt_value(value)}")
+    return FieldError(path, "FieldValueDuplicate", f"Duplicate value: {bad_value(value)}")
 
 
 _UNSPECIFIED = object()  # a list-map item without its key: equal only to other such items
@@ -820,7 +825,7 @@ def _uniq_key(x):
         return ("unspecified",)
     kind = _kind_of(x)
     if kind in ("object", "array"):
-        return ("json", _go_json(x))
+        return ("json", go_json(x))
     return (kind, x)  # Go map keys compare type and value: 1, 1.0 and true differ
 
 
@@ -841,7 +846,7 @@ def _listtype_map(path: str, node: _Node, v: list) -> list[FieldError]:
     for i, x in enumerate(v):
         if x is not None and not isinstance(x, dict):
             return [FieldError(f"{path}[{i}]", "FieldValueInvalid",
-                               f"Invalid value: {_fmt_value(x)}: must be an object for an array of list-type map")]
+                               f"Invalid value: {bad_value(x)}: must be an object for an array of list-type map")]
     if len(v) <= 1:
         return []
     if len(node.list_map_keys) == 1:
@@ -851,153 +856,6 @@ def _listtype_map(path: str, node: _Node, v: list) -> list[FieldError]:
                 for i in _non_unique(keys)]
     tuples = [{} if x is None else {f: x[f] for f in node.list_map_keys if f in x} for x in v]
     return [_duplicate(f"{path}[{i}]", tuples[i]) for i in _non_unique(tuples)]
-
-
-# ---------------------------------------------------------------------------------------------
-# Go renderings: %v of float64, %q, encoding/json, and field.Error's bad-value printing
-
-
-def _shortest_digits(f: float) -> tuple[str, int]:
-    """Shortest round-trip decimal digits of f > 0 and the decimal point position (like strconv)."""
-    sign, digits, exp = Decimal(repr(f)).normalize().as_tuple()
-    ds = "".join(map(str, digits))
-    return ds, len(ds) + exp
-
-
-def _fmt_e(ds: str, dp: int, pad_exp: bool = True) -> str:
-    exp = dp - 1
-    mant = ds[0] + ("." + ds[1:] if len(ds) > 1 else "")
-    return f"{mant}e{'+' if exp >= 0 else '-'}{abs(exp):02d}" if pad_exp else f"{mant}e{'+' if exp >= 0 else '-'}{abs(exp)}"
-
-
-def _fmt_f(ds: str, dp: int) -> str:
-    if dp <= 0:
-        return "0." + "0" * -dp + ds
-    if dp >= len(ds):
-        return ds + "0" * (dp - len(ds))
-    return ds[:dp] + "." + ds[dp:]
-
-
-def _go_float(f: float) -> str:
-    """fmt's %v of a float64 (strconv 'g', shortest): 1e+06, 123456, 1.5, 3."""
-    if math.isnan(f):
-        return "NaN"
-    if math.isinf(f):
-        return "+Inf" if f > 0 else "-Inf"
-    if f == 0:
-        return "-0" if math.copysign(1, f) < 0 else "0"
-    ds, dp = _shortest_digits(abs(f))
-    exp = dp - 1
-    body = _fmt_e(ds, dp) if exp < -4 or exp >= 6 else _fmt_f(ds, dp)
-    return ("-" if f < 0 else "") + body
-
-
-def _go_json_float(f: float) -> str:
-    """encoding/json's float64: plain decimals between 1e-6 and 1e21, else 1e+21 / 1e-7."""
-    if math.isnan(f) or math.isinf(f):
-        return "null"
-    if f == 0:
-        return "-0" if math.copysign(1, f) < 0 else "0"
-    ds, dp = _shortest_digits(abs(f))
-    a = abs(f)
-    body = _fmt_e(ds, dp, pad_exp=dp - 1 >= 0) if a < 1e-6 or a >= 1e21 else _fmt_f(ds, dp)
-    return ("-" if f < 0 else "") + body
-
-
-def _go_v(v) -> str:
-    """fmt's %v of a decoded JSON value (used in kube-openapi's enum message)."""
-    if v is None:
-        return "<nil>"
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, float):
-        return _go_float(v)
-    if isinstance(v, dict):
-        return "map[" + " ".join(f"{k}:{_go_v(v[k])}" for k in sorted(v)) + "]"
-    if isinstance(v, (list, tuple)):
-        return "[" + " ".join(_go_v(x) for x in v) + "]"
-    return str(v)
-
-
-_QUOTE_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v",
-                  '"': '\\"', "\\": "\\\\"}
-
-
-def _go_quote(s: str) -> str:
-    """strconv.Quote."""
-    out = ['"']
-    for ch in s:
-        esc = _QUOTE_ESCAPES.get(ch)
-        if esc is not None:
-            out.append(esc)
-            continue
-        o = ord(ch)
-        if 0x20 <= o < 0x7F:
-            out.append(ch)
-        elif o < 0x20 or o == 0x7F:
-            out.append(f"\\x{o:02x}")
-        elif 0xD800 <= o <= 0xDFFF:
-            out.append("\\ufffd")
-        elif unicodedata.category(ch)[0] in "LMNPS":
-            out.append(ch)
-        elif o < 0x10000:
-            out.append(f"\\u{o:04x}")
-        else:
-            out.append(f"\\U{o:08x}")
-    out.append('"')
-    return "".join(out)
-
-
-_JSON_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f",
-                 "<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
-
-
-def _go_json_str(s: str) -> str:
-    out = ['"']
-    for ch in s:
-        esc = _JSON_ESCAPES.get(ch)
-        if esc is not None:
-            out.append(esc)
-        elif ord(ch) < 0x20:
-            out.append(f"\\u{ord(ch):04x}")
-        elif 0xD800 <= ord(ch) <= 0xDFFF:
-            out.append("\ufffd")
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
-
-
-def _go_json(v) -> str:
-    """encoding/json.Marshal of a decoded JSON value (map keys sorted, HTML-safe escaping)."""
-    if v is None:
-        return "null"
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
-        return _go_json_float(v)
-    if isinstance(v, str):
-        return _go_json_str(v)
-    if isinstance(v, dict):
-        return "{" + ",".join(f"{_go_json_str(str(k))}:{_go_json(v[k])}" for k in sorted(v, key=str)) + "}"
-    if isinstance(v, (list, tuple)):
-        return "[" + ",".join(_go_json(x) for x in v) + "]"
-    return _go_json_str(str(v))
-
-
-def _fmt_value(v) -> str:
-    """How field.Error.ErrorBody prints a bad value: %v for numbers/bools, %q for strings, else JSON."""
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
-        return _go_float(v)
-    if isinstance(v, str):
-        return _go_quote(v)
-    return _go_json(v)
 
 
 # ---------------------------------------------------------------------------------------------

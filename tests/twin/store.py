@@ -8,9 +8,7 @@ out to watchers. Controllers and webhooks use these same public operations.
 from __future__ import annotations
 
 import asyncio
-import base64
 import copy
-import functools
 import json
 import random
 import uuid
@@ -21,60 +19,17 @@ from dataclasses import dataclass, field
 from . import errors
 from .admission import Chain, Request
 from .clock import rfc3339
+from .core_writes import prepare_core
+from .jsoncopy import clone
 from .meta import validate_object_meta
+from .namespaces import NamespaceLifecycle, is_namespace, spec_finalizers
+from .owners import OwnerCascade
 from .registry import Kind, Registry
 from .schema import StrictDecodingError
+from .watch import Event, Key, Watcher
 
 HISTORY = 20000  # events kept for watches that resume from a resourceVersion
 NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"  # the apiserver's generateName alphabet
-SERVICE_CIDR_PREFIX = "10.53."  # Harvester's default cluster_service_cidr 10.53.0.0/16
-
-Key = tuple[str, str]  # (group, plural)
-
-
-def clone(value):
-    """Deep copy of JSON data; much faster than copy.deepcopy for plain dicts and lists."""
-    if isinstance(value, dict):
-        return {k: clone(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [clone(v) for v in value]
-    return value
-
-
-@dataclass
-class Event:
-    rv: int
-    type: str  # ADDED | MODIFIED | DELETED
-    key: Key
-    obj: dict
-    old: dict | None = None
-
-
-@dataclass(eq=False)  # identity semantics: watchers live in a set
-class Watcher:
-    key: Key
-    namespace: str | None
-    predicate: Callable[[dict], bool]
-    queue: asyncio.Queue = field(default_factory=asyncio.Queue)
-
-    def offer(self, ev: Event) -> None:
-        """Queue the event as this watcher sees it: a change that moves an object into or out of
-        the selection is an ADDED or DELETED, as the apiserver's watch cache reports it."""
-        if ev.key != self.key:
-            return
-        if self.namespace and ev.obj["metadata"].get("namespace") != self.namespace:
-            return
-        now = self.predicate(ev.obj)
-        was = self.predicate(ev.old) if ev.old is not None else now
-        if ev.type == "MODIFIED":
-            if now and not was:
-                self.queue.put_nowait(("ADDED", ev.obj))
-            elif was and not now:
-                self.queue.put_nowait(("DELETED", ev.obj))
-            elif now:
-                self.queue.put_nowait(("MODIFIED", ev.obj))
-        elif now:
-            self.queue.put_nowait((ev.type, ev.obj))
 
 
 @dataclass
@@ -96,6 +51,8 @@ class Store:
         # Facts about the world outside the API that webhooks and controllers consult, set by
         # tests through /_twin/environment, e.g. {"unreachable": ["nfs://10.10.10.20:/x"]}.
         self.environment: dict = {}
+        self.owners = OwnerCascade(self)
+        self.namespaces = NamespaceLifecycle(self)
 
     # ------------------------------------------------------------------ reads
     @property
@@ -205,7 +162,7 @@ class Store:
         req = Request(operation, kind.group, kind.kind, name, obj["metadata"].get("namespace", ""),
                       obj, old, dry_run, subresource, self, actor)
         if operation == "CREATE":
-            self._check_namespace(kind, req.namespace, name)
+            self.namespaces.admit_create(kind, req.namespace, name)
         self.admission.mutate(req)
         causes = validate_object_meta(obj["metadata"], group=kind.group, kind=kind.kind,
                                       namespaced=kind.namespaced)
@@ -217,23 +174,6 @@ class Store:
         if v.go_json is not None:
             v.go_json.encode(obj)  # a built-in kind is stored as its Go type writes it (gojson.py)
         return warnings
-
-    def _check_namespace(self, kind: Kind, namespace: str, name: str) -> None:
-        """The NamespaceLifecycle admission plugin: it runs after decoding (pruning, defaults) and
-        before every mutating webhook, so a missing namespace is a 404 and a terminating one a 403
-        whatever a webhook or the schema would say."""
-        if not kind.namespaced:
-            return
-        ns_kind = self.registry.by_plural("", "namespaces")
-        ns = self.peek(ns_kind, "", namespace)
-        if ns is None:
-            raise errors.not_found("", "namespaces", namespace)
-        if ns["metadata"].get("deletionTimestamp"):
-            raise errors.ApiError(
-                403, "Forbidden",
-                f'{errors.resource_ref(kind.group, kind.plural)} "{name}" is forbidden: unable to create new '
-                f"content in namespace {namespace} because it is being terminated",
-                details={"name": name, "kind": kind.plural, "group": kind.group})
 
     def create(self, kind: Kind, version: str, obj: dict, *, namespace: str = "", dry_run: bool = False,
                strict: bool = False, actor: str = "user") -> WriteResult:
@@ -252,7 +192,7 @@ class Store:
         v = kind.versions[version]
         if v.status:
             obj.pop("status", None)  # status is set through the status subresource only
-        self._prepare_core(kind, obj, None)
+        prepare_core(kind, obj, None)
         warnings = self._admit(kind, version, obj, None, "CREATE", strict=strict, dry_run=dry_run, actor=actor)
         key = (meta.get("namespace", ""), meta["name"])
         if key in self._bucket(kind):
@@ -293,7 +233,7 @@ class Store:
                                   f"Precondition failed: UID in precondition: {meta['uid']}, "
                                   f"UID in object meta: {live['metadata']['uid']}")
         obj = self._carry_over(kind, version, obj, live, subresource)
-        self._prepare_core(kind, obj, live)
+        prepare_core(kind, obj, live)
         warnings = self._admit(kind, version, obj, clone(live), "UPDATE", strict=strict, dry_run=dry_run,
                                subresource=subresource, actor=actor)
         self._check_finalizers(kind, obj, live)
@@ -303,7 +243,7 @@ class Store:
             obj["metadata"]["generation"] = live["metadata"].get("generation", 1) + 1
         if dry_run:
             return WriteResult(obj, warnings)
-        return self._commit(kind, obj, live, warnings)
+        return self.commit(kind, obj, live, warnings)
 
     def _carry_over(self, kind: Kind, version: str, obj: dict, live: dict, subresource: str) -> dict:
         """Keep what a client may not change through this endpoint."""
@@ -341,11 +281,11 @@ class Store:
                  f"Forbidden: no new finalizers can be added if the object is being deleted, found new "
                  f"finalizers []string{{{', '.join(json.dumps(f) for f in sorted(added))}}}")])
 
-    def _commit(self, kind: Kind, obj: dict, live: dict, warnings: list[str]) -> WriteResult:
+    def commit(self, kind: Kind, obj: dict, live: dict, warnings: list[str]) -> WriteResult:
         key = (obj["metadata"].get("namespace", ""), obj["metadata"]["name"])
         obj["metadata"]["resourceVersion"] = self._next_rv()
         if obj["metadata"].get("deletionTimestamp") and not obj["metadata"].get("finalizers") \
-                and not _namespace_finalizers(kind, obj):
+                and not spec_finalizers(kind, obj):
             del self._bucket(kind)[key]
             self._emit(kind, "DELETED", obj, live)
             self._after_removal(kind, obj)
@@ -382,7 +322,7 @@ class Store:
             finalizers.append("foregroundDeletion")  # the garbage collector removes it once no dependent is left
         if propagation == "Orphan" and "orphan" not in finalizers:
             finalizers.append("orphan")
-        if kind.group == "" and kind.kind == "Namespace":
+        if is_namespace(kind):
             finalizers_spec = (obj.get("spec") or {}).get("finalizers") or []
             obj.setdefault("status", {})["phase"] = "Terminating"
             if finalizers_spec:
@@ -390,8 +330,8 @@ class Store:
                 meta.setdefault("deletionTimestamp", rfc3339())
                 if dry_run:
                     return WriteResult(obj)
-                result = self._commit(kind, obj, live, [])
-                self._schedule(lambda: self._terminate_namespace(name))
+                result = self.commit(kind, obj, live, [])
+                self.schedule(lambda: self.namespaces.terminate(name))
                 return result
         if not finalizers:
             last = clone(live)  # what the registry returns of an object removed at once: its last state
@@ -412,23 +352,24 @@ class Store:
         meta["finalizers"] = finalizers
         if dry_run:
             return WriteResult(obj)
-        result = self._commit(kind, obj, live, [])
+        result = self.commit(kind, obj, live, [])
         if "foregroundDeletion" in finalizers:
-            self._schedule(lambda: self._collect_dependents(meta["uid"]))
+            self.schedule(lambda: self.owners.collect_dependents(meta["uid"]))
         if "orphan" in finalizers:
-            self._schedule(lambda: self._orphan_dependents(kind, meta["uid"]))
+            self.schedule(lambda: self.owners.orphan_dependents(meta["uid"]))
         return result
 
-    # ------------------------------------------------------------------ garbage collection
-    def _schedule(self, fn: Callable[[], None]) -> None:
-        """Run GC work after the response, as the apiserver's controllers do, or now when no
-        event loop runs (unit use)."""
+    # ------------------------------------------------------------------ after a write
+    def schedule(self, fn: Callable[[], None]) -> None:
+        """Run controller work (garbage collection, namespace cleanup) after the response, as the
+        apiserver's controllers do, or now when no event loop runs (unit use)."""
         try:
             asyncio.get_running_loop().call_soon(fn)
         except RuntimeError:
             fn()
 
-    def _all(self):
+    def all_objects(self):
+        """Every stored (kind, live object), for the controllers that look across kinds."""
         for key, bucket in self._objects.items():
             kind = self.registry.by_plural(*key)
             if kind is None:
@@ -436,119 +377,11 @@ class Store:
             for obj in list(bucket.values()):
                 yield kind, obj
 
-    def _exists_uid(self, uid: str) -> bool:
-        return any(o["metadata"]["uid"] == uid for _, o in self._all())
-
-    def _dependents(self, uid: str) -> list[tuple[Kind, dict]]:
-        return [(k, o) for k, o in self._all()
-                if any(r.get("uid") == uid for r in o["metadata"].get("ownerReferences") or [])]
-
     def _after_removal(self, kind: Kind, obj: dict) -> None:
-        uid = obj["metadata"]["uid"]
-        self._schedule(lambda: self._collect_dependents(uid))
-        for owner_uid in [r.get("uid") for r in obj["metadata"].get("ownerReferences") or []]:
-            self._schedule(functools.partial(self._release_foreground_owner, owner_uid))
+        self.owners.object_removed(obj)
         if kind.namespaced:
             ns = obj["metadata"].get("namespace", "")
-            self._schedule(lambda: self._finish_namespace(ns))
-
-    def _collect_dependents(self, owner_uid: str) -> None:
-        """Background GC: delete dependents whose owners are all gone (or being deleted in the
-        foreground, which waits for them)."""
-        owner_alive = self._find_uid(owner_uid)
-        if owner_alive and "foregroundDeletion" not in (owner_alive[1]["metadata"].get("finalizers") or []):
-            return
-        for dkind, dep in self._dependents(owner_uid):
-            others = [r for r in dep["metadata"].get("ownerReferences") or []
-                      if r.get("uid") != owner_uid and self._exists_uid(r.get("uid"))]
-            if others or dep["metadata"].get("deletionTimestamp"):
-                continue
-            self.delete(dkind, dep["metadata"].get("namespace", ""), dep["metadata"]["name"],
-                        actor="system:garbage-collector")
-        if owner_alive:
-            self._release_foreground_owner(owner_uid)
-
-    def _find_uid(self, uid: str) -> tuple[Kind, dict] | None:
-        return next(((k, o) for k, o in self._all() if o["metadata"]["uid"] == uid), None)
-
-    def _release_foreground_owner(self, uid: str | None) -> None:
-        found = self._find_uid(uid) if uid else None
-        if not found:
-            return
-        kind, owner = found
-        fins = owner["metadata"].get("finalizers") or []
-        if "foregroundDeletion" not in fins or self._dependents(uid):
-            return
-        obj = clone(owner)
-        obj["metadata"]["finalizers"] = [f for f in fins if f != "foregroundDeletion"]
-        self._commit(kind, obj, owner, [])
-
-    def _orphan_dependents(self, kind: Kind, uid: str) -> None:
-        for dkind, dep in self._dependents(uid):
-            obj = clone(dep)
-            obj["metadata"]["ownerReferences"] = [r for r in dep["metadata"]["ownerReferences"] if r.get("uid") != uid]
-            if not obj["metadata"]["ownerReferences"]:
-                del obj["metadata"]["ownerReferences"]
-            self._commit(dkind, obj, dep, [])
-        found = self._find_uid(uid)
-        if found:
-            owner = found[1]
-            obj = clone(owner)
-            obj["metadata"]["finalizers"] = [f for f in owner["metadata"].get("finalizers") or [] if f != "orphan"]
-            self._commit(found[0], obj, owner, [])
-
-    # ------------------------------------------------------------------ namespaces
-    def _terminate_namespace(self, name: str) -> None:
-        """The namespace controller: delete everything inside, then let the namespace go."""
-        for kind, obj in list(self._all()):
-            if kind.namespaced and obj["metadata"].get("namespace") == name and not obj["metadata"].get("deletionTimestamp"):
-                self.delete(kind, name, obj["metadata"]["name"], actor="system:namespace-controller")
-        self._finish_namespace(name)
-
-    def _finish_namespace(self, name: str) -> None:
-        ns_kind = self.registry.by_plural("", "namespaces")
-        ns = self.peek(ns_kind, "", name)
-        if ns is None or not ns["metadata"].get("deletionTimestamp"):
-            return
-        if any(k.namespaced and o["metadata"].get("namespace") == name for k, o in self._all()):
-            return
-        obj = clone(ns)
-        obj.setdefault("spec", {})["finalizers"] = []
-        if not obj["metadata"].get("finalizers"):
-            self._commit(ns_kind, obj, ns, [])
-
-    # ------------------------------------------------------------------ core kind specifics
-    def _prepare_core(self, kind: Kind, obj: dict, live: dict | None) -> None:
-        """What the built-in registries do on write for the core kinds we serve."""
-        if kind.group != "":
-            return
-        if kind.kind == "Namespace" and live is None:
-            obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
-            obj["status"] = {"phase": "Active"}
-        elif kind.kind == "Namespace":
-            obj["spec"] = clone(live.get("spec") or {})  # finalizers change only through /finalize
-            obj["status"] = clone(live.get("status") or {})
-        if kind.kind in ("Secret", "ConfigMap"):
-            _check_base64(kind, obj.get("data" if kind.kind == "Secret" else "binaryData"))
-        if kind.kind == "Secret":
-            string_data = obj.pop("stringData", None) or {}
-            data = obj.setdefault("data", {})
-            for k, v in string_data.items():
-                data[k] = base64.b64encode(str(v).encode()).decode()
-            obj.setdefault("type", "Opaque")
-            if not data:
-                obj.pop("data")
-        elif kind.kind == "Service":
-            spec = obj.setdefault("spec", {})
-            if live is not None and (live.get("spec") or {}).get("clusterIP"):
-                spec["clusterIP"] = live["spec"]["clusterIP"]
-            elif spec.get("type", "ClusterIP") != "ExternalName" and not spec.get("clusterIP"):
-                spec["clusterIP"] = f"{SERVICE_CIDR_PREFIX}{random.randint(0, 255)}.{random.randint(1, 254)}"
-            if spec.get("clusterIP"):
-                spec["clusterIPs"] = [spec["clusterIP"]]
-            for port in spec.get("ports") or []:  # core/v1 defaults.go SetDefaults_Service
-                if isinstance(port, dict) and port.get("targetPort") in (None, 0, "") and "port" in port:
-                    port["targetPort"] = port["port"]
+            self.schedule(lambda: self.namespaces.finish(ns))
 
     # ------------------------------------------------------------------ test hooks
     def reset(self) -> None:
@@ -569,25 +402,6 @@ class Store:
         self._events.clear()
 
 
-_B64 = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")
-
-
-def _check_base64(kind: Kind, data) -> None:
-    """Typed core objects decode []byte fields while reading the body: bad base64 is a 400."""
-    for value in (data or {}).values() if isinstance(data, dict) else ():
-        if not isinstance(value, str):
-            continue
-        bad = next((i for i, ch in enumerate(value) if ch not in _B64), None)
-        if bad is None:
-            try:
-                base64.b64decode(value, validate=True)
-                continue
-            except ValueError:
-                bad = len(value) - len(value) % 4 if len(value) % 4 else len(value) - 1
-        raise errors.bad_request(f'{kind.kind} in version "v1" cannot be handled as a {kind.kind}: '
-                                 f"illegal base64 data at input byte {bad}")
-
-
 def _same(a: dict, b: dict) -> bool:
     strip = ("resourceVersion", "managedFields")
     am = {k: v for k, v in a["metadata"].items() if k not in strip}
@@ -606,10 +420,3 @@ def _spec_changed(kind: Kind, version: str, new: dict, old: dict) -> bool:
         skip.add("status")
     return {k: v for k, v in new.items() if k not in skip} != {k: v for k, v in old.items() if k not in skip}
 
-
-def _namespace_finalizers(kind: Kind, obj: dict) -> list:
-    """A Namespace's spec.finalizers (`kubernetes`): the namespace controller empties them once the
-    namespace holds nothing, and only then does a Terminating namespace go."""
-    if kind.group != "" or kind.kind != "Namespace":
-        return []
-    return (obj.get("spec") or {}).get("finalizers") or []

@@ -16,6 +16,7 @@ from __future__ import annotations
 import ipaddress
 import re
 
+from ..addresses import is_ip
 from ..errors import ApiError
 from . import Chain, Request, denied
 
@@ -232,14 +233,6 @@ def _caphv_denied(webhook: str, kind: str, obj: dict, errs: list[str]) -> ApiErr
                   code=403, reason="Forbidden")
 
 
-def _is_ip(value: str) -> bool:
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
-        return False
-    return True
-
-
 def _vm_network_errors(cfg: dict, *, machine: bool) -> list[str]:
     errs = []
     refs = [r for r in [cfg.get("ipPoolRef"), *(cfg.get("ipPoolRefs") or [])] if r]
@@ -254,7 +247,7 @@ def _vm_network_errors(cfg: dict, *, machine: bool) -> list[str]:
         value = cfg.get(key) or ""
         if not value:
             errs.append(f"spec.vmNetworkConfig.{key} is required")
-        elif not _is_ip(value):
+        elif not is_ip(value):
             errs.append(f"spec.vmNetworkConfig.{key} {_quote(value)} is not a valid IP address")
     return errs
 
@@ -314,7 +307,7 @@ def validate_harvester_machine(req: Request) -> None:
             errs.append("spec.networkConfig.address is required when networkConfig is set")
         if not net.get("gateway"):
             errs.append("spec.networkConfig.gateway is required when networkConfig is set")
-        elif not _is_ip(net["gateway"]):
+        elif not is_ip(net["gateway"]):
             errs.append(f"spec.networkConfig.gateway {_quote(net['gateway'])} is not a valid IP address")
     if spec.get("vmNetworkConfig") is not None:
         if net is not None:

@@ -138,6 +138,12 @@ def _skip_options(line: str) -> str:
     return ""
 
 
+def _key_or_options_first(line: str):
+    """The two readings of an authorized_keys line: it starts with the key type, or with options."""
+    yield line
+    yield _skip_options(line)
+
+
 def parse_authorized_key(text: str) -> tuple[str, bytes]:
     """ssh.ParseAuthorizedKey over the whole text: (key type, blob) of the first key, else
     SSHKeyError with the last error (or "ssh: no key found")."""
@@ -146,21 +152,14 @@ def parse_authorized_key(text: str) -> tuple[str, bytes]:
         line = raw.split("\r", 1)[0].strip()
         if not line or line.startswith("#"):
             continue
-        cut = next((i for i, ch in enumerate(line) if ch in " \t"), -1)
-        if cut == -1:
-            continue
-        try:
-            return _parse_after_type(line[cut:])
-        except SSHKeyError as e:
-            last = e
-        after_options = _skip_options(line)
-        cut = next((i for i, ch in enumerate(after_options) if ch in " \t"), -1)
-        if cut == -1:
-            continue
-        try:
-            return _parse_after_type(after_options[cut:])
-        except SSHKeyError as e:
-            last = e
+        for candidate in _key_or_options_first(line):
+            cut = next((i for i, ch in enumerate(candidate) if ch in " \t"), -1)
+            if cut == -1:
+                break
+            try:
+                return _parse_after_type(candidate[cut:])
+            except SSHKeyError as e:
+                last = e
     raise last or SSHKeyError("ssh: no key found")
 
 

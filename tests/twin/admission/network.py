@@ -196,13 +196,12 @@ def _validate_cluster_network_update(req: Request) -> None:
         return
     nads = _labelled(_list(req.store, NAD_GROUP, "network-attachment-definitions"), KEY_CN, name)
     storage = next((n for n in nads if is_storage_network_nad(n) and not n["metadata"].get("deletionTimestamp")), None)
+    refused = f"can't update cluster network {name} because the MTU can't be changed from {old_mtu} to {new_mtu} as"
     if storage is not None:
-        raise _deny(f"can't update cluster network {name} because the MTU can't be changed from {old_mtu} to "
-                    f"{new_mtu} as storage network nad {storage['metadata']['name']} is still attached")
+        raise _deny(f"{refused} storage network nad {storage['metadata']['name']} is still attached")
     vmis = vmis_using(req.store, nads)
     if vmis:
-        raise _deny(f"can't update cluster network {name} because the MTU can't be changed from {old_mtu} to "
-                    f"{new_mtu} as following VMs must be stopped at first: {', '.join(vmis)}")
+        raise _deny(f"{refused} following VMs must be stopped at first: {', '.join(vmis)}")
 
 
 def _validate_cluster_network_delete(req: Request) -> None:

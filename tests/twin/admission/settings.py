@@ -24,6 +24,7 @@ import json
 import re
 
 from .. import backup_stores, lookups
+from ..addresses import is_ip
 from . import Chain, Request, denied
 
 WEBHOOK = "validator.harvesterhci.io"
@@ -206,7 +207,7 @@ def check_ntp(value: str) -> None:
                           f"field NTPSettings.ntpServers of type string")
         if re.match(r"^https?://", s):
             raise Invalid(f"ntp server {s} should not start with http:// or https://")
-        if s and not _is_ip(s) and not (FQDN_NAME.match(s) and FQDN_PATTERN.match(s)):
+        if s and not is_ip(s) and not (FQDN_NAME.match(s) and FQDN_PATTERN.match(s)):
             raise Invalid(f"invalid NTP server: {s}")
     seen, dups = set(), []
     for s in servers:
@@ -215,14 +216,6 @@ def check_ntp(value: str) -> None:
         seen.add(s)
     if dups:
         raise Invalid(f"duplicate NTP server: [{' '.join(dups)}]")
-
-
-def _is_ip(s: str) -> bool:
-    try:
-        ipaddress.ip_address(s)
-        return True
-    except ValueError:
-        return False
 
 
 def check_int_setting(value: str, what: str, *, maximum: int | None = None, too_big: str = "") -> None:
@@ -507,7 +500,7 @@ def check_http_proxy(value: str, store) -> None:
             except ValueError:
                 continue
             covered |= {ip for ip in node_ips if ip in net}
-        elif _is_ip(part):
+        elif is_ip(part):
             covered |= {ip for ip in node_ips if ip == ipaddress.ip_address(part)}
     missed = sorted({str(ip) for ip in node_ips if ip not in covered})
     if missed:

@@ -344,9 +344,7 @@ class HarvesterMachineController(Reconciler):
         cluster = self.get(self.kind(CAPI, "clusters"), ns, cluster_name)
         if cluster is None:
             return
-
-        def status(change):
-            return self.mutate(kind, ns, meta["name"], change, status=True)
+        status = self.status_writer(kind, obj)
 
         if _paused(cluster, obj):
             status(lambda o: _set_paused(o, True, now))

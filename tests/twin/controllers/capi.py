@@ -61,6 +61,22 @@ def _ref_kind(ctrl: Reconciler, ref: dict) -> Kind | None:
     return ctrl.registry.by_kind(group_of(ref), ref.get("kind", "")) if ref else None
 
 
+def _cluster(ctrl: Reconciler, obj: dict) -> dict | None:
+    """The Cluster named by obj's spec.clusterName, in obj's namespace."""
+    name = (obj.get("spec") or {}).get("clusterName", "")
+    return ctrl.get(ctrl.kind(CAPI, "clusters"), obj["metadata"]["namespace"], name)
+
+
+def _ref_ready_condition(o: dict, type_: str, ref_obj: dict | None, ref: dict, ready: bool, field: str,
+                         now: str) -> None:
+    """A Machine condition mirroring a referenced object: missing, ready, or `<field> is false`."""
+    if ref_obj is None:
+        set_v1beta2_condition(o, type_, "False", "ObjectDoesNotExist", f"{ref.get('kind')} does not exist", now=now)
+    else:
+        set_v1beta2_condition(o, type_, "True" if ready else "False", "Ready" if ready else "NotReady",
+                              "" if ready else f"{ref_obj['kind']} {field} is false", now=now)
+
+
 def _get_ref(ctrl: Reconciler, ns: str, ref: dict | None) -> dict | None:
     kind = _ref_kind(ctrl, ref or {})
     return ctrl.get(kind, ns, ref["name"]) if kind else None
@@ -257,10 +273,7 @@ class MachineDeploymentController(Reconciler):
         now = self.clock.now()
         meta, spec = obj["metadata"], obj.get("spec") or {}
         ns, key = meta["namespace"], (meta["namespace"], meta["name"])
-        cluster = self.get(self.kind(CAPI, "clusters"), ns, spec.get("clusterName", ""))
-
-        def status(change):
-            return self.mutate(kind, ns, meta["name"], change, status=True)
+        cluster, status = _cluster(self, obj), self.status_writer(kind, obj)
         if cluster is None:
             return
         if _paused(cluster, obj) or spec.get("paused"):
@@ -375,10 +388,7 @@ class MachineController(Reconciler):
         now = self.clock.now()
         meta, spec = obj["metadata"], obj.get("spec") or {}
         ns, key = meta["namespace"], (meta["namespace"], meta["name"])
-        cluster = self.get(self.kind(CAPI, "clusters"), ns, spec.get("clusterName", ""))
-
-        def status(change):
-            return self.mutate(kind, ns, meta["name"], change, status=True)
+        cluster, status = _cluster(self, obj), self.status_writer(kind, obj)
         if _paused(cluster, obj):
             status(lambda o: _set_paused(o, True, now))
             return
@@ -410,20 +420,9 @@ class MachineController(Reconciler):
         status = o.setdefault("status", {})
         _set_paused(o, False, now)
         status["initialization"] = {"bootstrapDataSecretCreated": boot_ready, "infrastructureProvisioned": infra_ready}
-        if boot is None:
-            set_v1beta2_condition(o, "BootstrapConfigReady", "False", "ObjectDoesNotExist",
-                                  f"{boot_ref.get('kind')} does not exist", now=now)
-        else:
-            set_v1beta2_condition(o, "BootstrapConfigReady", "True" if boot_ready else "False",
-                                  "Ready" if boot_ready else "NotReady",
-                                  "" if boot_ready else f"{boot['kind']} status.ready is false", now=now)
-        if infra is None:
-            set_v1beta2_condition(o, "InfrastructureReady", "False", "ObjectDoesNotExist",
-                                  f"{infra_ref.get('kind')} does not exist", now=now)
-        else:
-            set_v1beta2_condition(o, "InfrastructureReady", "True" if infra_ready else "False",
-                                  "Ready" if infra_ready else "NotReady",
-                                  "" if infra_ready else f"{infra['kind']} status.initialization.provisioned is false", now=now)
+        _ref_ready_condition(o, "BootstrapConfigReady", boot, boot_ref, boot_ready, "status.ready", now)
+        _ref_ready_condition(o, "InfrastructureReady", infra, infra_ref, infra_ready,
+                             "status.initialization.provisioned", now)
         if infra_status.get("addresses"):
             status["addresses"] = infra_status["addresses"]
         if node_ready:

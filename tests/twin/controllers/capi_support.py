@@ -41,10 +41,9 @@ def short_hash(value: str, n: int = 5) -> str:
 
 
 # ---------------------------------------------------------------------------------- conditions
-def set_v1beta2_condition(obj: dict, type_: str, status: str, reason: str, message: str = "", *,
-                          now: str) -> None:
-    """metav1.Condition (CAPI v1beta2, CAPHV v1beta1): reason and message always present,
-    observedGeneration the object's generation, lastTransitionTime kept while status stays."""
+def _condition(obj: dict, type_: str, status: str, now: str) -> dict:
+    """The condition of `type_` in status.conditions (added when missing), its
+    lastTransitionTime set to `now` when its status changes."""
     conditions = obj.setdefault("status", {}).setdefault("conditions", [])
     current = next((c for c in conditions if c.get("type") == type_), None)
     if current is None:
@@ -52,6 +51,14 @@ def set_v1beta2_condition(obj: dict, type_: str, status: str, reason: str, messa
         conditions.append(current)
     if current.get("status") != status or "lastTransitionTime" not in current:
         current["lastTransitionTime"] = now
+    return current
+
+
+def set_v1beta2_condition(obj: dict, type_: str, status: str, reason: str, message: str = "", *,
+                          now: str) -> None:
+    """metav1.Condition (CAPI v1beta2, CAPHV v1beta1): reason and message always present,
+    observedGeneration the object's generation, lastTransitionTime kept while status stays."""
+    current = _condition(obj, type_, status, now)
     current.update(status=status, reason=reason, message=message)
     generation = obj["metadata"].get("generation")
     if generation:
@@ -62,13 +69,7 @@ def set_v1beta1_condition(obj: dict, type_: str, status: str, reason: str = "", 
                           severity: str = "", *, now: str) -> None:
     """CAPI v1beta1 condition (CACPPT/CABPT v1alpha3): severity only on False, reason and message
     left out when empty (their schema wants at least one character)."""
-    conditions = obj.setdefault("status", {}).setdefault("conditions", [])
-    current = next((c for c in conditions if c.get("type") == type_), None)
-    if current is None:
-        current = {"type": type_}
-        conditions.append(current)
-    if current.get("status") != status or "lastTransitionTime" not in current:
-        current["lastTransitionTime"] = now
+    current = _condition(obj, type_, status, now)
     current["status"] = status
     for key, value in (("reason", reason), ("message", message),
                        ("severity", severity if status == "False" else "")):
@@ -76,7 +77,7 @@ def set_v1beta1_condition(obj: dict, type_: str, status: str, reason: str = "", 
             current[key] = value
         else:
             current.pop(key, None)
-    conditions.sort(key=lambda c: (c["type"] != "Ready", c["type"]))  # CAPI keeps Ready first
+    obj["status"]["conditions"].sort(key=lambda c: (c["type"] != "Ready", c["type"]))  # CAPI keeps Ready first
 
 
 def condition_status(obj: dict | None, type_: str) -> str:
@@ -167,6 +168,11 @@ class Reconciler(Controller):
             self.add_finalizer(kind, obj, self.finalizer)
             return  # the MODIFIED event brings us back
         await self.reconcile(kind, obj)
+
+    def status_writer(self, kind: Kind, obj: dict):
+        """A function that applies a change to obj's status through the status subresource."""
+        meta = obj["metadata"]
+        return lambda change: self.mutate(kind, meta.get("namespace", ""), meta["name"], change, status=True)
 
     def claims(self, obj: dict) -> bool:
         """Whether to add the finalizer now. Providers add it only once CAPI owns the object

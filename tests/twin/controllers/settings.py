@@ -25,6 +25,7 @@ import json
 import yaml
 
 from ..admission import settings as rules
+from ..goformat import go_duration
 from ..registry import Kind
 from . import Controller, condition, set_condition
 
@@ -55,19 +56,6 @@ def sha224(text: str) -> str:
 
 def sha1(text: str) -> str:
     return hashlib.sha1(text.encode()).hexdigest()  # noqa: S324 - Harvester's own choice, not security
-
-
-def go_duration(seconds: int) -> str:
-    """Go's time.Duration.String() for whole seconds."""
-    if seconds == 0:
-        return "0s"
-    h, rest = divmod(seconds, 3600)
-    m, s = divmod(rest, 60)
-    if h:
-        return f"{h}h{m}m{s}s"
-    if m:
-        return f"{m}m{s}s"
-    return f"{s}s"
 
 
 def set_error(obj: dict, err: str | None, *, now: str, reason: str = "") -> None:

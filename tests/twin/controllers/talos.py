@@ -145,9 +145,7 @@ class TalosConfigController(Reconciler):
         cluster = _cluster_of(self, obj, machine) if machine else None
         if cluster is None or _paused(cluster, obj):
             return
-
-        def status(change):
-            return self.mutate(kind, ns, meta["name"], change, status=True)
+        status = self.status_writer(kind, obj)
 
         if not _initialization(cluster).get("infrastructureProvisioned"):
             status(lambda o: set_v1beta1_condition(o, "DataSecretAvailable", "False", "WaitingForClusterInfrastructure",
@@ -254,9 +252,7 @@ class TalosControlPlaneController(Reconciler):
         cluster_name = cluster["metadata"]["name"]
         desired = spec.get("replicas", 1)
         config = (spec.get("controlPlaneConfig") or {}).get("controlplane") or {}
-
-        def status(change):
-            return self.mutate(kind, ns, meta["name"], change, status=True)
+        status = self.status_writer(kind, obj)
 
         errs = patch_errors(config)
         if errs:

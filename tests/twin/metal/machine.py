@@ -217,22 +217,21 @@ class Runner:
         m.stage = "pxe"
         outside = metal.outside
 
-        async def fetch(url: str) -> bytes:
+        async def answer(ask, url: str):
+            """iPXE's view of a download: its 200 answer, or the line it prints on failure."""
             try:
-                answer = await outside.fetch(url, timeout=IPXE_TIMEOUT, sleep=clock.sleep)
+                got = await ask(url, timeout=IPXE_TIMEOUT, sleep=clock.sleep)
             except Failure as e:
                 raise pxe.Failed(f"{url}... {e.ipxe()}") from None
-            if answer.status != 200:
-                raise pxe.Failed(f"{url}... {'Not found' if answer.status == 404 else f'HTTP {answer.status}'}")
-            return answer.body
+            if got.status != 200:
+                raise pxe.Failed(f"{url}... {'Not found' if got.status == 404 else f'HTTP {got.status}'}")
+            return got
+
+        async def fetch(url: str) -> bytes:
+            return (await answer(outside.fetch, url)).body
 
         async def exists(url: str) -> None:
-            try:
-                answer = await outside.exists(url, timeout=IPXE_TIMEOUT, sleep=clock.sleep)
-            except Failure as e:
-                raise pxe.Failed(f"{url}... {e.ipxe()}") from None
-            if answer.status != 200:
-                raise pxe.Failed(f"{url}... {'Not found' if answer.status == 404 else f'HTTP {answer.status}'}")
+            await answer(outside.exists, url)
 
         ipxe = pxe.Ipxe(m.ports, m.oob_mac, fetch, exists, lambda mac: mac == m.oob_mac)
         try:

@@ -21,13 +21,14 @@ anything but 127.0.0.1.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import aiohttp
 
+from ..addresses import is_ip
 from ..loopback_guard import is_loopback
 
 LOOPBACK, NAS, NOWHERE, REFUSED = "loopback", "nas", "nowhere", "refused"
@@ -50,11 +51,7 @@ class Route:
 
     @property
     def is_ip(self) -> bool:
-        try:
-            ipaddress.ip_address(self.host)
-            return True
-        except ValueError:
-            return False
+        return is_ip(self.host)
 
 
 class Failure(Exception):
@@ -80,6 +77,21 @@ class Failure(Exception):
     def ipxe(self) -> str:
         return {"timeout": "Connection timed out", "refused": "Connection refused",
                 "no such host": "Name not found", "scheme": "Operation not supported"}.get(self.kind, self.detail)
+
+
+@contextmanager
+def _failures(route: Route, url: str):
+    """A loopback request's transport errors as the Failure that says what a client saw."""
+    try:
+        yield
+    except aiohttp.ClientConnectorError as e:
+        if isinstance(getattr(e, "os_error", None), ConnectionRefusedError):
+            raise Failure("refused", route, url) from None
+        raise Failure("other", route, url, str(e)) from None
+    except TimeoutError:
+        raise Failure("timeout", route, url) from None
+    except aiohttp.ClientError as e:
+        raise Failure("other", route, url, str(e)) from None
 
 
 @dataclass
@@ -159,19 +171,10 @@ class Outside:
             if failure.kind == "timeout":
                 await sleep(timeout)
             raise failure
-        try:
+        with _failures(route, url):
             async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as session, \
                     session.get(url, ssl=False) as resp:
                 return Answer(resp.status, resp.reason or "", await resp.read())
-        except aiohttp.ClientConnectorError as e:
-            os_error = getattr(e, "os_error", None)
-            if isinstance(os_error, ConnectionRefusedError):
-                raise Failure("refused", route, url) from None
-            raise Failure("other", route, url, str(e)) from None
-        except TimeoutError:
-            raise Failure("timeout", route, url) from None
-        except aiohttp.ClientError as e:
-            raise Failure("other", route, url, str(e)) from None
 
     async def exists(self, url: str, *, timeout: float, sleep) -> Answer:
         """A download's first answer without its body (a boot file, an ISO): status only."""
@@ -180,16 +183,8 @@ class Outside:
             path = self.nas_file(route)
             return Answer(200, "OK", b"") if path is not None else Answer(404, "Not Found", b"404 page not found\n")
         if route.kind == LOOPBACK:
-            try:
+            with _failures(route, url):
                 async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as session, \
                         session.head(url, ssl=False, allow_redirects=True) as resp:
                     return Answer(resp.status, resp.reason or "", b"")
-            except aiohttp.ClientConnectorError as e:
-                if isinstance(getattr(e, "os_error", None), ConnectionRefusedError):
-                    raise Failure("refused", route, url) from None
-                raise Failure("other", route, url, str(e)) from None
-            except TimeoutError:
-                raise Failure("timeout", route, url) from None
-            except aiohttp.ClientError as e:
-                raise Failure("other", route, url, str(e)) from None
         return await self.fetch(url, timeout=timeout, sleep=sleep)  # raises the right Failure

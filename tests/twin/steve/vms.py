@@ -153,45 +153,34 @@ class VMActions:
     # ------------------------------------------------------------------ formatter
     def offered(self, vm: dict) -> list[str]:
         vmi = self.vmi(vm)
+        migratable = self.can_migrate(vmi)
+        # (when, actions) in the formatter's order
+        offers = (
+            (lambda: self.can_insert_cd_rom(vm), ["insertCdRomVolume"]),
+            (lambda: self.can_eject_cd_rom(vm), ["ejectCdRomVolume"]),
+            (lambda: self.can_start(vm, vmi), ["start"]),
+            (lambda: self.can_stop(vm, vmi), ["stop"]),
+            (lambda: self.can_restart(vm, vmi), ["restart"]),
+            (lambda: self.can_pause(vmi), ["softreboot", "pause"]),
+            (lambda: self.can_unpause(vmi), ["unpause"]),
+            (lambda: migratable, ["migrate", "findMigratableNodes", "storageMigration"]),
+            (lambda: migratable and self.can_hotplug_cpu_memory(vm), ["cpuAndMemoryHotplug"]),
+            (lambda: migratable and self.nic_hot_action_error(vm) is None, ["addNic"]),
+            (lambda: migratable and self.hot_unplug_error(vm) is None, ["removeNic", "findHotunpluggableNics"]),
+            (lambda: _meta(vmi).get("annotations", {}).get(ANN_MIGRATION_STATE) in (MIGRATING, PENDING), ["abortMigration"]),
+            (lambda: self.can_backup(vm, vmi), ["backup"]),
+            (lambda: self.can_snapshot(vm, vmi), ["snapshot"]),
+            (lambda: self.can_restore(vm, vmi), ["restore"]),
+            (lambda: vmi is None or (not _meta(vmi).get("deletionTimestamp")
+                                     and _status(vmi).get("phase") in ("Running", "Succeeded")), ["createTemplate"]),
+            (lambda: _status(vm).get("printableStatus") == "Stopping", ["forceStop"]),
+            (lambda: ANN_INSUFFICIENT_QUOTA in (_meta(vm).get("annotations") or {}), ["dismissInsufficientResourceQuota"]),
+            (lambda: any(e.get("targetVolume") for e in self.claim_templates(vm)), ["cancelStorageMigration"]),
+        )
         out = ["updateResourceQuota", "deleteResourceQuota", "addVolume", "removeVolume", "clone"]
-        if self.can_insert_cd_rom(vm):
-            out.append("insertCdRomVolume")
-        if self.can_eject_cd_rom(vm):
-            out.append("ejectCdRomVolume")
-        if self.can_start(vm, vmi):
-            out.append("start")
-        if self.can_stop(vm, vmi):
-            out.append("stop")
-        if self.can_restart(vm, vmi):
-            out.append("restart")
-        if self.can_pause(vmi):
-            out += ["softreboot", "pause"]
-        if self.can_unpause(vmi):
-            out.append("unpause")
-        if self.can_migrate(vmi):
-            out += ["migrate", "findMigratableNodes", "storageMigration"]
-            if self.can_hotplug_cpu_memory(vm):
-                out.append("cpuAndMemoryHotplug")
-            if self.nic_hot_action_error(vm) is None:
-                out.append("addNic")
-            if self.hot_unplug_error(vm) is None:
-                out += ["removeNic", "findHotunpluggableNics"]
-        if _meta(vmi).get("annotations", {}).get(ANN_MIGRATION_STATE) in (MIGRATING, PENDING):
-            out.append("abortMigration")
-        if self.can_backup(vm, vmi):
-            out.append("backup")
-        if self.can_snapshot(vm, vmi):
-            out.append("snapshot")
-        if self.can_restore(vm, vmi):
-            out.append("restore")
-        if vmi is None or (not _meta(vmi).get("deletionTimestamp") and _status(vmi).get("phase") in ("Running", "Succeeded")):
-            out.append("createTemplate")
-        if _status(vm).get("printableStatus") == "Stopping":
-            out.append("forceStop")
-        if ANN_INSUFFICIENT_QUOTA in (_meta(vm).get("annotations") or {}):
-            out.append("dismissInsufficientResourceQuota")
-        if any(e.get("targetVolume") for e in self.claim_templates(vm)):
-            out.append("cancelStorageMigration")
+        for when, actions in offers:
+            if when():
+                out += actions
         return out
 
     @staticmethod

@@ -59,6 +59,27 @@ def upstream_twin(upstream_twin_process):
     return upstream_twin_process
 
 
+def own_twin(workdir: Path, crd_dirs: list[Path] = (), extra: list[str] = ()):
+    """The body of a module fixture for a twin of the module's own (its own --lab, say): start,
+    hand over, stop. Use as `yield from own_twin(...)`."""
+    t = start_twin(workdir, crd_dirs, extra)
+    yield t
+    stop_twin(t)
+
+
+def read(twin, path: str) -> dict:
+    """GET path as JSON, failing the test on any error status."""
+    r = twin.session().get(twin.url(path))
+    r.raise_for_status()
+    return r.json()
+
+
+def read_or_none(twin, path: str) -> dict | None:
+    """GET path as JSON; None when it does not answer 200 (gone, not there yet)."""
+    r = twin.session().get(twin.url(path))
+    return r.json() if r.status_code == 200 else None
+
+
 def wait_for(fn, what: str = "the condition", timeout: float = 10.0, interval: float = 0.05):
     """Poll fn until it returns something truthy (and return that), or fail naming what and the
     last value seen: controllers act a moment after a write, as on a real cluster."""

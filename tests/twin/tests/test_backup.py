@@ -12,6 +12,7 @@ import pytest
 
 from tests.twin.controllers import backup as controllers
 
+from .conftest import read_or_none as get
 from .conftest import status_of, wait_for
 
 NS = "default"
@@ -41,11 +42,6 @@ def restore_body(name, backup, target, *, new_vm, policy="retain", backup_ns=NS,
             "deletionPolicy": policy, **extra}
     return {"apiVersion": "harvesterhci.io/v1beta1", "kind": "VirtualMachineRestore", "metadata": {"name": name},
             "spec": spec}
-
-
-def get(twin, path):
-    r = twin.session().get(twin.url(path))
-    return r.json() if r.status_code == 200 else None
 
 
 def post(twin, path, body):

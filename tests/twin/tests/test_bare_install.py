@@ -5,6 +5,7 @@ the node joining as the --lab seed describes it; a wrong token or server_url nev
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 
 import pytest
 import requests
@@ -29,6 +30,17 @@ def bare(twins, nas):
 def twin(bare):
     bare.reset()
     return bare
+
+
+@contextmanager
+def restored(path):
+    """Change or remove the NAS file `path` inside the block (its text is yielded); the text is
+    written back afterwards."""
+    text = path.read_text()
+    try:
+        yield text
+    finally:
+        path.write_text(text)
 
 
 @pytest.fixture
@@ -149,8 +161,7 @@ def test_a_config_the_installer_refuses_leaves_the_node_in_the_installer(twin, c
 
 def test_a_config_that_is_not_yaml_or_not_there(twin, nas):
     path = nas / "harvester" / "ms02-1.yaml"
-    text = path.read_text()
-    try:
+    with restored(path):
         path.write_text("install: [mode: create\n")
         Amt(twin, "ms02-1").pxe_power_on()
         line = next(s for s in wait_step(twin, "ms02-1: installer: ") if "installer:" in s)
@@ -162,8 +173,6 @@ def test_a_config_that_is_not_yaml_or_not_there(twin, nas):
         url = "http://10.10.10.20/harvester/ms02-1.yaml"
         assert (f"ms02-1: installer: got 404 status code from {url}, body: 404 page not found\n "
                 "(retrying every 10s, 30 times)") in steps
-    finally:
-        path.write_text(text)
 
 
 def test_a_missing_boot_file_stops_ipxe(twin, nas):
@@ -202,8 +211,7 @@ def test_reset_and_snapshot_bring_the_bare_metal_back(twin):
 
 def test_a_script_ipxe_cannot_run_or_without_the_nodes_mac(twin, nas):
     boot = nas / "harvester" / "boot.ipxe"
-    text = boot.read_text()
-    try:
+    with restored(boot) as text:
         boot.write_text("echo not a script\n")
         Amt(twin, "ms02-1").pxe_power_on()
         steps = wait_step(twin, "ms02-1: iPXE: ")
@@ -212,5 +220,3 @@ def test_a_script_ipxe_cannot_run_or_without_the_nodes_mac(twin, nas):
         Amt(twin, "ms02-3").pxe_power_on()
         steps = wait_step(twin, "ms02-3: iPXE: ")
         assert "ms02-3: iPXE: No Harvester node has the OOB MAC 58:47:ca:7b:03:b0." in steps
-    finally:
-        boot.write_text(text)

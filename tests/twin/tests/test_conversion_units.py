@@ -6,7 +6,8 @@ import json
 import pytest
 
 from tests.twin import conversion
-from tests.twin.conversion_capi import ANNOTATION, duration_to_seconds, seconds_to_duration
+from tests.twin.conversion_capi import ANNOTATION, duration_to_seconds
+from tests.twin.goformat import go_duration
 from tests.twin.registry import Registry
 
 
@@ -42,7 +43,7 @@ def test_unparsable_durations_are_refused(text):
 
 @pytest.mark.parametrize("seconds,text", [(0, "0s"), (45, "45s"), (600, "10m0s"), (3600, "1h0m0s"), (3661, "1h1m1s")])
 def test_seconds_print_like_go_durations(seconds, text):
-    assert seconds_to_duration(seconds) == text
+    assert go_duration(seconds) == text
 
 
 def test_kinds_without_converter_only_change_api_version(registry):

@@ -14,7 +14,8 @@ import yaml
 from tests.integration.playbooks import run_tasks
 
 from .. import lab, lab_inventory
-from .conftest import ROOT, TEST_CRDS, start_twin, stop_twin
+from .conftest import ROOT, TEST_CRDS, own_twin, start_twin
+from .conftest import read as get
 
 pytestmark = pytest.mark.twin
 
@@ -59,21 +60,13 @@ def four_inventory(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def four_twin_process(tmp_path_factory, four_inventory):
-    t = start_twin(tmp_path_factory.mktemp("twin-lab4"), [TEST_CRDS], extra=["--lab", str(four_inventory)])
-    yield t
-    stop_twin(t)
+    yield from own_twin(tmp_path_factory.mktemp("twin-lab4"), [TEST_CRDS], extra=["--lab", str(four_inventory)])
 
 
 @pytest.fixture
 def four_twin(four_twin_process):
     four_twin_process.reset()
     return four_twin_process
-
-
-def get(twin, path):
-    r = twin.session().get(twin.url(path))
-    r.raise_for_status()
-    return r.json()
 
 
 def internal_ip(node):

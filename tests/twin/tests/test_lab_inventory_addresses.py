@@ -12,7 +12,8 @@ import pytest
 import yaml
 
 from . import capi_manifests as m
-from .conftest import ROOT, start_twin, stop_twin, wait_for
+from .conftest import ROOT, own_twin, wait_for
+from .conftest import read as get
 
 pytestmark = pytest.mark.twin
 
@@ -51,21 +52,13 @@ def second_lab(dest):
 @pytest.fixture(scope="module")
 def second_twin_process(tmp_path_factory):
     inv = second_lab(tmp_path_factory.mktemp("second-lab"))
-    t = start_twin(tmp_path_factory.mktemp("twin-second-lab"), extra=["--lab", str(inv)])
-    yield t
-    stop_twin(t)
+    yield from own_twin(tmp_path_factory.mktemp("twin-second-lab"), extra=["--lab", str(inv)])
 
 
 @pytest.fixture
 def second_twin(second_twin_process):
     second_twin_process.reset()
     return second_twin_process
-
-
-def get(twin, path):
-    r = twin.session().get(twin.url(path))
-    r.raise_for_status()
-    return r.json()
 
 
 def vm_network(twin, name, vlan):

@@ -10,6 +10,7 @@ import time
 import pytest
 
 from ..admission.longhorn import DEFINITIONS
+from .conftest import read as get
 from .conftest import status_of, wait_for
 
 NS = "longhorn-system"
@@ -25,12 +26,6 @@ MERGE = {"Content-Type": "application/merge-patch+json"}
 
 
 # ---------------------------------------------------------------------------------------- helpers
-def get(twin, path):
-    r = twin.session().get(twin.url(path))
-    r.raise_for_status()
-    return r.json()
-
-
 def patch(twin, path, body, **params):
     return twin.session().patch(twin.url(path), params=params, data=json.dumps(body), headers=MERGE)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 from ..controllers.node import ERR_HA_CP, ERR_SINGLE_CP
+from .conftest import read_or_none as get
 from .conftest import status_of, wait_for
 
 STEVE = "/v1/harvester/nodes"
@@ -30,11 +31,6 @@ CD_ROM = "The following VMs cannot be migrated due to CDRomOrContainerDiskPresen
 
 
 # ---------------------------------------------------------------------------------------- helpers
-def get(twin, path):
-    r = twin.session().get(twin.url(path))
-    return r.json() if r.status_code == 200 else None
-
-
 def patch(twin, path, body):
     r = twin.session().patch(twin.url(path), headers=MERGE, data=json.dumps(body))
     r.raise_for_status()

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from .conftest import KUBECTL, status_of, wait_for
+from .conftest import read_or_none as get
 
 NET = "network.harvesterhci.io"
 CN_PATH = f"/apis/{NET}/v1beta1/clusternetworks"
@@ -85,11 +86,6 @@ def refused(r, fragment, *, webhook=DENIED):
 def ok(r):
     assert r.status_code < 300, r.text
     return r.json()
-
-
-def get(twin, path):
-    r = twin.session().get(twin.url(path))
-    return r.json() if r.status_code == 200 else None
 
 
 def ready_of(obj):

@@ -13,6 +13,7 @@ import pytest
 
 from tests.integration import image_files
 
+from .conftest import read_or_none as get
 from .conftest import status_of, wait_for
 
 NS = "harvester-system"
@@ -57,11 +58,6 @@ def upgrade(annotations=None, **spec):
 
 def post(twin, path, body):
     return twin.session().post(twin.url(path), json=body)
-
-
-def get(twin, path):
-    r = twin.session().get(twin.url(path))
-    return r.json() if r.status_code == 200 else None
 
 
 def patch(twin, path, body):
