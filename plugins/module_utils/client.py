@@ -540,7 +540,8 @@ class Client:
         data = json.dumps(body, separators=(",", ":")).encode("utf-8") if body is not None else None
         timeout = float(timeout or self.connection.timeout)
         policy = NO_RETRY if retry is False else self.retry_policy
-        idempotent = True if retry is True else is_idempotent(method, body, content_type)
+        # a dry run stores nothing: repeating it cannot do more than sending it once
+        idempotent = True if retry is True or dry else is_idempotent(method, body, content_type)
         timeouts = True if is_fixed_name_create(method, body) else None  # a repeat answers AlreadyExists
         attempt, refreshed, maybe_stored = 0, False, False
         while True:

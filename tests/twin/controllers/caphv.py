@@ -195,11 +195,16 @@ class HarvesterClusterController(Reconciler):
         if not raw:
             return "HarvesterConnectionFailed", f'identity secret {ns}/{name} has no "{IDENTITY_KEY}" key'
         cache_key = (secret["metadata"]["uid"], secret["metadata"]["resourceVersion"])
-        if cache_key not in self._probes:
-            self._probes[cache_key] = await self._probe(raw)
-        return self._probes[cache_key]
+        if cache_key in self._probes:
+            return self._probes[cache_key]
+        reason, message, settled = await self._probe(raw)
+        if settled:  # an answer that a retry cannot change; a failed request is tried again on requeue
+            self._probes[cache_key] = (reason, message)
+        return reason, message
 
-    async def _probe(self, raw: str) -> tuple[str, str]:
+    async def _probe(self, raw: str) -> tuple[str, str, bool]:
+        """(reason, message, settled): settled when a retry of the same identity cannot answer
+        otherwise (a bad kubeconfig, refused credentials, another cluster, success)."""
         try:
             doc = yaml.safe_load(base64.b64decode(raw).decode())
             ctx_name = doc.get("current-context")
@@ -209,7 +214,7 @@ class HarvesterClusterController(Reconciler):
             user = next(u["user"] for u in doc.get("users") or [] if u["name"] == ctx.get("user"))
             server = cluster["server"]
         except Exception as e:  # noqa: BLE001 - any shape error is "cannot build a client"
-            return "HarvesterConnectionFailed", f"failed to create Harvester client from identity secret: invalid kubeconfig: {e!r}"
+            return "HarvesterConnectionFailed", f"failed to create Harvester client from identity secret: invalid kubeconfig: {e!r}", True
         try:
             if cluster.get("insecure-skip-tls-verify"):
                 tls: ssl.SSLContext | bool = False
@@ -217,7 +222,7 @@ class HarvesterClusterController(Reconciler):
                 ca = cluster.get("certificate-authority-data")
                 tls = ssl.create_default_context(cadata=base64.b64decode(ca).decode() if ca else None)
         except (ValueError, ssl.SSLError) as e:
-            return "HarvesterConnectionFailed", f"failed to create Harvester client from identity secret: {e}"
+            return "HarvesterConnectionFailed", f"failed to create Harvester client from identity secret: {e}", True
         token = user.get("token", "")
         ns_kind = self.kind("", "namespaces")
         ours = (self.get(ns_kind, "", "kube-system") or {}).get("metadata", {}).get("uid")
@@ -226,20 +231,23 @@ class HarvesterClusterController(Reconciler):
             await self.clock.sleep(3)
             port = urlsplit(server).port or 443
             return "HarvesterAuthenticationFailed", (f"failed to reach Harvester at {server}: "
-                                                     f"Cannot connect to host {host}:{port}: timed out")
+                                                     f"Cannot connect to host {host}:{port}: timed out"), True
         timeout = aiohttp.ClientTimeout(total=3)
         try:
             async with aiohttp.ClientSession(timeout=timeout) as session, \
                     session.get(server.rstrip("/") + "/api/v1/namespaces/kube-system", ssl=tls,
                                 headers={"Authorization": f"Bearer {token}", "User-Agent": CONTROLLER_AGENT}) as resp:
                 if resp.status in (401, 403):
-                    return "HarvesterAuthenticationFailed", f"failed to authenticate to Harvester at {server}: {resp.status} {resp.reason}"
-                body = await resp.json(content_type=None) if resp.status == 200 else {}
+                    return ("HarvesterAuthenticationFailed",
+                            f"failed to authenticate to Harvester at {server}: {resp.status} {resp.reason}", True)
+                if resp.status != 200:  # a busy or failing API server: reported, and tried again
+                    return "HarvesterAuthenticationFailed", f"failed to reach Harvester at {server}: {resp.status} {resp.reason}", False
+                body = await resp.json(content_type=None)
         except (aiohttp.ClientError, TimeoutError, ValueError) as e:
-            return "HarvesterAuthenticationFailed", f"failed to reach Harvester at {server}: {e}"
+            return "HarvesterAuthenticationFailed", f"failed to reach Harvester at {server}: {e}", False
         if ((body or {}).get("metadata") or {}).get("uid") != ours:
-            return "HarvesterAuthenticationFailed", f"{server} is not the Harvester cluster this provider manages"
-        return "", ""
+            return "HarvesterAuthenticationFailed", f"{server} is not the Harvester cluster this provider manages", True
+        return "", "", True
 
     # ------------------------------------------------------------------ the load balancer
     def _load_balancer(self, hc: dict) -> tuple[str | None, str]:

@@ -351,6 +351,20 @@ def test_a_bad_identity_kubeconfig_fails_the_harvester_connection(twin, variant,
     assert machines(twin) == []
 
 
+def test_a_failed_identity_probe_is_tried_again(twin):
+    """CAPHV reports an API server that answered its identity check with an error (here one 503)
+    and requeues: the same identity, tried again, connects (only settled answers -- refused
+    credentials, another cluster, a bad kubeconfig -- stand until the Secret changes)."""
+    since = rv(twin)
+    twin.fault(method="GET", path="namespaces/kube-system$", status=503, count=1)
+    m.create_all(twin.session(), twin.server, m.object_set(twin.kubeconfig.read_text()))
+    wait_for(lambda: cond(get(twin, HC_PATH), "HarvesterConnectionReady").get("status") == "True",
+             "HarvesterConnectionReady=True after the retry", timeout=TIMEOUT)
+    seen = [cond(ev["object"], "HarvesterConnectionReady") for ev in history(twin, m.INFRA_V, "harvesterclusters", since)]
+    failed = [c for c in seen if c.get("status") == "False"]
+    assert failed and "503" in failed[0]["message"] and failed[0]["reason"] == "HarvesterAuthenticationFailed", seen
+
+
 def test_an_exhausted_vm_ip_pool_stops_the_next_machine(twin):
     hc = m.harvester_cluster(vm_pool={"rangeStart": "10.10.30.60", "rangeEnd": "10.10.30.60"})
     create(twin, hc=hc)

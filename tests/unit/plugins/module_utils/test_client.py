@@ -257,6 +257,24 @@ def test_post_with_generate_name_not_retried_on_500():
     assert len(t.sent) == 1 and sleeps == []
 
 
+def test_a_dry_run_is_retried_whatever_its_shape():
+    """A dry run stores nothing, so repeating one cannot do more than sending it once: a merge
+    patch without a resourceVersion (as the settings modules dry-run each change) and a generated
+    name's create are repeated after a 503 and a reset, as the real write of either is not."""
+    unavailable = (503, status(503, "ServiceUnavailable", "etcd"))
+    client, t, _s = make(unavailable, (200, {"value": "x"}))
+    assert client.merge_patch("/apis/harvesterhci.io/v1beta1/settings/log-level", {"value": "x"}, dry_run=True) == {"value": "x"}
+    assert [s["method"] for s in t.sent] == ["PATCH", "PATCH"] and all("dryRun=All" in s["target"] for s in t.sent)
+    client, t, _s = make(ConnectionFailure("connection lost", cause="reset", sent=True), (201, {}))
+    client.dry_run = True
+    client.create(UPGRADES, {"metadata": {"generateName": "hvst-upgrade-"}})
+    assert len(t.sent) == 2
+    client, t, _s = make(unavailable, (200, {}))
+    with pytest.raises(errors.ServerError):
+        client.merge_patch("/apis/harvesterhci.io/v1beta1/settings/log-level", {"value": "x"})
+    assert len(t.sent) == 1
+
+
 def test_fixed_name_create_retried_on_500_and_reset():
     client, t, _s = make((500, status(500, "InternalError", "boom")), (201, {"made": 1}))
     assert client.create(NAD, {"metadata": {"name": "x"}}) == {"made": 1}
