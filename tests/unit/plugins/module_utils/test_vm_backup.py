@@ -345,7 +345,7 @@ def complete_at_once(client, path):
 
 def test_a_restore_is_created_waited_for_and_then_left_alone():
     c = fake({f"{BACKUPS}/router-1": make_backup(), f"{VMS}/lab-builder": vm("lab-builder", {"printableStatus": "Stopped"})},
-                   on_create=complete_at_once)
+             on_create=complete_at_once)
     p = restore_params(vm="lab-builder", new_vm=False)
     result = vm_restore.run(c, p, sleep=no_sleep)
     assert result["changed"] is True and result["complete"] is True
