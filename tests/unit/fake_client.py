@@ -35,6 +35,18 @@ class Seq(list):
     """Answers of one (op, path), one per call; the last one repeats."""
 
 
+def resolve(answer, client, call):
+    """What one per-test answer gives ``call``: a ``Seq``'s next, an exception raised, a callable's
+    result, or (a copy of) the value; ``NORMAL`` stays ``NORMAL``."""
+    if isinstance(answer, Seq):
+        answer = answer.pop(0) if len(answer) > 1 else answer[0]
+    if isinstance(answer, BaseException):
+        raise answer
+    if callable(answer):
+        answer = answer(client, call)
+    return copy.deepcopy(answer) if answer is not NORMAL else NORMAL
+
+
 def merge_patch(target, patch):
     """RFC 7386: a dict patch merges key by key (``None`` removes a key), anything else replaces."""
     if not isinstance(patch, dict):
@@ -160,14 +172,7 @@ class FakeClient:
 
     def _answer(self, call):
         """The per-test answer of ``call``, or ``NORMAL``."""
-        answer = self.answers.get((call.op, call.path), NORMAL)
-        if isinstance(answer, Seq):
-            answer = answer.pop(0) if len(answer) > 1 else answer[0]
-        if isinstance(answer, BaseException):
-            raise answer
-        if callable(answer):
-            answer = answer(self, call)
-        return copy.deepcopy(answer) if answer is not NORMAL else NORMAL
+        return resolve(self.answers.get((call.op, call.path), NORMAL), self, call)
 
     def _stored(self, path, method):
         if path not in self.objects:
