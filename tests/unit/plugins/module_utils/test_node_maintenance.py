@@ -7,22 +7,14 @@ requests in which order, the silent drop, check mode, the waits and their timeou
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pytest
 
 from ansible_collections.homelab.harvester.plugins.module_utils import kinds
 from ansible_collections.homelab.harvester.plugins.module_utils import node_maintenance as nm
-from ansible_collections.homelab.harvester.plugins.module_utils.errors import (
-    ConnectionFailure,
-    NotFound,
-    ServerError,
-    WaitTimeout,
-)
+from ansible_collections.homelab.harvester.plugins.module_utils.errors import ConnectionFailure, ServerError, WaitTimeout
 from ansible_collections.homelab.harvester.plugins.module_utils.node import NodeNotFound
-from ansible_collections.homelab.harvester.plugins.module_utils.progress import Progress
-from ansible_collections.homelab.harvester.plugins.module_utils.retry import RetryPolicy
 from ansible_collections.homelab.harvester.plugins.module_utils.validate import ValidationError
+from tests.unit.fake_client import NORMAL, FakeClient, Seq, resolve
 
 CP = {"node-role.kubernetes.io/control-plane": "true", "node-role.kubernetes.io/etcd": "true"}
 
@@ -166,65 +158,45 @@ class Clock:
         self.now += seconds
 
 
-class Seq(list):
-    """Answers of an action, one per call (the last one repeats)."""
+def fake(nodes, reads=None, vmis=(), vmis_after=None, replicas=(), lh_nodes=(), volumes=(), vms=(), steve=True, answers=None,
+         dry_run=False):
+    """The objects stored by path; GETs of n1 answer ``reads`` in turn (the last one repeats); the
+    VMI list answers ``vmis_after`` once a write was sent; Steve actions answer ``answers[action]``
+    (an exception is raised; a ``Seq``: one per call); ``steve=False``: the Harvester API is not there."""
+    objects = {kinds.NODE.path(None, n["metadata"]["name"]): n for n in nodes}
+    for kind, objs in ((kinds.LONGHORN_REPLICA, replicas), (kinds.LONGHORN_NODE, lh_nodes), (kinds.LONGHORN_VOLUME, volumes)):
+        objects.update({kind.path(kinds.LONGHORN_NAMESPACE, o["metadata"]["name"]): o for o in objs})
+    for kind, objs in ((kinds.VIRTUAL_MACHINE, vms), (kinds.VMI, vmis)):
+        objects.update({kind.path(o["metadata"]["namespace"], o["metadata"]["name"]): o for o in objs})
+    if steve:
+        objects[STEVE_N1] = {"type": "node"}
+    actions = dict(answers or {})
+    replies = {("request", STEVE_N1): lambda client, call: resolve(actions.get(call.query["action"]), client, call)}
+    if reads:
+        replies[("get", kinds.NODE.path(None, "n1"))] = Seq(reads)
+    if vmis_after is not None:
+        replies[("list", kinds.VMI.path())] = lambda client, call: vmis_after if client.writes() else NORMAL
+    return FakeClient(objects, dry_run=dry_run, answers=replies)
 
 
-class FakeClient:
-    """Serves lists of the given objects; GETs of the node answer `reads` in turn (the last one
-    repeats); Steve actions answer `answers[action]` (an exception is raised); writes are recorded."""
+def writes(client):
+    """Steve actions as (method, path, action), patches as (method, path)."""
+    return [(c.method, c.path, c.query["action"]) if c.op == "request" else (c.method, c.path) for c in client.writes()]
 
-    def __init__(self, nodes, reads=None, vmis=(), vmis_after=None, replicas=(), lh_nodes=(), volumes=(), vms=(),
-                 steve=True, answers=None, dry_run=False):
-        self.nodes, self.reads = nodes, list(reads or [])
-        self.vmis, self.vmis_after = list(vmis), vmis_after
-        self.lists = {"replicas": list(replicas), "longhorn.io/v1beta2/namespaces/longhorn-system/nodes": list(lh_nodes),
-                      "volumes": list(volumes), "virtualmachines": list(vms)}
-        self.steve, self.answers = steve, dict(answers or {})
-        self.calls = []
-        self.dry_run = dry_run
-        self.progress = Progress(now=lambda: 0)
-        self.connection = SimpleNamespace(server="https://harvester.example")
-        self.retry_policy = RetryPolicy(random=lambda: 0.5)
 
-    def list(self, path):
-        self.calls.append(("LIST", path))
-        if path == kinds.NODE.path():
-            return self.nodes
-        if path == kinds.VMI.path():
-            seen = self.vmis
-            if self.vmis_after is not None and any(c[0] in ("POST", "PATCH") for c in self.calls):
-                seen = self.vmis_after
-            return seen
-        return next((v for k, v in self.lists.items() if path.endswith(k)), [])
+def actions(client):
+    return [(c.method, c.path, c.query["action"], c.body) for c in client.calls if c.op == "request"]
 
-    def get(self, path, missing_ok=False):
-        self.calls.append(("GET", path))
-        if path.startswith(nm.STEVE_NODES):
-            if not self.steve:
-                raise NotFound(404, "NotFound", "", path=path, method="GET")
-            return {"type": "node"}
-        if path.startswith("/api/v1/nodes/"):
-            if len(self.reads) > 1:
-                return self.reads.pop(0)
-            return self.reads[0] if self.reads else self.nodes[0]
-        return None if missing_ok else {}
 
-    def request(self, method, path, query=None, body=None, retry=None):
-        self.calls.append((method, path, query["action"], body))
-        answer = self.answers.get(query["action"])
-        if isinstance(answer, Seq):  # one answer per call, the last one repeats
-            answer = answer.pop(0) if len(answer) > 1 else answer[0]
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
+def posted(client):
+    return [c.query["action"] for c in client.calls if c.op == "request" and c.method == "POST"]
 
-    def merge_patch(self, path, patch, retry=None):
-        self.calls.append(("PATCH", path, patch, retry))
-        return patch
 
-    def writes(self):
-        return [c[:3] if c[0] == "POST" else c[:2] for c in self.calls if c[0] in ("POST", "PATCH")]
+def patches(client):
+    return [c for c in client.calls if c.op == "merge_patch"]
+
+
+STEVE_N1 = f"{nm.STEVE_NODES}/n1"
 
 
 def run(client, warnings=None, **params):
@@ -234,38 +206,35 @@ def run(client, warnings=None, **params):
     return nm.run(client, args, warn=(warnings if warnings is not None else []).append, clock=clock, sleep=clock.sleep)
 
 
-STEVE_N1 = f"{nm.STEVE_NODES}/n1"
-
-
 def test_enable_through_steve():
-    client = FakeClient(HA, reads=[node("n1", drain=True), node("n1", maintain="running", cordoned=True),
-                                   node("n1", maintain="completed", cordoned=True)],
-                        vmis=[vmi("router", "n1")], vmis_after=[vmi("router", "n3")],
-                        replicas=[replica("a", "n1"), replica("a", "n2")], lh_nodes=[lh_node("n1"), lh_node("n2")],
-                        answers={"listUnhealthyVM": []})
+    client = fake(HA, reads=[node("n1", drain=True), node("n1", maintain="running", cordoned=True),
+                             node("n1", maintain="completed", cordoned=True)],
+                  vmis=[vmi("router", "n1")], vmis_after=[vmi("router", "n3")],
+                  replicas=[replica("a", "n1"), replica("a", "n2")], lh_nodes=[lh_node("n1"), lh_node("n2")],
+                  answers={"listUnhealthyVM": []})
     result = run(client, maintenance=True)
     assert result["changed"] is True and result["method"] == "steve" and result["maintenance"] == "completed"
     assert result["migrated_vms"] == [{"namespace": "default", "name": "router", "from_node": "n1", "to_node": "n3"}]
-    assert client.writes() == [("POST", STEVE_N1, "maintenancePossible"), ("POST", STEVE_N1, "listUnhealthyVM"),
-                               ("POST", STEVE_N1, "enableMaintenanceMode")]
-    assert ("POST", STEVE_N1, "enableMaintenanceMode", {"force": "false"}) in client.calls
+    assert writes(client) == [("POST", STEVE_N1, "maintenancePossible"), ("POST", STEVE_N1, "listUnhealthyVM"),
+                              ("POST", STEVE_N1, "enableMaintenanceMode")]
+    assert ("POST", STEVE_N1, "enableMaintenanceMode", {"force": "false"}) in actions(client)
     assert [w["what"] for w in result["waited"]] == ["maintain-status running", "maintain-status completed"]
     assert result["diff"] == {"before": {"maintenance": None, "schedulable": True},
                               "after": {"maintenance": "completed", "schedulable": False}}
 
 
 def test_enable_when_already_completed_reads_only():
-    client = FakeClient([node("n1", maintain="completed", cordoned=True), HA[1], HA[2]])
+    client = fake([node("n1", maintain="completed", cordoned=True), HA[1], HA[2]])
     result = run(client, maintenance=True)
-    assert result["changed"] is False and result["method"] is None and client.writes() == []
-    assert not any(c[1].startswith(nm.STEVE_NODES) for c in client.calls)
+    assert result["changed"] is False and result["method"] is None and writes(client) == []
+    assert not any(c.path.startswith(nm.STEVE_NODES) for c in client.calls)
 
 
 def test_a_maintenance_under_way_is_waited_for_not_asked_again():
-    client = FakeClient([node("n1", maintain="running", cordoned=True), HA[1], HA[2]],
-                        reads=[node("n1", maintain="completed", cordoned=True)])
+    client = fake([node("n1", maintain="running", cordoned=True), HA[1], HA[2]],
+                  reads=[node("n1", maintain="completed", cordoned=True)])
     result = run(client, maintenance=True)
-    assert result["changed"] is False and result["maintenance"] == "completed" and client.writes() == []
+    assert result["changed"] is False and result["maintenance"] == "completed" and writes(client) == []
 
 
 @pytest.mark.parametrize("answers, message", [
@@ -276,21 +245,21 @@ def test_a_maintenance_under_way_is_waited_for_not_asked_again():
      "force=true shuts them down; nothing was changed"),
 ])
 def test_harvester_checks_refuse_before_the_action(answers, message):
-    client = FakeClient(HA, answers=answers)
+    client = fake(HA, answers=answers)
     with pytest.raises(nm.MaintenanceRefused) as e:
         run(client, maintenance=True)
     assert str(e.value) == message
-    assert "enableMaintenanceMode" not in [c[2] for c in client.calls if c[0] == "POST"]
+    assert "enableMaintenanceMode" not in posted(client)
 
 
 def test_force_goes_on_with_a_warning_and_reports_harvesters_list():
     unhealthy = [{"message": "The following VMs cannot be migrated due to X condition", "vms": ["default/a"]}]
-    client = FakeClient(HA, reads=[node("n1", maintain="completed")], vmis=[vmi("a", "n1")], vmis_after=[],
-                        answers={"listUnhealthyVM": unhealthy})
+    client = fake(HA, reads=[node("n1", maintain="completed")], vmis=[vmi("a", "n1")], vmis_after=[],
+                  answers={"listUnhealthyVM": unhealthy})
     warnings = []
     result = run(client, warnings=warnings, maintenance=True, force=True)
     assert result["stopped_vms"] == ["default/a"] and result["non_migratable"] == unhealthy
-    assert ("POST", STEVE_N1, "enableMaintenanceMode", {"force": "true"}) in client.calls
+    assert ("POST", STEVE_N1, "enableMaintenanceMode", {"force": "true"}) in actions(client)
     assert warnings == ["node n1: force=true shuts down the VMs that cannot be migrated: "
                         "The following VMs cannot be migrated due to X condition: default/a"]
 
@@ -302,53 +271,53 @@ def test_force_goes_on_with_a_warning_and_reports_harvesters_list():
 def test_local_refusals_make_no_request_to_harvester(nodes, fragment):
     if fragment.startswith("it is"):
         nodes = [node("n1", cp=False), *nodes[1:]]
-    client = FakeClient(nodes)
+    client = fake(nodes)
     with pytest.raises(nm.MaintenanceRefused) as e:
         run(client, maintenance=True)
-    assert fragment in str(e.value) and client.writes() == []
-    assert not any(c[1].startswith(nm.STEVE_NODES) for c in client.calls)
+    assert fragment in str(e.value) and writes(client) == []
+    assert not any(c.path.startswith(nm.STEVE_NODES) for c in client.calls)
 
 
 def test_a_volume_without_a_healthy_copy_elsewhere_is_named():
-    client = FakeClient(HA, replicas=[replica("pvc-a", "n1"), replica("pvc-a", "n2", failed=True)],
-                        lh_nodes=[lh_node("n1"), lh_node("n2")])
+    client = fake(HA, replicas=[replica("pvc-a", "n1"), replica("pvc-a", "n2", failed=True)],
+                  lh_nodes=[lh_node("n1"), lh_node("n2")])
     with pytest.raises(nm.MaintenanceRefused) as e:
         run(client, maintenance=True)
     assert e.value.volumes == ["pvc-a"] and "Longhorn volume pvc-a has no healthy replica on another node" in str(e.value)
     assert e.value.as_dict() == {"node": "n1", "volumes": ["pvc-a"]}
-    assert client.writes() == []
+    assert writes(client) == []
 
 
 def test_the_silent_drop_through_the_annotation():
-    client = FakeClient(HA, reads=[node("n1", drain=True), node("n1")], steve=False)
+    client = fake(HA, reads=[node("n1", drain=True), node("n1")], steve=False)
     with pytest.raises(nm.MaintenanceDropped) as e:
         run(client, maintenance=True)
     assert "Harvester dropped the maintenance request" in str(e.value)
-    assert client.writes() == [("PATCH", kinds.NODE.path(None, "n1"))]
-    assert client.calls[[c[0] for c in client.calls].index("PATCH")][2] == {
+    assert writes(client) == [("PATCH", kinds.NODE.path(None, "n1"))]
+    assert patches(client)[0].body == {
         "metadata": {"annotations": {nm.DRAIN_REQUESTED: "true"}}}
 
 
 def test_method_steve_without_steve_fails_before_any_write():
-    client = FakeClient(HA, steve=False)
+    client = fake(HA, steve=False)
     with pytest.raises(Exception) as e:
         run(client, maintenance=True, method="steve")
     assert "method=steve: the Harvester API does not answer at https://harvester.example/v1/harvester/nodes/n1" in str(e.value)
-    assert client.writes() == []
+    assert writes(client) == []
 
 
 def test_a_request_that_never_completes_times_out_with_the_last_state():
-    client = FakeClient(HA, reads=[node("n1", drain=True, cordoned=True)], answers={"listUnhealthyVM": []})
+    client = fake(HA, reads=[node("n1", drain=True, cordoned=True)], answers={"listUnhealthyVM": []})
     with pytest.raises(WaitTimeout) as e:
         run(client, maintenance=True, wait_timeout=30)
     assert e.value.last_seen == "maintenance requested, cordoned"
 
 
 def test_check_mode_with_steve_predicts_without_the_action():
-    client = FakeClient(HA, answers={"listUnhealthyVM": []}, dry_run=True)
+    client = fake(HA, answers={"listUnhealthyVM": []}, dry_run=True)
     result = run(client, maintenance=True)  # check mode is the client's
     assert result["changed"] is True and result["maintenance"] == "completed"
-    assert [c[2] for c in client.calls if c[0] == "POST"] == ["maintenancePossible", "listUnhealthyVM"]
+    assert posted(client) == ["maintenancePossible", "listUnhealthyVM"]
 
 
 def test_disable_through_the_annotation_restarts_vms_and_waits_for_longhorn():
@@ -357,55 +326,55 @@ def test_disable_through_the_annotation_restarts_vms_and_waits_for_longhorn():
                             "labels": {nm.STRATEGY_LABEL: nm.RESTART_AFTER_DISABLE}, "annotations": {nm.STRATEGY_NODE_ANNOTATION: "n1"}}}
     elsewhere = {"metadata": {"name": "web", "namespace": "data", "labels": {nm.STRATEGY_LABEL: nm.RESTART_AFTER_DISABLE},
                               "annotations": {nm.STRATEGY_NODE_ANNOTATION: "n2"}}}
-    client = FakeClient([maintained, HA[1], HA[2]], reads=[maintained, node("n1")], steve=False, vms=[stopped, elsewhere],
-                        replicas=[replica("a", "n1", failed=True), replica("a", "n2"), replica("b", "n2")],
-                        volumes=[volume("a"), volume("b", robustness="degraded")])
+    client = fake([maintained, HA[1], HA[2]], reads=[maintained, node("n1")], steve=False, vms=[stopped, elsewhere],
+                  replicas=[replica("a", "n1", failed=True), replica("a", "n2"), replica("b", "n2")],
+                  volumes=[volume("a"), volume("b", robustness="degraded")])
     result = run(client, maintenance=False)
     assert result["changed"] is True and result["restarted_vms"] == ["data/db"] and result["volumes"] == {"a": "healthy"}
-    assert client.writes() == [("PATCH", kinds.NODE.path(None, "n1")),
-                               ("PATCH", kinds.VIRTUAL_MACHINE.path("data", "db"))]
-    node_patch = next(c[2] for c in client.calls if c[0] == "PATCH")
+    assert writes(client) == [("PATCH", kinds.NODE.path(None, "n1")),
+                              ("PATCH", kinds.VIRTUAL_MACHINE.path("data", "db"))]
+    node_patch = patches(client)[0].body
     assert node_patch["spec"] == {"unschedulable": False, "taints": None} and node_patch["metadata"]["resourceVersion"] == "7"
     assert result["diff"]["after"] == {"maintenance": None, "schedulable": True}
 
 
 def test_disable_times_out_naming_the_volumes_still_degraded():
     maintained = node("n1", maintain="completed", cordoned=True)
-    client = FakeClient([maintained, HA[1], HA[2]], reads=[node("n1")],
-                        replicas=[replica("a", "n1"), replica("b", "n1")], volumes=[volume("a", robustness="degraded"), volume("b")])
+    client = fake([maintained, HA[1], HA[2]], reads=[node("n1")],
+                  replicas=[replica("a", "n1"), replica("b", "n1")], volumes=[volume("a", robustness="degraded"), volume("b")])
     with pytest.raises(WaitTimeout) as e:
         run(client, maintenance=False, wait_timeout=20)
     assert e.value.last_seen == "still not healthy: a (degraded)"
-    assert client.writes() == [("POST", STEVE_N1, "disableMaintenanceMode")]
+    assert writes(client) == [("POST", STEVE_N1, "disableMaintenanceMode")]
 
 
 def test_disable_of_a_node_out_of_maintenance_writes_nothing():
-    client = FakeClient([node("n1", cordoned=True), HA[1], HA[2]])
+    client = fake([node("n1", cordoned=True), HA[1], HA[2]])
     result = run(client, maintenance=False)
-    assert result["changed"] is False and client.writes() == []
+    assert result["changed"] is False and writes(client) == []
 
 
 def test_cordon():
-    client = FakeClient(HA)
+    client = fake(HA)
     assert run(client, cordon=True)["changed"] is True
-    assert client.writes() == [("POST", STEVE_N1, "cordon")]
-    client = FakeClient([node("n1", cordoned=True), HA[1], HA[2]], steve=False)
+    assert writes(client) == [("POST", STEVE_N1, "cordon")]
+    client = fake([node("n1", cordoned=True), HA[1], HA[2]], steve=False)
     result = run(client, cordon=False)
-    assert result["changed"] is True and client.writes() == [("PATCH", kinds.NODE.path(None, "n1"))]
-    client = FakeClient([node("n1", cordoned=True), HA[1], HA[2]])
-    assert run(client, cordon=True)["changed"] is False and client.writes() == []
-    client = FakeClient([node("n1", maintain="completed", cordoned=True), HA[1], HA[2]])
+    assert result["changed"] is True and writes(client) == [("PATCH", kinds.NODE.path(None, "n1"))]
+    client = fake([node("n1", cordoned=True), HA[1], HA[2]])
+    assert run(client, cordon=True)["changed"] is False and writes(client) == []
+    client = fake([node("n1", maintain="completed", cordoned=True), HA[1], HA[2]])
     with pytest.raises(nm.MaintenanceRefused):
         run(client, cordon=False)
 
 
 def test_unknown_node():
     with pytest.raises(NodeNotFound):
-        run(FakeClient(HA), name="n9", maintenance=True)
+        run(fake(HA), name="n9", maintenance=True)
 
 
 def enabled_flow(answers, reads):
-    return FakeClient(HA, reads=reads, vmis=[vmi("router", "n1")], vmis_after=[vmi("router", "n3")], answers=answers)
+    return fake(HA, reads=reads, vmis=[vmi("router", "n1")], vmis_after=[vmi("router", "n3")], answers=answers)
 
 
 def test_a_transient_503_on_a_node_action_is_tried_again():
@@ -414,7 +383,7 @@ def test_a_transient_503_on_a_node_action_is_tried_again():
                           [node("n1"), node("n1", maintain="completed", cordoned=True)])
     result = run(client, maintenance=True)
     assert result["changed"] and result["maintenance"] == "completed"
-    posts = [c[2] for c in client.calls if c[0] == "POST"]
+    posts = posted(client)
     assert posts == ["maintenancePossible", "listUnhealthyVM", "listUnhealthyVM", "enableMaintenanceMode",
                      "enableMaintenanceMode"]
 
@@ -425,7 +394,7 @@ def test_a_lost_answer_whose_action_took_effect_is_not_sent_again():
                           [node("n1", drain=True), node("n1", maintain="completed", cordoned=True)])
     result = run(client, maintenance=True)
     assert result["changed"] and result["maintenance"] == "completed"
-    assert [c[2] for c in client.calls if c[0] == "POST"].count("enableMaintenanceMode") == 1
+    assert posted(client).count("enableMaintenanceMode") == 1
 
 
 def test_steves_own_refusals_answered_as_500_are_not_tried_again():
@@ -434,11 +403,11 @@ def test_steves_own_refusals_answered_as_500_are_not_tried_again():
     client = enabled_flow({"listUnhealthyVM": [], "enableMaintenanceMode": refused}, [node("n1")])
     with pytest.raises(ServerError):
         run(client, maintenance=True)
-    assert [c[2] for c in client.calls if c[0] == "POST"].count("enableMaintenanceMode") == 1
+    assert posted(client).count("enableMaintenanceMode") == 1
 
 
 def test_the_drain_request_annotation_is_repeated_safely_after_a_lost_answer():
-    client = FakeClient(HA, reads=[node("n1", drain=True), node("n1", maintain="completed", cordoned=True)], steve=False)
+    client = fake(HA, reads=[node("n1", drain=True), node("n1", maintain="completed", cordoned=True)], steve=False)
     run(client, maintenance=True)
-    (patch,) = [c for c in client.calls if c[0] == "PATCH"]
-    assert patch[2] == {"metadata": {"annotations": {nm.DRAIN_REQUESTED: "true"}}} and patch[3] is True
+    (patch,) = patches(client)
+    assert patch.body == {"metadata": {"annotations": {nm.DRAIN_REQUESTED: "true"}}} and patch.options["retry"] is True

@@ -9,14 +9,13 @@ end on success, failure, deletion and timeout, and ``state: absent``."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from ansible_collections.homelab.harvester.plugins.module_utils import upgrade
-from ansible_collections.homelab.harvester.plugins.module_utils.errors import Gone, NotFound
+from ansible_collections.homelab.harvester.plugins.module_utils.errors import Gone
 from ansible_collections.homelab.harvester.plugins.module_utils.progress import Progress
 from ansible_collections.homelab.harvester.plugins.module_utils.validate import ValidationError
+from tests.unit.fake_client import FakeClient, Seq
 
 UPGRADES = "/apis/harvesterhci.io/v1beta1/namespaces/harvester-system/upgrades"
 VERSIONS = "/apis/harvesterhci.io/v1beta1/namespaces/harvester-system/versions"
@@ -68,62 +67,36 @@ def volume(name, robustness="healthy", replicas=3, pvc=None):
     return {"metadata": {"name": name}, "spec": {"numberOfReplicas": replicas}, "status": status}
 
 
-class FakeClient:
-    """What the flow calls: get, list, create, delete, request (the watch), all recorded."""
+def fake(server="v1.8.2", upgrades=(), version=None, nodes=None, volumes=(), backups=(), watches=(), reads=None,
+         dry_run=False):
+    """A cluster at ``server`` (the setting's real shape: settings.go's default, the running build's
+    value) with these objects; ``version``: the Version v1.9.0; ``watches``: the answers of the
+    watch windows in turn; ``reads``: {path: answers of its GETs in turn}."""
+    nodes = [node(n) for n in ("ms02-1", "ms02-2", "ms02-3")] if nodes is None else nodes
+    objects = {SETTING: {"default": "dev", "value": server}}
+    objects.update(stored(UPGRADES, upgrades))
+    objects.update(stored(NODES, nodes))
+    objects.update(stored(VOLUMES, volumes))
+    objects.update({f"/apis/harvesterhci.io/v1beta1/namespaces/{b['metadata']['namespace']}/virtualmachinebackups/"
+                    f"{b['metadata']['name']}": b for b in backups})
+    if version is not None:
+        objects[f"{VERSIONS}/v1.9.0"] = version
+    answers = {("get", path): Seq(found) for path, found in (reads or {}).items()}
+    if watches:
+        answers[("watch", UPGRADES)] = Seq(watches)
+    return FakeClient(objects, dry_run=dry_run, answers=answers)
 
-    def __init__(self, server="v1.8.2", upgrades=(), version=None, nodes=None, volumes=(), backups=(), watches=(),
-                 objects=None, dry_run=False):
-        self.server = server
-        self.dry_run = dry_run
-        self.upgrades = list(upgrades)
-        self.version = version
-        self.nodes = [node(n) for n in ("ms02-1", "ms02-2", "ms02-3")] if nodes is None else nodes
-        self.volumes, self.backups = list(volumes), list(backups)
-        self.watches = list(watches)
-        self.progress = Progress(now=lambda: 0)
-        self.objects = dict(objects or {})
-        self.calls = []
-        self.created = []
 
-    def get(self, path, missing_ok=False, **kw):
-        self.calls.append(("GET", path))
-        if path == SETTING:  # the setting's real shape: settings.go's default, the running build's value
-            return {"default": "dev", "value": self.server}
-        if path.startswith(VERSIONS):
-            return self.version
-        if path in self.objects:
-            found = self.objects[path]
-            return found.pop(0) if isinstance(found, list) else found
-        if missing_ok:
-            return None
-        raise NotFound(404, "NotFound", "not found", path=path)
+def stored(collection, objs):
+    return {f"{collection}/{o['metadata']['name']}": o for o in objs}
 
-    def list(self, path, **kw):
-        self.calls.append(("LIST", path))
-        return {UPGRADES: self.upgrades, NODES: self.nodes, VOLUMES: self.volumes, BACKUPS: self.backups}[path]
 
-    def create(self, path, body, **kw):
-        self.calls.append(("POST", path))
-        self.created.append(body)
-        out = json.loads(json.dumps(body))
-        if "generateName" in out["metadata"]:
-            out["metadata"]["name"] = out["metadata"]["generateName"] + "x1y2z"
-            out["metadata"]["resourceVersion"] = "20"
-        return out
+def writes(client):
+    return [(w.method, w.path) for w in client.writes()]
 
-    def delete(self, path, missing_ok=False, **kw):
-        self.calls.append(("DELETE", path))
 
-    def watch(self, path, query=None, timeout=None):
-        """Client.watch: the next answer's events, one by one (None: the window ends with none)."""
-        self.calls.append(("WATCH", path, dict(query or {})))
-        answer = self.watches.pop(0)
-        if isinstance(answer, Exception):
-            raise answer
-        yield from answer or []
-
-    def writes(self):
-        return [c for c in self.calls if c[0] in ("POST", "DELETE")]
+def watch_queries(client):
+    return [c.query for c in client.calls if c.op == "watch"]
 
 
 def events(*objs, kind="MODIFIED"):
@@ -243,16 +216,17 @@ def test_progress_records_each_new_phase_and_node_state_once():
 
 
 def test_preflight_names_every_blocker():
-    client = FakeClient(
-        upgrades=[make_upgrade("hvst-upgrade-run", state="UpgradingNodes", version="v1.8.9", nodes={"ms02-1": "Pre-draining"}),
-                  make_upgrade("hvst-upgrade-old", state="Succeeded", cleanup="Pending", version="v1.8.8")],
+    upgrades = [make_upgrade("hvst-upgrade-run", state="UpgradingNodes", version="v1.8.9", nodes={"ms02-1": "Pre-draining"}),
+                make_upgrade("hvst-upgrade-old", state="Succeeded", cleanup="Pending", version="v1.8.8")]
+    client = fake(
+        upgrades=upgrades,
         nodes=[node("ms02-1", ready=False), node("ms02-2", unschedulable=True),
                node("ms02-3", unschedulable=True, maintenance="completed")],
         volumes=[volume("pvc-a", "degraded", pvc="router-disk"), volume("pvc-b", "healthy", replicas=1), volume("pvc-c")],
         backups=[{"metadata": {"name": "nightly", "namespace": "default"}, "status": {"readyToUse": False}},
                  {"metadata": {"name": "broken", "namespace": "default"}, "status": {"error": {"message": "x"}}},
                  {"metadata": {"name": "done", "namespace": "default"}, "status": {"readyToUse": True}}])
-    blockers, version = upgrade.preflight(client, params(), client.upgrades, "v1.8.2")
+    blockers, version = upgrade.preflight(client, params(), upgrades, "v1.8.2")
     assert version is None
     assert blockers == [
         "upgrade hvst-upgrade-run to v1.8.9 is in progress (state UpgradingNodes; nodes: ms02-1 Pre-draining)",
@@ -269,10 +243,12 @@ def test_preflight_names_every_blocker():
 
 
 def test_preflight_follows_harvesters_rules_for_small_clusters():
-    client = FakeClient(nodes=[node("solo")], volumes=[volume("pvc-a", "degraded"), volume("pvc-b", replicas=1)],
-                        version={"spec": {"isoURL": "http://nas/h.iso"}})
+    client = fake(nodes=[node("solo")], volumes=[volume("pvc-a", "degraded"), volume("pvc-b", replicas=1)],
+                  version={"spec": {"isoURL": "http://nas/h.iso"}})
     assert upgrade.preflight(client, params(), [], "v1.8.2")[0] == []  # one node: neither rule applies
-    client.nodes = [node("a"), node("b")]
+    for gone in ("ms02-1", "ms02-2", "ms02-3", "solo"):
+        client.objects.pop(f"{NODES}/{gone}", None)
+    client.objects.update(stored(NODES, [node("a"), node("b")]))
     assert upgrade.preflight(client, params(), [], "v1.8.2")[0] == ["Longhorn volume pvc-b has a single replica"]
 
 
@@ -295,7 +271,7 @@ def test_version_blockers(kw, version, current, expected):
 
 
 def test_an_image_upgrade_needs_the_image():
-    client = FakeClient()
+    client = fake()
     blockers, dummy = upgrade.preflight(client, params(version=None, image="default/iso"), [], "v1.8.2")
     assert blockers == ["VirtualMachineImage default/iso does not exist"]
 
@@ -305,10 +281,10 @@ def test_follow_watches_from_the_resource_version_and_records_every_state():
     created = make_upgrade(rv="20")
     steps = [make_upgrade(state=s, rv=str(21 + i)) for i, s in enumerate(["PreparingLoggingInfra", "LoggingInfraPrepared"])]
     done = make_upgrade(state="Succeeded", completed="True", rv="30", nodes={"ms02-1": "Succeeded"})
-    client = FakeClient(watches=[None, events(*steps), events(done)])
+    client = fake(watches=[None, events(*steps), events(done)])
     p = client.progress
-    assert upgrade.follow(client, created, 60, clock=Clock()) is done
-    queries = [c[2] for c in client.calls if c[0] == "WATCH"]
+    assert upgrade.follow(client, created, 60, clock=Clock()) == done
+    queries = watch_queries(client)
     assert [q["resourceVersion"] for q in queries] == ["20", "20", "22"]
     assert all(q["fieldSelector"] == "metadata.name=hvst-upgrade-abcde" for q in queries)
     assert all(q["timeoutSeconds"] == upgrade.WATCH_WINDOW for q in queries)
@@ -319,18 +295,18 @@ def test_follow_watches_from_the_resource_version_and_records_every_state():
 def test_follow_reads_the_object_again_when_the_resource_version_is_too_old():
     path = f"{UPGRADES}/hvst-upgrade-abcde"
     done = make_upgrade(state="Failed", completed="False", rv="90")
-    client = FakeClient(watches=[Gone(410, "Expired", "too old"), [{"type": "ERROR", "object": {"code": 410}}], events(done)],
-                        objects={path: [make_upgrade(state="PreparingRepo", rv="50"), make_upgrade(state="PreparingNodes", rv="60")]})
-    assert upgrade.follow(client, make_upgrade(rv="1"), 60, clock=Clock()) is done
-    assert [c[2]["resourceVersion"] for c in client.calls if c[0] == "WATCH"] == ["1", "50", "60"]
+    client = fake(watches=[Gone(410, "Expired", "too old"), [{"type": "ERROR", "object": {"code": 410}}], events(done)],
+                  reads={path: [make_upgrade(state="PreparingRepo", rv="50"), make_upgrade(state="PreparingNodes", rv="60")]})
+    assert upgrade.follow(client, make_upgrade(rv="1"), 60, clock=Clock()) == done
+    assert [q["resourceVersion"] for q in watch_queries(client)] == ["1", "50", "60"]
     assert [e["state"] for e in client.progress.events] == ["PreparingRepo", "PreparingNodes", "Failed"]
 
 
 def test_follow_fails_when_the_upgrade_is_deleted_or_the_time_is_up():
-    client = FakeClient(watches=[events(make_upgrade(), kind="DELETED")])
+    client = fake(watches=[events(make_upgrade(), kind="DELETED")])
     with pytest.raises(upgrade.UpgradeFailed, match="upgrade hvst-upgrade-abcde was deleted while it was followed"):
         upgrade.follow(client, make_upgrade(), 60, clock=Clock())
-    client = FakeClient(watches=[None] * 10)
+    client = fake(watches=[None] * 10)
     with pytest.raises(upgrade.UpgradeFailed) as e:
         upgrade.follow(client, make_upgrade(state="UpgradingNodes"), 3, clock=Clock())
     assert str(e.value) == "timed out after 3 s following upgrade hvst-upgrade-abcde; last seen: state UpgradingNodes"
@@ -345,11 +321,10 @@ def succeeded(name="hvst-upgrade-x1y2z"):
 
 
 def test_start_creates_the_version_then_the_upgrade_and_follows_it():
-    client = FakeClient(watches=[events(succeeded())])
-    client.server = "v1.8.2"
+    client = fake(server="v1.8.2", watches=[events(succeeded())])
     result = upgrade.run(client, params(iso_url="http://nas/h.iso"), clock=Clock())
-    assert [c[1] for c in client.writes()] == [VERSIONS, UPGRADES]
-    assert client.created[1]["metadata"] == {"generateName": "hvst-upgrade-", "namespace": "harvester-system"}
+    assert [w.path for w in client.writes()] == [VERSIONS, UPGRADES]
+    assert client.writes()[1].body["metadata"] == {"generateName": "hvst-upgrade-", "namespace": "harvester-system"}
     assert result["changed"] is True and result["state"] == "Succeeded" and result["version_created"] is True
     assert result["name"] == "hvst-upgrade-x1y2z" and result["cleanup"] == "Pending" and result["blockers"] == []
     assert result["diff"] == {"before": {"server_version": "v1.8.2"}, "after": {"server_version": "v1.8.2"}}
@@ -357,31 +332,31 @@ def test_start_creates_the_version_then_the_upgrade_and_follows_it():
 
 def test_a_running_upgrade_to_the_version_is_followed_without_a_write():
     running = make_upgrade("hvst-upgrade-old", state="PreparingRepo")
-    client = FakeClient(upgrades=[running], watches=[events(succeeded("hvst-upgrade-old"))])
+    client = fake(upgrades=[running], watches=[events(succeeded("hvst-upgrade-old"))])
     result = upgrade.run(client, params(), clock=Clock())
     assert result["changed"] is False and result["name"] == "hvst-upgrade-old" and result["state"] == "Succeeded"
     assert client.writes() == []
 
 
 def test_already_on_the_version_is_unchanged_with_nothing_but_two_reads():
-    client = FakeClient(server="v1.9.0", upgrades=[succeeded("hvst-upgrade-done")])
+    client = fake(server="v1.9.0", upgrades=[succeeded("hvst-upgrade-done")])
     result = upgrade.run(client, params())
     assert result["changed"] is False and result["name"] == "hvst-upgrade-done" and result["server_version"] == "v1.9.0"
-    assert [c[:2] for c in client.calls] == [("GET", SETTING), ("LIST", UPGRADES)]
-    result = upgrade.run(FakeClient(server="v1.9.0"), params())  # installed at that version: no Upgrade at all
+    assert [(c.op, c.path) for c in client.calls] == [("get", SETTING), ("list", UPGRADES)]
+    result = upgrade.run(fake(server="v1.9.0"), params())  # installed at that version: no Upgrade at all
     assert result["changed"] is False and result["upgrade"] is None and result["state"] == ""
 
 
 def test_a_failed_upgrade_that_moved_the_server_version_is_retried():
     failed = make_upgrade("hvst-upgrade-failed", state="Failed", completed="False", cleanup="Succeeded")
-    client = FakeClient(server="v1.9.0", upgrades=[failed], version={"spec": {"isoURL": "http://nas/h.iso"}},
-                        watches=[events(succeeded())])
+    client = fake(server="v1.9.0", upgrades=[failed], version={"spec": {"isoURL": "http://nas/h.iso"}},
+                  watches=[events(succeeded())])
     result = upgrade.run(client, params(), clock=Clock())
-    assert result["changed"] is True and [c[1] for c in client.writes()] == [UPGRADES]
+    assert result["changed"] is True and [w.path for w in client.writes()] == [UPGRADES]
 
 
 def test_blockers_fail_before_any_write():
-    client = FakeClient(nodes=[node("ms02-1", unschedulable=True)])
+    client = fake(nodes=[node("ms02-1", unschedulable=True)])
     with pytest.raises(upgrade.PreflightFailed) as e:
         upgrade.run(client, params())
     assert str(e.value) == ("cannot upgrade to v1.9.0: Version v1.9.0 does not exist in harvester-system; give iso_url (and "
@@ -391,32 +366,32 @@ def test_blockers_fail_before_any_write():
 
 
 def test_check_mode_without_the_version_sends_only_the_version_create():
-    client = FakeClient(dry_run=True)
+    client = fake(dry_run=True)
     result = upgrade.run(client, params(iso_url="http://nas/h.iso"))
-    assert [c[1] for c in client.writes()] == [VERSIONS]
+    assert [w.path for w in client.writes()] == [VERSIONS] and client.writes()[0].dry_run is True
     assert result["changed"] is True and result["name"] == "" and result["upgrade"]["metadata"]["generateName"] == "hvst-upgrade-"
     assert result["diff"] == {"before": {"server_version": "v1.8.2"}, "after": {"server_version": "v1.9.0"}}
-    assert not [c for c in client.calls if c[0] == "WATCH"]
+    assert not watch_queries(client) and f"{VERSIONS}/v1.9.0" not in client.objects
 
 
 def test_check_mode_with_the_version_dry_runs_the_upgrade_and_does_not_wait():
-    client = FakeClient(version={"spec": {"isoURL": "http://nas/h.iso"}}, dry_run=True)
+    client = fake(version={"spec": {"isoURL": "http://nas/h.iso"}}, dry_run=True)
     result = upgrade.run(client, params())
-    assert [c[1] for c in client.writes()] == [UPGRADES] and result["name"] == "hvst-upgrade-x1y2z"
+    assert [w.path for w in client.writes()] == [UPGRADES] and result["name"] == "hvst-upgrade-x1y2z"
     assert result["progress"] == [] and result["server_version"] == "v1.8.2"
 
 
 def test_without_wait_the_created_upgrade_is_returned():
-    client = FakeClient(version={"spec": {"isoURL": "http://nas/h.iso"}})
+    client = fake(version={"spec": {"isoURL": "http://nas/h.iso"}})
     result = upgrade.run(client, params(wait=False))
-    assert result["changed"] is True and result["state"] == "" and not [c for c in client.calls if c[0] == "WATCH"]
+    assert result["changed"] is True and result["state"] == "" and not watch_queries(client)
 
 
 def test_a_failed_upgrade_fails_with_the_condition_message_and_what_was_seen():
     failed = make_upgrade("hvst-upgrade-x1y2z", state="Failed", completed="False", rv="40",
                           conditions=[{"type": "SystemServicesUpgraded", "status": "False", "reason": "BackoffLimitExceeded",
                                        "message": "Job has reached the specified backoff limit"}])
-    client = FakeClient(version={"spec": {"isoURL": "http://nas/h.iso"}}, watches=[events(failed)])
+    client = fake(version={"spec": {"isoURL": "http://nas/h.iso"}}, watches=[events(failed)])
     with pytest.raises(upgrade.UpgradeFailed) as e:
         upgrade.run(client, params(), clock=Clock())
     assert str(e.value) == ("upgrade hvst-upgrade-x1y2z to v1.9.0 failed: SystemServicesUpgraded: "
@@ -429,25 +404,25 @@ def test_a_failed_upgrade_fails_with_the_condition_message_and_what_was_seen():
 def test_image_upgrades_are_unchanged_once_the_latest_succeeded():
     done = succeeded("hvst-upgrade-img")
     done["spec"] = {"image": "default/iso"}
-    client = FakeClient(upgrades=[done])
+    client = fake(upgrades=[done])
     result = upgrade.run(client, params(version=None, image="default/iso"))
     assert result["changed"] is False and result["name"] == "hvst-upgrade-img" and client.writes() == []
 
 
 def test_absent_deletes_the_upgrades_of_the_version_and_waits_for_them():
     path = f"{UPGRADES}/hvst-upgrade-a"
-    client = FakeClient(upgrades=[make_upgrade("hvst-upgrade-a"), make_upgrade("hvst-upgrade-b", version="v1.9.1")],
-                        objects={path: [make_upgrade("hvst-upgrade-a"), None]})
+    client = fake(upgrades=[make_upgrade("hvst-upgrade-a"), make_upgrade("hvst-upgrade-b", version="v1.9.1")],
+                  reads={path: [make_upgrade("hvst-upgrade-a"), None]})
     result = upgrade.run(client, params(state="absent"), clock=Clock(0.1), sleep=lambda s: None)
     assert result == {"changed": True, "deleted": ["hvst-upgrade-a"],
                       "diff": {"before": {"upgrades": ["hvst-upgrade-a"]}, "after": {"upgrades": []}}}
-    assert client.writes() == [("DELETE", path)]
-    client = FakeClient()
+    assert writes(client) == [("DELETE", path)] and path not in client.objects
+    client = fake()
     assert upgrade.run(client, params(state="absent"))["changed"] is False and client.writes() == []
 
 
 def test_a_timeout_after_the_create_still_reports_the_change():
-    client = FakeClient(version={"spec": {"isoURL": "http://nas/h.iso"}}, watches=[None] * 10)
+    client = fake(version={"spec": {"isoURL": "http://nas/h.iso"}}, watches=[None] * 10)
     with pytest.raises(upgrade.UpgradeFailed) as e:
         upgrade.run(client, params(wait_timeout=2), clock=Clock())
     assert e.value.as_dict()["changed"] is True and e.value.as_dict()["name"] == "hvst-upgrade-x1y2z"

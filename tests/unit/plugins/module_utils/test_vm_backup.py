@@ -8,19 +8,18 @@ their messages, check mode."""
 
 from __future__ import annotations
 
-import copy
-
 import pytest
 
 from ansible_collections.homelab.harvester.plugins.module_utils import vm_backup, vm_restore
-from ansible_collections.homelab.harvester.plugins.module_utils.progress import Progress
 from ansible_collections.homelab.harvester.plugins.module_utils.validate import ValidationError
 from ansible_collections.homelab.harvester.plugins.module_utils.wait import WaitFailed
+from tests.unit.fake_client import FakeClient
 
 BACKUPS = "/apis/harvesterhci.io/v1beta1/namespaces/default/virtualmachinebackups"
 RESTORES = "/apis/harvesterhci.io/v1beta1/namespaces/default/virtualmachinerestores"
 VMS = "/apis/kubevirt.io/v1/namespaces/default/virtualmachines"
 SETTING = "/apis/harvesterhci.io/v1beta1/settings/backup-target"
+XY = {"x": "y"}
 NFS = '{"type":"nfs","endpoint":"nfs://10.10.10.20:/volume1/harvester-backups"}'
 
 
@@ -54,50 +53,14 @@ def make_backup(name="router-1", vm="lab-router", type_="backup", ready=True, er
             "status": status}
 
 
-class FakeClient:
-    """Objects by path. A create stores the body under its collection + name (and, unless
-    ``dry_run``, lets ``on_create`` play the controller); every call is recorded."""
+def fake(objects=None, dry_run=False, on_create=None):
+    """Objects by path; ``on_create(client, path)`` plays the controller after a stored create."""
+    return FakeClient(objects, dry_run=dry_run, after={"create": on_create} if on_create else None)
 
-    def __init__(self, objects=None, dry_run=False, on_create=None):
-        self.objects = dict(objects or {})
-        self.dry_run, self.on_create = dry_run, on_create
-        self.calls = []
-        self.progress = Progress(now=lambda: 0)
 
-    def get(self, path, missing_ok=False):
-        self.calls.append(("get", path))
-        found = self.objects.get(path)
-        return copy.deepcopy(found) if found is not None else None
-
-    def list(self, path, label_selector=None):
-        self.calls.append(("list", path, label_selector))
-        return [copy.deepcopy(o) for p, o in sorted(self.objects.items()) if p.rsplit("/", 1)[0] == path]
-
-    def create(self, path, body):
-        self.calls.append(("create", path, copy.deepcopy(body)))
-        obj = copy.deepcopy(body)
-        obj["metadata"].update(resourceVersion="1", uid="u-1")
-        if not self.dry_run:
-            self.objects[f"{path}/{body['metadata']['name']}"] = obj
-            if self.on_create:
-                self.on_create(self, f"{path}/{body['metadata']['name']}")
-        return copy.deepcopy(self.objects.get(f"{path}/{body['metadata']['name']}", obj))
-
-    def merge_patch(self, path, patch):
-        self.calls.append(("patch", path, copy.deepcopy(patch)))
-        obj = self.objects[path]
-        for key, value in ((patch.get("metadata") or {}).get("labels") or {}).items():
-            labels = obj["metadata"].setdefault("labels", {})
-            labels.pop(key, None) if value is None else labels.__setitem__(key, value)
-        return copy.deepcopy(obj)
-
-    def delete(self, path, missing_ok=False):
-        self.calls.append(("delete", path))
-        if not self.dry_run:
-            self.objects.pop(path, None)
-
-    def writes(self):
-        return [c for c in self.calls if c[0] in ("create", "patch", "delete")]
+def record(c):
+    """The calls as (op, path), lists with their label selector."""
+    return [(x.op, x.path, x.query.get("labelSelector")) if x.op == "list" else (x.op, x.path) for x in c.calls]
 
 
 def no_sleep(seconds):
@@ -174,16 +137,17 @@ def test_expired_keeps_the_newest_ready_per_vm_and_never_one_in_progress():
 
 def test_listing_newest_first_with_filters():
     objects = {f"{BACKUPS}/{b['metadata']['name']}": b for b in (
-        make_backup("a", created="2026-01-01T00:00:00Z"), make_backup("c", created="2026-01-03T00:00:00Z"),
-        make_backup("b", created="2026-01-03T00:00:00Z", type_="snapshot"), make_backup("d", vm="lab-dns"))}
-    c = FakeClient(objects)
+        make_backup("a", created="2026-01-01T00:00:00Z", labels=XY), make_backup("c", created="2026-01-03T00:00:00Z", labels=XY),
+        make_backup("b", created="2026-01-03T00:00:00Z", type_="snapshot", labels=XY), make_backup("d", vm="lab-dns", labels=XY),
+        make_backup("e", created="2026-01-04T00:00:00Z"))}  # not selected by x=y
+    c = fake(objects)
     result = vm_backup.listing(c, {"namespace": "default", "vm": "lab-router", "keep": 1, "label_selector": "x=y"})
     assert [e["name"] for e in result["backups"]] == ["c", "b", "a"]
     assert result["by_vm"] == {"default/lab-router": ["c", "b", "a"]} and [e["name"] for e in result["expired"]] == ["b", "a"]
-    assert c.calls == [("list", BACKUPS, "x=y")]
+    assert record(c) == [("list", BACKUPS, "x=y")]
     only = vm_backup.listing(c, {"namespace": "default", "type": "snapshot", "all_namespaces": True})
-    assert [e["name"] for e in only["backups"]] == [] and "expired" not in only  # every namespace: another path
-    assert c.calls[-1] == ("list", "/apis/harvesterhci.io/v1beta1/virtualmachinebackups", None)
+    assert [e["name"] for e in only["backups"]] == ["b"] and "expired" not in only  # every namespace: no retention
+    assert record(c)[-1] == ("list", "/apis/harvesterhci.io/v1beta1/virtualmachinebackups", None)
 
 
 # --- the backup flow -------------------------------------------------------------------------------
@@ -192,42 +156,44 @@ def ready_at_once(client, path):
 
 
 def test_a_backup_without_target_is_refused_before_any_write():
-    c = FakeClient({SETTING: {"value": ""}})
+    c = fake({SETTING: {"value": ""}})
     with pytest.raises(ValidationError) as e:
         vm_backup.run(c, backup_params())
     assert e.value.option == "type" and c.writes() == []
-    assert c.calls == [("get", f"{BACKUPS}/router-1"), ("get", SETTING)]
+    assert record(c) == [("get", f"{BACKUPS}/router-1"), ("get", SETTING)]
 
 
 def test_a_backup_is_created_and_waited_for():
-    c = FakeClient({SETTING: {"value": NFS}}, on_create=ready_at_once)
+    c = fake({SETTING: {"value": NFS}}, on_create=ready_at_once)
     result = vm_backup.run(c, backup_params(labels={"set": "nightly"}), sleep=no_sleep)
     assert result["changed"] is True and result["ready_to_use"] is True
-    assert [w[0] for w in c.writes()] == ["create"] and c.writes()[0][2]["metadata"]["labels"] == {"set": "nightly"}
+    assert [w.op for w in c.writes()] == ["create"] and c.writes()[0].body["metadata"]["labels"] == {"set": "nightly"}
     assert result["diff"]["before"] == {} and result["diff"]["after"]["spec"]["type"] == "backup"
 
 
 def test_a_snapshot_reads_no_setting_and_check_mode_does_not_wait():
-    c = FakeClient(dry_run=True)
+    c = fake(dry_run=True)
     result = vm_backup.run(c, backup_params(type="snapshot"), check_mode=True)
     assert result["changed"] is True and result["ready_to_use"] is False
-    assert [call[0] for call in c.calls] == ["get", "create"]
+    assert c.ops() == ["get", "create"] and c.writes()[0].dry_run is True and c.objects == {}
 
 
 def test_an_existing_backup_changes_nothing_or_only_its_labels():
     live = make_backup(labels={"set": "nightly"})
-    c = FakeClient({f"{BACKUPS}/router-1": live})
+    c = fake({f"{BACKUPS}/router-1": live})
     same = vm_backup.run(c, backup_params(labels={"set": "nightly"}))
-    assert same["changed"] is False and c.writes() == [] and c.calls == [("get", f"{BACKUPS}/router-1")]
+    assert same["changed"] is False and c.writes() == [] and record(c) == [("get", f"{BACKUPS}/router-1")]
     relabelled = vm_backup.run(c, backup_params(labels={"set": None, "keep": "yes"}))
     assert relabelled["changed"] is True
-    [(kind, path, patch)] = c.writes()
-    assert kind == "patch" and patch["metadata"]["labels"] == {"set": None, "keep": "yes"} and "spec" not in patch
+    [call] = c.writes()
+    patch = call.body
+    assert call.op == "merge_patch" and patch["metadata"]["labels"] == {"set": None, "keep": "yes"} and "spec" not in patch
+    assert c.objects[f"{BACKUPS}/router-1"]["metadata"]["labels"] == {"keep": "yes"}
 
 
 @pytest.mark.parametrize("kw, option", [({"vm": "lab-dns"}, "vm"), ({"type": "snapshot"}, "type")])
 def test_an_existing_backup_of_another_vm_or_type_fails(kw, option):
-    c = FakeClient({f"{BACKUPS}/router-1": make_backup()})
+    c = fake({f"{BACKUPS}/router-1": make_backup()})
     with pytest.raises(ValidationError) as e:
         vm_backup.run(c, backup_params(**kw))
     assert e.value.option == option and c.writes() == []
@@ -237,7 +203,7 @@ def test_an_existing_backup_of_another_vm_or_type_fails(kw, option):
 
 
 def test_an_existing_snapshot_is_not_a_backup_when_no_type_is_given():
-    c = FakeClient({f"{BACKUPS}/router-1": make_backup(type_="snapshot")})
+    c = fake({f"{BACKUPS}/router-1": make_backup(type_="snapshot")})
     with pytest.raises(ValidationError) as e:
         vm_backup.run(c, backup_params())  # present means type backup
     assert e.value.option == "type" and c.writes() == []
@@ -245,7 +211,7 @@ def test_an_existing_snapshot_is_not_a_backup_when_no_type_is_given():
 
 
 def test_a_failed_backup_stops_the_wait_with_harvesters_message():
-    c = FakeClient({f"{BACKUPS}/router-1": make_backup(ready=False, error="VolumeSnapshot x in error state")})
+    c = fake({f"{BACKUPS}/router-1": make_backup(ready=False, error="VolumeSnapshot x in error state")})
     with pytest.raises(WaitFailed) as e:
         vm_backup.run(c, backup_params())
     assert str(e.value) == ("gave up waiting for VirtualMachineBackup default/router-1 to be ready to use: Harvester "
@@ -253,9 +219,9 @@ def test_a_failed_backup_stops_the_wait_with_harvesters_message():
 
 
 def test_absent_deletes_and_reports_unchanged_when_gone():
-    c = FakeClient({f"{BACKUPS}/router-1": make_backup()})
+    c = fake({f"{BACKUPS}/router-1": make_backup()})
     assert vm_backup.run(c, backup_params(vm=None, state="absent"))["changed"] is True
-    assert ("delete", f"{BACKUPS}/router-1") in c.calls
+    assert ("delete", f"{BACKUPS}/router-1") in record(c)
     assert vm_backup.run(c, backup_params(vm=None, state="absent"))["changed"] is False
 
 
@@ -279,33 +245,33 @@ def ready_now(client, path):
 
 
 def test_keep_deletes_the_vms_backups_of_the_set_beyond_the_newest_after_the_new_one_is_ready():
-    c = FakeClient(dict(router_backups(), **{SETTING: {"value": NFS}}), on_create=ready_now)
+    c = fake(dict(router_backups(), **{SETTING: {"value": NFS}}), on_create=ready_now)
     result = vm_backup.run(c, backup_params(name="router-4", labels=NIGHTLY, keep=2), sleep=no_sleep)
     assert [e["name"] for e in result["expired"]] == ["router-2", "router-1"] and result["changed"] is True
-    assert [w[:2] for w in c.writes()] == [("create", BACKUPS), ("delete", f"{BACKUPS}/router-2"),
-                                           ("delete", f"{BACKUPS}/router-1")]
+    assert [(w.op, w.path) for w in c.writes()] == [("create", BACKUPS), ("delete", f"{BACKUPS}/router-2"),
+                                                    ("delete", f"{BACKUPS}/router-1")]
     assert {f"{BACKUPS}/{n}" for n in ("router-4", "router-3", "router-adhoc", "router-snap", "dns-1")} <= set(c.objects)
 
 
 def test_keep_in_check_mode_counts_the_new_backup_and_names_what_the_real_run_deletes():
-    checked = FakeClient(dict(router_backups(), **{SETTING: {"value": NFS}}), dry_run=True)
+    checked = fake(dict(router_backups(), **{SETTING: {"value": NFS}}), dry_run=True)
     would = vm_backup.run(checked, backup_params(name="router-4", labels=NIGHTLY, keep=2), check_mode=True)
-    real = FakeClient(dict(router_backups(), **{SETTING: {"value": NFS}}), on_create=ready_now)
+    real = fake(dict(router_backups(), **{SETTING: {"value": NFS}}), on_create=ready_now)
     done = vm_backup.run(real, backup_params(name="router-4", labels=NIGHTLY, keep=2), sleep=no_sleep)
     assert [e["name"] for e in would["expired"]] == [e["name"] for e in done["expired"]] == ["router-2", "router-1"]
     assert checked.objects == dict(router_backups(), **{SETTING: {"value": NFS}}), "check mode stores nothing"
-    assert [w[:2] for w in checked.writes()][1:] == [("delete", f"{BACKUPS}/router-2"), ("delete", f"{BACKUPS}/router-1")]
+    assert [(w.op, w.path) for w in checked.writes()][1:] == [("delete", f"{BACKUPS}/router-2"), ("delete", f"{BACKUPS}/router-1")]
 
 
 def test_keep_without_wait_does_not_count_the_new_backup_in_either_mode():
     for check_mode in (True, False):
-        c = FakeClient(dict(router_backups(), **{SETTING: {"value": NFS}}), dry_run=check_mode)
+        c = fake(dict(router_backups(), **{SETTING: {"value": NFS}}), dry_run=check_mode)
         result = vm_backup.run(c, backup_params(name="router-4", labels=NIGHTLY, keep=2, wait=False), check_mode=check_mode)
         assert [e["name"] for e in result["expired"]] == ["router-1"], check_mode
 
 
 def test_keep_with_nothing_beyond_it_deletes_nothing_and_an_existing_backup_stays_unchanged():
-    c = FakeClient(router_backups())
+    c = fake(router_backups())
     result = vm_backup.run(c, backup_params(name="router-3", labels=NIGHTLY, keep=3))
     assert result == dict(result, changed=False, expired=[]) and c.writes() == []
 
@@ -313,10 +279,10 @@ def test_keep_with_nothing_beyond_it_deletes_nothing_and_an_existing_backup_stay
 def test_keep_never_runs_after_a_failed_backup():
     objects = dict(router_backups())
     objects[f"{BACKUPS}/router-4"] = make_backup("router-4", ready=False, error="boom", labels=NIGHTLY)
-    c = FakeClient(objects)
+    c = fake(objects)
     with pytest.raises(WaitFailed):
         vm_backup.run(c, backup_params(name="router-4", labels=NIGHTLY, keep=1), sleep=no_sleep)
-    assert c.writes() == [] and not any(call[0] == "list" for call in c.calls)
+    assert c.writes() == [] and "list" not in c.ops()
 
 
 # --- restores ----------------------------------------------------------------------------------------
@@ -365,7 +331,7 @@ def test_restore_refusals_before_any_write(objects, kw, option, message):
     p = restore_params(**kw)
     paths = {"b": f"/apis/harvesterhci.io/v1beta1/namespaces/{p['backup_namespace'] or 'default'}/virtualmachinebackups/router-1",
              "vm": f"{VMS}/copy"}
-    c = FakeClient({paths[k]: o for k, o in objects.items()})
+    c = fake({paths[k]: o for k, o in objects.items()})
     with pytest.raises(ValidationError) as e:
         vm_restore.run(c, p)
     assert e.value.option == option and str(e.value).startswith(message), str(e.value)
@@ -378,12 +344,12 @@ def complete_at_once(client, path):
 
 
 def test_a_restore_is_created_waited_for_and_then_left_alone():
-    c = FakeClient({f"{BACKUPS}/router-1": make_backup(), f"{VMS}/lab-builder": vm("lab-builder", {"printableStatus": "Stopped"})},
-                   on_create=complete_at_once)
+    c = fake({f"{BACKUPS}/router-1": make_backup(), f"{VMS}/lab-builder": vm("lab-builder", {"printableStatus": "Stopped"})},
+             on_create=complete_at_once)
     p = restore_params(vm="lab-builder", new_vm=False)
     result = vm_restore.run(c, p, sleep=no_sleep)
     assert result["changed"] is True and result["complete"] is True
-    assert [w[0] for w in c.writes()] == ["create"] and result["diff"]["after"]["spec"]["newVM"] is False
+    assert [w.op for w in c.writes()] == ["create"] and result["diff"]["after"]["spec"]["newVM"] is False
     again = vm_restore.run(c, p)
     assert again["changed"] is False and len(c.writes()) == 1
     with pytest.raises(ValidationError) as e:
@@ -396,7 +362,7 @@ def test_a_restore_error_stops_the_wait():
     failing = {"metadata": {"name": "copy", "namespace": "default"}, "spec": vm_restore.desired(restore_params())["spec"],
                "status": {"complete": False, "conditions": [
                    {"type": "InProgress", "status": "False", "reason": "Error", "message": "volume x restore failed"}]}}
-    c = FakeClient({f"{RESTORES}/copy": failing})
+    c = fake({f"{RESTORES}/copy": failing})
     with pytest.raises(WaitFailed) as e:
         vm_restore.run(c, restore_params())
     assert str(e.value).endswith("to complete: Harvester reports: volume x restore failed")

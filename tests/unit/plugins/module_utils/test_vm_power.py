@@ -9,14 +9,13 @@ the wait and its message, the result in check mode."""
 
 from __future__ import annotations
 
-import copy
-
 import pytest
 
 from ansible_collections.homelab.harvester.plugins.module_utils import vm, vm_power
-from ansible_collections.homelab.harvester.plugins.module_utils.errors import Conflict, WaitTimeout
+from ansible_collections.homelab.harvester.plugins.module_utils.errors import WaitTimeout
 from ansible_collections.homelab.harvester.plugins.module_utils.validate import ValidationError
 from ansible_collections.homelab.harvester.plugins.module_utils.wait import WaitFailed
+from tests.unit.fake_client import NORMAL, FakeClient, Seq, conflict
 
 VMS = "/apis/kubevirt.io/v1/namespaces/default/virtualmachines"
 VMIS = "/apis/kubevirt.io/v1/namespaces/default/virtualmachineinstances"
@@ -194,56 +193,49 @@ def test_the_diff_shows_what_the_patch_writes():
 
 
 # --- the flow against a fake client -----------------------------------------------------------------
-class FakeClient:
-    """VMs and VMIs by (namespace, name); a merge patch applies to the VM and, unless dry, lets
-    ``on_patch`` play the controller. ``conflicts``: 409s to answer before the next patches."""
-
-    def __init__(self, vms, vmis=(), dry_run=False, on_patch=None):
-        self.vms = {vm.key(v): v for v in vms}
-        self.vmis = {vm.key(v): v for v in vmis}
-        self.dry_run, self.on_patch = dry_run, on_patch
-        self.calls, self.conflicts, self.on_conflict = [], 0, None
-
-    def list(self, path, label_selector=None):
-        self.calls.append(("list", path, label_selector))
-        store = self.vmis if path.endswith("virtualmachineinstances") else self.vms
-        ns = path.split("/namespaces/")[1].split("/")[0] if "/namespaces/" in path else None
-        return [copy.deepcopy(o) for k, o in sorted(store.items()) if ns in (None, k[0])]
-
-    def get(self, path, missing_ok=False):
-        self.calls.append(("get", path))
-        parts = path.split("/")
-        store = self.vmis if parts[-2] == "virtualmachineinstances" else self.vms
-        found = store.get((parts[-3], parts[-1]))
-        return copy.deepcopy(found) if found is not None else None
-
-    def merge_patch(self, path, patch):
-        self.calls.append(("patch", path, copy.deepcopy(patch)))
-        if self.conflicts:
-            self.conflicts -= 1
-            if self.on_conflict:
-                self.on_conflict()
-            raise Conflict(409, "Conflict", "the object has been modified")
-        k = ("default", path.rsplit("/", 1)[1])
-        patched = vm_power._patched(self.vms[k], patch)
-        if not self.dry_run:
-            self.vms[k] = patched
-            if self.on_patch:
-                self.on_patch(self, k)
-        return patched
-
-    def patches(self):
-        return [c[1] for c in self.calls if c[0] == "patch"]
+def vm_path(v):
+    return kinds_path(v, "virtualmachines")
 
 
-def controller(client, k):
+def kinds_path(obj, plural):
+    return f"/apis/kubevirt.io/v1/namespaces/{obj['metadata']['namespace']}/{plural}/{obj['metadata']['name']}"
+
+
+def fake(vms, vmis=(), dry_run=False, on_patch=None):
+    """VMs and VMIs stored by path; ``on_patch(client, vm_path)`` plays the controller after a stored patch."""
+    objects = {vm_path(v): v for v in vms}
+    objects.update({kinds_path(v, "virtualmachineinstances"): v for v in vmis})
+    return FakeClient(objects, dry_run=dry_run, after={"merge_patch": on_patch} if on_patch else None)
+
+
+def refuse_once(path, before=None, maybe_stored=False):
+    """The first patch of ``path`` is answered 409 (after ``before(client)`` changed the store); later ones go through."""
+    def answer(client, call):
+        if before:
+            before(client)
+        error = conflict(path)
+        error.maybe_stored = maybe_stored
+        raise error
+    return {("merge_patch", path): Seq([answer, NORMAL])}
+
+
+def lists(c):
+    return [(call.path, call.query.get("labelSelector")) for call in c.calls if call.op == "list"]
+
+
+def patches(c):
+    return [call.path for call in c.calls if call.op == "merge_patch"]
+
+
+def controller(client, path):
     """The twin's virt-controller in one step: Halted deletes the VMI, a start creates a Running one."""
-    vm = client.vms[k]
+    vm = client.objects[path]
+    vmi_path = path.replace("/virtualmachines/", "/virtualmachineinstances/")
     if vm["spec"]["runStrategy"] == "Halted":
-        client.vmis.pop(k, None)
+        client.objects.pop(vmi_path, None)
         vm["status"] = {"printableStatus": "Stopped"}
     else:
-        client.vmis[k] = make_vmi(k[1])
+        client.objects[vmi_path] = make_vmi(vm["metadata"]["name"], ns=vm["metadata"]["namespace"])
         vm["status"] = {"printableStatus": "Running", "ready": True}
 
 
@@ -253,115 +245,109 @@ def lab():
 
 
 def test_stop_every_vm_patches_the_running_ones_and_waits():
-    c = FakeClient(*lab(), on_patch=controller)
+    c = fake(*lab(), on_patch=controller)
     result = vm_power.run(c, params(), sleep=lambda s: None)
     assert result["changed"] is True
     assert result["vms"] == [
         {"namespace": "default", "name": "builder", "before": "Stopped", "after": "Stopped", "changed": False},
         {"namespace": "default", "name": "dns", "before": "Running", "after": "Stopped", "changed": True},
         {"namespace": "default", "name": "router", "before": "Running", "after": "Stopped", "changed": True}]
-    assert c.patches() == [f"{VMS}/dns", f"{VMS}/router"]
-    assert c.calls[:2] == [("list", VMS, None), ("list", VMIS, None)]
+    assert patches(c) == [f"{VMS}/dns", f"{VMS}/router"]
+    assert lists(c)[:2] == [(VMS, None), (VMIS, None)] and c.ops()[:2] == ["list", "list"]
     assert set(result["diff"]["before"]) == {"default/dns", "default/router"}
 
 
 def test_a_second_run_reads_twice_and_writes_nothing():
     vms, vmis = lab()
-    c = FakeClient([make_vm(v["metadata"]["name"], "Halted", "Stopped") for v in vms])
+    c = fake([make_vm(v["metadata"]["name"], "Halted", "Stopped") for v in vms])
     result = vm_power.run(c, params())
     assert result["changed"] is False and result["diff"] == {"before": {}, "after": {}}
-    assert [call[0] for call in c.calls] == ["list", "list"]
+    assert c.ops() == ["list", "list"]
 
 
 def test_selector_and_all_namespaces_reach_the_list_calls():
-    c = FakeClient(*lab(), on_patch=controller)
+    c = fake(*lab(), on_patch=controller)
     vm_power.run(c, params(label_selector="app=web", all_namespaces=True, wait=False))
-    assert c.calls[:2] == [("list", "/apis/kubevirt.io/v1/virtualmachines", "app=web"),
-                           ("list", "/apis/kubevirt.io/v1/virtualmachineinstances", None)]
+    assert c.ops()[:2] == ["list", "list"]
+    assert lists(c)[:2] == [("/apis/kubevirt.io/v1/virtualmachines", "app=web"),
+                            ("/apis/kubevirt.io/v1/virtualmachineinstances", None)]
 
 
 def test_unknown_names_fail_before_any_write_all_named():
-    c = FakeClient(*lab())
+    c = fake(*lab())
     with pytest.raises(vm.VmsRefused) as e:
         vm_power.run(c, params(names=["router", "nope", "lab/dns"]))
     assert str(e.value) == "VirtualMachine default/nope, lab/dns not found; nothing was changed"
     assert e.value.as_dict() == {"vms": ["default/nope", "lab/dns"]}
-    assert c.patches() == []
-    assert [call[1] for call in c.calls] == [VMS, VMIS, "/apis/kubevirt.io/v1/namespaces/lab/virtualmachines",
-                                             "/apis/kubevirt.io/v1/namespaces/lab/virtualmachineinstances"]
+    assert patches(c) == []
+    assert [call.path for call in c.calls] == [VMS, VMIS, "/apis/kubevirt.io/v1/namespaces/lab/virtualmachines",
+                                               "/apis/kubevirt.io/v1/namespaces/lab/virtualmachineinstances"]
     with pytest.raises(vm.VmsRefused) as e:  # a reader (harvester_vm_info) has nothing to not change
         vm.select(c, params(names=["nope"]), writes=False)
     assert str(e.value) == "VirtualMachine default/nope not found"
 
 
 def test_every_vm_is_checked_before_the_first_write():
-    c = FakeClient([make_vm("a", "Halted", "Stopped"), make_vm("b", "Halted", "Stopped", memory="Manual")])
+    c = fake([make_vm("a", "Halted", "Stopped"), make_vm("b", "Halted", "Stopped", memory="Manual")])
     with pytest.raises(vm.VmsRefused, match="^cannot start VirtualMachine default/b remembers run strategy Manual"):
         vm_power.run(c, params(state="running"))
-    assert c.patches() == []
+    assert patches(c) == []
 
 
 def test_a_conflict_re_reads_and_plans_again():
-    c = FakeClient(*lab(), on_patch=controller)
-    c.conflicts = 1
+    c = fake(*lab(), on_patch=controller)
+    c.answers.update(refuse_once(f"{VMS}/router"))
     result = vm_power.run(c, params(name="router", wait=False), sleep=lambda s: None)
     assert result["changed"] is True
-    assert c.patches() == [f"{VMS}/router", f"{VMS}/router"]
-    assert ("get", f"{VMS}/router") in c.calls and ("get", f"{VMIS}/router") in c.calls
+    assert patches(c) == [f"{VMS}/router", f"{VMS}/router"]
+    gets = [call.path for call in c.calls if call.op == "get"]
+    assert f"{VMS}/router" in gets and f"{VMIS}/router" in gets
 
 
 def test_a_conflict_after_someone_else_stopped_it_writes_nothing_more():
-    c = FakeClient(*lab())
-    c.conflicts = 1
-    c.on_conflict = lambda: c.vms.__setitem__(("default", "router"), make_vm("router", "Halted", "Stopping"))
+    c = fake(*lab())
+    c.answers.update(refuse_once(f"{VMS}/router", lambda client: client.objects.__setitem__(
+        f"{VMS}/router", make_vm("router", "Halted", "Stopping"))))
     result = vm_power.run(c, params(name="router", wait=False), sleep=lambda s: None)
     assert result["changed"] is False and result["vms"][0]["changed"] is False
-    assert len(c.patches()) == 1  # the refused one; the fresh read needs no write
+    assert len(patches(c)) == 1  # the refused one; the fresh read needs no write
 
 
 def test_a_stop_stored_with_its_answer_lost_is_still_this_runs_change():
     """The stop PATCH was stored, its answer lost; the repeat met a 409 and the re-read shows the
     VM halted: this run stopped it (so a caller starts it again), not "already stopped"."""
-    c = FakeClient(*lab())
+    c = fake(*lab())
 
-    def stored_then_conflict():
-        c.vms[("default", "router")] = make_vm("router", "Halted", "Stopped")
-    c.conflicts, c.on_conflict = 1, stored_then_conflict
-    original = c.merge_patch
-
-    def merge_patch(path, patch):
-        try:
-            return original(path, patch)
-        except Conflict as e:
-            e.maybe_stored = True
-            raise
-    c.merge_patch = merge_patch
+    def stored_then_conflict(client):
+        client.objects[f"{VMS}/router"] = make_vm("router", "Halted", "Stopped")
+    c.answers.update(refuse_once(f"{VMS}/router", stored_then_conflict, maybe_stored=True))
     result = vm_power.run(c, params(name="router", wait=False), sleep=lambda s: None)
     assert result["changed"] is True and result["vms"][0]["changed"] is True
     assert result["diff"]["after"]["default/router"]["spec"] == {"runStrategy": "Halted"}
 
 
 def test_after_a_conflict_the_patch_and_the_diff_follow_the_fresh_read():
-    c = FakeClient(*lab())
-    c.conflicts = 1
-    c.on_conflict = lambda: c.vms.__setitem__(("default", "router"), make_vm("router", "Always", ready=True))
+    c = fake(*lab())
+    c.answers.update(refuse_once(f"{VMS}/router", lambda client: client.objects.__setitem__(
+        f"{VMS}/router", make_vm("router", "Always", ready=True))))
     result = vm_power.run(c, params(name="router", wait=False), sleep=lambda s: None)
-    last = [call[2] for call in c.calls if call[0] == "patch"][-1]
+    last = [call.body for call in c.calls if call.op == "merge_patch"][-1]
     assert last["metadata"]["annotations"] == {MEMORY: "Always"}  # the strategy it has now is remembered
     assert result["diff"]["before"]["default/router"] == {"spec": {"runStrategy": "Always"}}
 
 
 def test_check_mode_predicts_and_does_not_wait():
-    c = FakeClient(*lab(), dry_run=True)
+    c = fake(*lab(), dry_run=True)
     result = vm_power.run(c, params(), check_mode=True)
     assert [(e["name"], e["after"], e["changed"]) for e in result["vms"]] == [
         ("builder", "Stopped", False), ("dns", "Stopped", True), ("router", "Stopped", True)]
-    assert [call[0] for call in c.calls] == ["list", "list", "patch", "patch"]
+    assert c.ops() == ["list", "list", "merge_patch", "merge_patch"]
+    assert all(call.dry_run for call in c.writes()) and c.objects == fake(*lab()).objects  # nothing stored
 
 
 def test_the_wait_times_out_naming_what_is_still_on_its_way():
     now = [0.0]
-    c = FakeClient(*lab())  # nothing plays the controller: the VMs stay Running
+    c = fake(*lab())  # nothing plays the controller: the VMs stay Running
     with pytest.raises(WaitTimeout) as e:
         vm_power.run(c, params(wait_timeout=5), sleep=lambda s: now.__setitem__(0, now[0] + s), clock=lambda: now[0])
     assert "timed out after 5 s waiting for 3 VM(s) to be stopped; last seen: default/dns Running, VMI Running; " \
@@ -369,8 +355,8 @@ def test_the_wait_times_out_naming_what_is_still_on_its_way():
 
 
 def test_a_vm_deleted_during_the_wait_fails_at_once():
-    def vanish(client, k):
-        client.vms.pop(k)
-    c = FakeClient(*lab(), on_patch=vanish)
+    def vanish(client, path):
+        client.objects.pop(path)
+    c = fake(*lab(), on_patch=vanish)
     with pytest.raises(WaitFailed, match="VirtualMachine default/router was deleted"):
         vm_power.run(c, params(name="router"), sleep=lambda s: None)
