@@ -262,6 +262,12 @@ SPEC = KindSpec(kind=KIND, noun="image", check=check, desired=desired, fields=fi
 
 
 # --- listing (harvester_image_info) -------------------------------------------------------
+def info_task(module):
+    """harvester_image_info's ``run(module)``: ``check_info`` before any request, then the images."""
+    check_info(module.params)
+    return {"changed": False, "images": list_images(module.client, module.params)}
+
+
 def check_info(params):
     """The input checks of ``harvester_image_info``, before any request."""
     if params.get("namespace"):

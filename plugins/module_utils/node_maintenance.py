@@ -566,6 +566,13 @@ def describe(live):
     return f"maintenance {what}{forced}, {'schedulable' if schedulable(live) else 'cordoned'}"
 
 
+def task(module):
+    """harvester_node's ``run(module)``: ``check`` before the client exists (bad input makes no
+    request), then ``run``."""
+    check(module.params)
+    return run(module.client, module.params, warn=module.warn)
+
+
 def run(client, params, warn=None, clock=None, sleep=None):
     """The module's one call (after ``check``): maintenance on/off or cordon on/off, with waits; see
     ``Maintenance``."""

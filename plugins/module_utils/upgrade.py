@@ -488,6 +488,13 @@ def absent(client, params, clock=None, sleep=None):
     return {"changed": bool(names), "deleted": names, "diff": {"before": {"upgrades": names}, "after": {"upgrades": []}}}
 
 
+def task(module):
+    """harvester_upgrade's ``run(module)``: ``check`` before the client exists (bad input makes no
+    request), then ``run``."""
+    check(module.params)
+    return run(module.client, module.params)
+
+
 def run(client, params, clock=None, sleep=None):
     check(params)
     if params.get("state") == "absent":

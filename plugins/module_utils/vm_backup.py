@@ -182,6 +182,13 @@ def require_target(client):
 
 
 # --- the flow of harvester_vm_backup -------------------------------------------------------------
+def task(module):
+    """harvester_vm_backup's ``run(module)``: ``check`` before the client exists (bad input makes
+    no request), then ``run``."""
+    check(module.params)
+    return run(module.client, module.params, check_mode=module.check_mode)
+
+
 def run(client, params, check_mode=False, sleep=None):
     """Present: create the backup (or patch its labels) and wait until it is ready to use;
     absent: delete it and wait until Harvester has removed its data. Returns the module result."""
@@ -257,6 +264,13 @@ def prune(client, params, obj, check_mode=False, sleep=None):
 
 
 # --- the flow of harvester_vm_backup_info --------------------------------------------------------
+def info_task(module):
+    """harvester_vm_backup_info's ``run(module)``: ``check_info`` before any request, then the
+    ``listing``."""
+    check_info(module.params)
+    return listing(module.client, module.params)
+
+
 def check_info(params):
     validate.name(params["namespace"], "namespace")
     if params.get("vm") is not None:

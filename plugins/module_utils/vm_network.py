@@ -233,6 +233,12 @@ def describe(obj):
     }
 
 
+def info_task(module):
+    """harvester_network_info's ``run(module)``: ``check_info`` before any request, then the networks."""
+    check_info(module.params)
+    return {"changed": False, "networks": list_networks(module.client, module.params)}
+
+
 def check_info(params):
     """The input checks of ``harvester_network_info``, before any request."""
     if params.get("namespace"):

@@ -240,6 +240,13 @@ def _wait(client, selected, state, timeout, sleep=None, clock=None):
                  sleep=sleep, clock=clock, interval=0.5)
 
 
+def task(module):
+    """harvester_vm_power's ``run(module)``: ``check`` before the client exists (bad input makes no
+    request), then ``run``."""
+    check(module.params)
+    return run(module.client, module.params, check_mode=module.check_mode)
+
+
 def run(client, params, check_mode=False, sleep=None, clock=None):
     """Select, check all, patch what needs it, wait. Returns the module result (``changed``,
     ``vms``, ``diff``)."""

@@ -160,6 +160,13 @@ def summary(obj):
 
 
 # --- the flow ----------------------------------------------------------------------------------
+def task(module):
+    """harvester_vm_restore's ``run(module)``: ``check`` before the client exists (bad input makes
+    no request), then ``run``."""
+    check(module.params)
+    return run(module.client, module.params, check_mode=module.check_mode)
+
+
 def run(client, params, check_mode=False, sleep=None):
     """Create the restore (after the checks) or find the same one, then wait until complete."""
     ns, name = params["namespace"], params["name"]

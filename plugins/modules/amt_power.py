@@ -173,9 +173,5 @@ ARGUMENT_SPEC = {
 DEFINITION = ModuleDefinition(ARGUMENT_SPEC, amt_power.run, connection=False)
 
 
-def main():
-    run_module(DEFINITION)
-
-
 if __name__ == "__main__":
-    main()
+    run_module(DEFINITION)

@@ -110,17 +110,8 @@ ARGUMENT_SPEC = {
 }
 
 
-def run(module):
-    image.check_info(module.params)
-    return {"changed": False, "images": image.list_images(module.client, module.params)}
-
-
-DEFINITION = ModuleDefinition(ARGUMENT_SPEC, run)
-
-
-def main():
-    run_module(DEFINITION)
+DEFINITION = ModuleDefinition(ARGUMENT_SPEC, image.info_task)
 
 
 if __name__ == "__main__":
-    main()
+    run_module(DEFINITION)

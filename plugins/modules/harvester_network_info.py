@@ -116,17 +116,8 @@ ARGUMENT_SPEC = {
 }
 
 
-def run(module):
-    vm_network.check_info(module.params)
-    return {"changed": False, "networks": vm_network.list_networks(module.client, module.params)}
-
-
-DEFINITION = ModuleDefinition(ARGUMENT_SPEC, run)
-
-
-def main():
-    run_module(DEFINITION)
+DEFINITION = ModuleDefinition(ARGUMENT_SPEC, vm_network.info_task)
 
 
 if __name__ == "__main__":
-    main()
+    run_module(DEFINITION)

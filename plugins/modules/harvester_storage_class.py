@@ -268,17 +268,8 @@ ARGUMENT_SPEC = {
 }
 
 
-def run(module):
-    storage_class.check(module.params)
-    return storage_class.ensure(module.client, module.params)
-
-
-DEFINITION = ModuleDefinition(ARGUMENT_SPEC, run)
-
-
-def main():
-    run_module(DEFINITION)
+DEFINITION = ModuleDefinition(ARGUMENT_SPEC, storage_class.task)
 
 
 if __name__ == "__main__":
-    main()
+    run_module(DEFINITION)

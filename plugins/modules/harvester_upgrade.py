@@ -290,17 +290,8 @@ MUTUALLY_EXCLUSIVE = [["version", "image"]]
 REQUIRED_ONE_OF = [["version", "image"]]
 
 
-def run(module):
-    upgrade.check(module.params)
-    return upgrade.run(module.client, module.params)
-
-
-DEFINITION = ModuleDefinition(ARGUMENT_SPEC, run, mutually_exclusive=MUTUALLY_EXCLUSIVE, required_one_of=REQUIRED_ONE_OF)
-
-
-def main():
-    run_module(DEFINITION)
+DEFINITION = ModuleDefinition(ARGUMENT_SPEC, upgrade.task, mutually_exclusive=MUTUALLY_EXCLUSIVE, required_one_of=REQUIRED_ONE_OF)
 
 
 if __name__ == "__main__":
-    main()
+    run_module(DEFINITION)

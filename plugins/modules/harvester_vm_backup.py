@@ -199,17 +199,8 @@ ARGUMENT_SPEC = {
 }
 
 
-def run(module):
-    vm_backup.check(module.params)
-    return vm_backup.run(module.client, module.params, check_mode=module.check_mode)
-
-
-DEFINITION = ModuleDefinition(ARGUMENT_SPEC, run)
-
-
-def main():
-    run_module(DEFINITION)
+DEFINITION = ModuleDefinition(ARGUMENT_SPEC, vm_backup.task)
 
 
 if __name__ == "__main__":
-    main()
+    run_module(DEFINITION)

@@ -155,17 +155,8 @@ ARGUMENT_SPEC = {
 }
 
 
-def run(module):
-    vm_backup.check_info(module.params)
-    return vm_backup.listing(module.client, module.params)
-
-
-DEFINITION = ModuleDefinition(ARGUMENT_SPEC, run)
-
-
-def main():
-    run_module(DEFINITION)
+DEFINITION = ModuleDefinition(ARGUMENT_SPEC, vm_backup.info_task)
 
 
 if __name__ == "__main__":
-    main()
+    run_module(DEFINITION)

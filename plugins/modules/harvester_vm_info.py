@@ -108,17 +108,8 @@ ARGUMENT_SPEC = {
 }
 
 
-def run(module):
-    vm_info.check(module.params)
-    return {"changed": False, "vms": vm_info.gather(module.client, module.params)}
-
-
-DEFINITION = ModuleDefinition(ARGUMENT_SPEC, run)
-
-
-def main():
-    run_module(DEFINITION)
+DEFINITION = ModuleDefinition(ARGUMENT_SPEC, vm_info.task)
 
 
 if __name__ == "__main__":
-    main()
+    run_module(DEFINITION)

@@ -151,9 +151,5 @@ ARGUMENT_SPEC = {
 DEFINITION = ModuleDefinition(ARGUMENT_SPEC, tinkerbell.run)
 
 
-def main():
-    run_module(DEFINITION)
-
-
 if __name__ == "__main__":
-    main()
+    run_module(DEFINITION)
