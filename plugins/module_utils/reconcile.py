@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from .client import Found
 from .errors import AlreadyExists, Conflict, HarvesterError
+from .option_groups import NAMESPACE_ARGS, STATE_ARGS, wait_args
 from .retry import on_conflict
 from .wait import should_wait, until
 
@@ -290,6 +291,15 @@ def converge(client, spec, params):
                     describe=lambda o: f"no such {spec.noun}" if o is None else spec.summary(o),
                     progress=client.progress, stage=spec.stage)
     return dict(spec.returned(obj, params), changed=changed, diff=diff)
+
+
+def object_args(wait_timeout):
+    """The options ``converge`` reads, as an argument spec: ``name``, ``state``, ``wait`` and
+    ``wait_timeout`` (default ``wait_timeout`` seconds), ``namespace`` and ``recreate``. A module
+    merges them into its spec, documents ``name`` and ``recreate`` (what they mean for its kind) and
+    lists the state, wait and namespace fragments."""
+    return {"name": {"type": "str", "required": True}, **STATE_ARGS, **wait_args(wait_timeout), **NAMESPACE_ARGS,
+            "recreate": {"type": "bool", "default": False}}
 
 
 def run(module, spec):

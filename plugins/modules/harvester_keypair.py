@@ -141,15 +141,10 @@ diff:
 
 from ansible_collections.homelab.harvester.plugins.module_utils import keypair, reconcile
 from ansible_collections.homelab.harvester.plugins.module_utils.module import ModuleDefinition, run_module
-from ansible_collections.homelab.harvester.plugins.module_utils.option_groups import NAMESPACE_ARGS, STATE_ARGS, wait_args
 
 ARGUMENT_SPEC = {
-    "name": {"type": "str", "required": True},
-    **STATE_ARGS,
-    **wait_args(60),
-    **NAMESPACE_ARGS,
+    **reconcile.object_args(60),
     "public_key": {"type": "str", "no_log": False},
-    "recreate": {"type": "bool", "default": False},
 }
 
 
