@@ -30,6 +30,7 @@ created again.
 
 from __future__ import annotations
 
+from . import validate
 from .client import Found
 from .errors import AlreadyExists, Conflict, HarvesterError
 from .option_groups import NAMESPACE_ARGS, STATE_ARGS, wait_args
@@ -99,6 +100,16 @@ def label_field(key):
 def label_fields(labels):
     """The managed fields of the label keys given (only those: other labels are not ours)."""
     return [label_field(key) for key in sorted(labels or {})]
+
+
+def fields_given(params, always, when_given):
+    """The fields one call manages: ``always``, then each of ``when_given`` (``{option: Field}``)
+    whose option is given (an omitted option leaves the live value alone), then the label keys
+    given."""
+    out = list(always)
+    out.extend(field for option, field in when_given.items() if params.get(option) is not None)
+    out.extend(label_fields(params.get("labels")))
+    return out
 
 
 def set_labels(metadata, labels):
@@ -300,6 +311,15 @@ def object_args(wait_timeout):
     lists the state, wait and namespace fragments."""
     return {"name": {"type": "str", "required": True}, **STATE_ARGS, **wait_args(wait_timeout), **NAMESPACE_ARGS,
             "recreate": {"type": "bool", "default": False}}
+
+
+def check_object_args(params):
+    """The input checks of ``object_args`` for a kind named by a DNS-1123 subdomain: ``name``,
+    ``namespace``, a positive ``wait_timeout``."""
+    validate.subdomain(params["name"], "name")
+    validate.name(params["namespace"], "namespace")
+    if params.get("wait_timeout") is not None:
+        validate.positive(params["wait_timeout"], "wait_timeout")
 
 
 def run(module, spec):

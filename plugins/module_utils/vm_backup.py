@@ -39,6 +39,9 @@ from .wait import until
 KIND = kinds.VM_BACKUP
 TYPES = ("backup", "snapshot")
 DEFAULT_TYPE = "backup"
+# The options naming a series of backups (one VM's, of one type) and how many of it to keep: what
+# harvester_vm_backup makes and prunes, what harvester_vm_backup_info lists and calls expired.
+SERIES_ARGS = {"vm": {"type": "str"}, "type": {"type": "str", "choices": list(TYPES)}, "keep": {"type": "int"}}
 TARGET_SETTING = "backup-target"
 READY, IN_PROGRESS, FAILED = "ready", "in_progress", "failed"
 ENTRY_KEYS = ("name", "namespace", "vm", "type", "state", "ready_to_use", "progress", "error", "created",

@@ -17,12 +17,6 @@ from . import vm as kubevirt
 from .validate import ValidationError
 
 
-def task(module):
-    """harvester_vm_info's ``run(module)``: ``check`` before any request, then the VMs."""
-    check(module.params)
-    return {"changed": False, "vms": gather(module.client, module.params)}
-
-
 def check(params):
     """Every input check, before any request (raises ``ValidationError``)."""
     validate.name(params["namespace"], "namespace")

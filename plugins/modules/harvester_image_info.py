@@ -100,7 +100,7 @@ images:
       type: bool
 """
 
-from ansible_collections.homelab.harvester.plugins.module_utils import image
+from ansible_collections.homelab.harvester.plugins.module_utils import image, listing
 from ansible_collections.homelab.harvester.plugins.module_utils.module import ModuleDefinition, run_module
 from ansible_collections.homelab.harvester.plugins.module_utils.option_groups import INFO_FILTER_ARGS
 
@@ -110,7 +110,7 @@ ARGUMENT_SPEC = {
 }
 
 
-DEFINITION = ModuleDefinition(ARGUMENT_SPEC, image.info_task)
+DEFINITION = ModuleDefinition(ARGUMENT_SPEC, listing.info_run("images", image.check_info, image.list_images))
 
 
 if __name__ == "__main__":

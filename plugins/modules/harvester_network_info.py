@@ -105,7 +105,7 @@ networks:
       type: bool
 """
 
-from ansible_collections.homelab.harvester.plugins.module_utils import vm_network
+from ansible_collections.homelab.harvester.plugins.module_utils import listing, vm_network
 from ansible_collections.homelab.harvester.plugins.module_utils.module import ModuleDefinition, run_module
 from ansible_collections.homelab.harvester.plugins.module_utils.option_groups import INFO_FILTER_ARGS
 
@@ -116,7 +116,7 @@ ARGUMENT_SPEC = {
 }
 
 
-DEFINITION = ModuleDefinition(ARGUMENT_SPEC, vm_network.info_task)
+DEFINITION = ModuleDefinition(ARGUMENT_SPEC, listing.info_run("networks", vm_network.check_info, vm_network.list_networks))
 
 
 if __name__ == "__main__":

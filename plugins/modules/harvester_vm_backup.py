@@ -193,9 +193,7 @@ ARGUMENT_SPEC = {
     **wait_args(1800),
     **NAMESPACE_ARGS,
     **LABELS_ARGS,
-    "vm": {"type": "str"},
-    "type": {"type": "str", "choices": ["backup", "snapshot"]},
-    "keep": {"type": "int"},
+    **vm_backup.SERIES_ARGS,
 }
 
 

@@ -149,9 +149,7 @@ from ansible_collections.homelab.harvester.plugins.module_utils.option_groups im
 ARGUMENT_SPEC = {
     **INFO_FILTER_ARGS,
     "all_namespaces": {"type": "bool", "default": False},
-    "vm": {"type": "str"},
-    "type": {"type": "str", "choices": ["backup", "snapshot"]},
-    "keep": {"type": "int"},
+    **vm_backup.SERIES_ARGS,
 }
 
 

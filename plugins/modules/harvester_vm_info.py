@@ -97,7 +97,7 @@ vms:
        migrating: false, run_strategy: RerunOnFailure, labels: {harvesterhci.io/creator: harvester}}
 """
 
-from ansible_collections.homelab.harvester.plugins.module_utils import vm_info
+from ansible_collections.homelab.harvester.plugins.module_utils import listing, vm_info
 from ansible_collections.homelab.harvester.plugins.module_utils.module import ModuleDefinition, run_module
 from ansible_collections.homelab.harvester.plugins.module_utils.option_groups import INFO_FILTER_ARGS
 
@@ -108,7 +108,7 @@ ARGUMENT_SPEC = {
 }
 
 
-DEFINITION = ModuleDefinition(ARGUMENT_SPEC, vm_info.task)
+DEFINITION = ModuleDefinition(ARGUMENT_SPEC, listing.info_run("vms", vm_info.check, vm_info.gather))
 
 
 if __name__ == "__main__":
