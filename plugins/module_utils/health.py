@@ -21,6 +21,7 @@ Facts (shared/reference/longhorn-capi.md §2, harvester-api.md §1.1, §1.2, §6
 from __future__ import annotations
 
 from . import harvester_settings, image, kinds, node
+from .conditions import condition
 from .errors import NotFound
 
 SECTIONS = ("nodes", "volumes", "settings", "images", "upgrade", "clusters")
@@ -36,13 +37,6 @@ def _list(client, kind, namespace=None, label_selector=None):
         return client.list(kind.path(namespace), label_selector=label_selector)
     except NotFound:
         return None
-
-
-def _condition(obj, type_):
-    for cond in ((obj or {}).get("status") or {}).get("conditions") or []:
-        if cond.get("type") == type_:
-            return cond
-    return {}
 
 
 def _meta(obj):
@@ -80,7 +74,7 @@ def volume_problems(info):
 # --- settings -----------------------------------------------------------------------------
 def setting(obj):
     name = _meta(obj).get("name")
-    cond = _condition(obj, "configured")
+    cond = condition(obj, "configured")
     value = obj.get("value") or ""
     default = obj.get("default", "")
     return {"name": name, "value": harvester_settings.mask(name, value), "default": default,
@@ -111,7 +105,7 @@ def upgrade(obj):
         return None
     meta, spec, status = _meta(obj), obj.get("spec") or {}, obj.get("status") or {}
     return {"name": meta.get("name"), "version": spec.get("version"), "state": (meta.get("labels") or {}).get(LABEL_UPGRADE_STATE),
-            "previous_version": status.get("previousVersion"), "message": _condition(obj, "Completed").get("message")}
+            "previous_version": status.get("previousVersion"), "message": condition(obj, "Completed").get("message")}
 
 
 def upgrade_problems(info):
@@ -127,7 +121,7 @@ def upgrade_problems(info):
 # --- Cluster API clusters -----------------------------------------------------------------
 def cluster(obj):
     meta, spec, status = _meta(obj), obj.get("spec") or {}, obj.get("status") or {}
-    available = _condition(obj, "Available")
+    available = condition(obj, "Available")
     return {"namespace": meta.get("namespace"), "name": meta.get("name"), "phase": status.get("phase"),
             "available": available.get("status") == "True", "paused": bool(spec.get("paused")),
             "message": available.get("message") or None}

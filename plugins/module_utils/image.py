@@ -26,6 +26,7 @@ import re
 from urllib.parse import urlsplit
 
 from . import kinds, listing, progress, reconcile, validate
+from .conditions import condition
 from .kind_spec import KindSpec
 from .reconcile import Field, empty_is_none, fields_given, set_labels
 from .validate import ValidationError, label_value, subdomain
@@ -170,13 +171,6 @@ def immutable(params):
 
 
 # --- readiness ----------------------------------------------------------------------------
-def condition(obj, type_):
-    for c in ((obj or {}).get("status") or {}).get("conditions") or []:
-        if c.get("type") == type_:
-            return c
-    return None
-
-
 def _is(obj, type_, status="True"):
     return (condition(obj, type_) or {}).get("status") == status
 

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import time as _time
 
+from .conditions import condition
+
 
 def stamp(seconds=None):
     """A time the way Kubernetes writes it (RFC 3339 UTC, seconds); now by default."""
@@ -65,10 +67,8 @@ class Progress:
 def condition_time(obj, type_):
     """When the cluster says condition ``type_`` of ``obj`` last changed (``lastTransitionTime``,
     else ``lastUpdateTime``), or ``None``."""
-    for cond in ((obj or {}).get("status") or {}).get("conditions") or []:
-        if cond.get("type") == type_:
-            return cond.get("lastTransitionTime") or cond.get("lastUpdateTime")
-    return None
+    cond = condition(obj, type_)
+    return cond.get("lastTransitionTime") or cond.get("lastUpdateTime")
 
 
 def percent(label, obj, done, done_word, done_condition):

@@ -41,6 +41,7 @@ import re
 import time
 
 from . import kinds, validate
+from .conditions import condition
 from .errors import Gone, HarvesterError
 from .image import checksum as sha512_checksum
 from .image import url as http_url
@@ -146,13 +147,6 @@ def is_terminal(obj):
     return state(obj) in TERMINAL
 
 
-def condition(obj, type_):
-    for c in ((obj or {}).get("status") or {}).get("conditions") or []:
-        if c.get("type") == type_:
-            return c
-    return None
-
-
 def node_statuses(obj):
     """``{node: {state, reason, message}}`` as the Upgrade shows them."""
     out = {}
@@ -256,7 +250,7 @@ def latest(upgrades, params=None):
 
 def _ready(node):
     c = condition(node, "Ready")
-    return c is None or c.get("status") == "True"
+    return not c or c.get("status") == "True"
 
 
 def _parse_version(text):

@@ -30,6 +30,7 @@ from __future__ import annotations
 import json
 
 from . import kinds, progress, reconcile, validate
+from .conditions import condition
 from .errors import HarvesterError
 from .reconcile import Field
 from .validate import ValidationError
@@ -59,10 +60,6 @@ def backup_type(obj):
 
 def _status(obj):
     return (obj or {}).get("status") or {}
-
-
-def condition(obj, type_):
-    return next((c for c in _status(obj).get("conditions") or [] if c.get("type") == type_), {})
 
 
 def is_ready(obj):

@@ -15,6 +15,7 @@ A paused cluster is reported, never waited on.
 from __future__ import annotations
 
 from .. import kinds
+from ..conditions import condition
 from ..errors import NotFound
 from ..wait import until
 from . import render
@@ -31,13 +32,6 @@ FAILURES = (
     ("TalosControlPlane", "MachinesCreated", ("InfrastructureTemplateCloningFailed", "BootstrapTemplateCloningFailed",
                                               "MachineGenerationFailed")),
 )
-
-
-def condition(obj, type_name):
-    for cond in ((obj or {}).get("status") or {}).get("conditions") or []:
-        if cond.get("type") == type_name:
-            return cond
-    return None
 
 
 def is_true(obj, type_name):
