@@ -26,8 +26,8 @@ import re
 from urllib.parse import urlsplit
 
 from . import kinds, listing, progress, reconcile, validate
-from .conditions import condition
 from .kind_spec import KindSpec
+from .objects import condition
 from .reconcile import Field, empty_is_none, fields_given, set_labels
 from .validate import ValidationError, label_value, subdomain
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import time as _time
 
-from .conditions import condition
+from .objects import condition
 
 
 def stamp(seconds=None):

@@ -318,8 +318,7 @@ def check_object_args(params):
     ``namespace``, a positive ``wait_timeout``."""
     validate.subdomain(params["name"], "name")
     validate.name(params["namespace"], "namespace")
-    if params.get("wait_timeout") is not None:
-        validate.positive(params["wait_timeout"], "wait_timeout")
+    validate.wait_timeout(params)
 
 
 def run(module, spec):

@@ -21,8 +21,8 @@ from __future__ import annotations
 import hashlib
 import json
 
-from .conditions import condition
 from .errors import ApiError, Conflict, HarvesterError
+from .objects import condition
 from .retry import is_webhook_denial, on_conflict
 from .validate import ValidationError, positive
 

@@ -131,6 +131,12 @@ def positive(value, option):
     return value
 
 
+def wait_timeout(params):
+    """The wait option group's ``wait_timeout``, when given, is more than 0 seconds."""
+    if params.get("wait_timeout") is not None:
+        positive(params["wait_timeout"], "wait_timeout")
+
+
 def ip(value, option):
     try:
         return ipaddress.ip_address(str(value))

@@ -30,8 +30,8 @@ from __future__ import annotations
 import json
 
 from . import kinds, progress, reconcile, validate
-from .conditions import condition
 from .errors import HarvesterError
+from .objects import condition
 from .reconcile import Field
 from .validate import ValidationError
 from .vm import label_selector
@@ -114,8 +114,7 @@ def check(params):
     validate.name(params["namespace"], "namespace")
     if params.get("vm") is not None:
         validate.subdomain(params["vm"], "vm")
-    if params.get("wait_timeout") is not None:
-        validate.positive(params["wait_timeout"], "wait_timeout")
+    validate.wait_timeout(params)
     if params["state"] == "absent":
         for option in ("labels", "keep"):
             if params.get(option) is not None:

@@ -54,8 +54,7 @@ def check(params):
         validate.route(params["route"])
     if params.get("labels") is not None:
         validate.labels(params["labels"], reserved=CONTROLLER_LABELS)
-    if params.get("wait_timeout") is not None:
-        validate.positive(params["wait_timeout"], "wait_timeout")
+    validate.wait_timeout(params)
 
 
 MGMT = "mgmt"

@@ -89,8 +89,7 @@ def check(params):
     targets(params)
     if params.get("run_strategy") and params["state"] != "running":
         raise ValidationError("run_strategy", "only with state=running (it is the strategy a VM starts with)")
-    if params.get("wait_timeout") is not None:
-        validate.positive(params["wait_timeout"], "wait_timeout")
+    validate.wait_timeout(params)
 
 
 # --- planning ------------------------------------------------------------------------------

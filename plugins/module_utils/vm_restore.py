@@ -52,8 +52,7 @@ def check(params):
     validate.subdomain(params["vm"], "vm")
     if params.get("keep_mac_address") and not params["new_vm"]:
         raise ValidationError("keep_mac_address", "only with new_vm=true (a replaced VM keeps its own MAC addresses)")
-    if params.get("wait_timeout") is not None:
-        validate.positive(params["wait_timeout"], "wait_timeout")
+    validate.wait_timeout(params)
 
 
 def backup_namespace(params):

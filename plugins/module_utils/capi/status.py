@@ -15,8 +15,8 @@ A paused cluster is reported, never waited on.
 from __future__ import annotations
 
 from .. import kinds
-from ..conditions import condition
 from ..errors import NotFound
+from ..objects import condition
 from ..wait import until
 from . import render
 

@@ -1,9 +1,15 @@
 # Copyright: (c) 2026, Homelab platform team
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The conditions of an object's status (``status.conditions``, the Kubernetes convention that
-Harvester, Longhorn, KubeVirt and Cluster API follow), read one way everywhere."""
+"""Reading the parts of a Kubernetes object every kind has, one way everywhere: its ``metadata``
+and the conditions of its status (``status.conditions``, the convention Harvester, Longhorn,
+KubeVirt and Cluster API follow)."""
 
 from __future__ import annotations
+
+
+def metadata(obj):
+    """``obj``'s ``metadata``; ``{}`` for no object or none."""
+    return (obj or {}).get("metadata") or {}
 
 
 def condition(obj, type_):
