@@ -214,8 +214,7 @@ def failed(obj):
 
 def stage(obj):
     """What a wait on an image reports (``progress.Progress``): the import percent, then imported."""
-    meta = (obj or {}).get("metadata") or {}
-    return progress.percent(f"image {meta.get('namespace')}/{meta.get('name')}", obj, is_imported, "imported", "Imported")
+    return progress.percent("image", obj, is_imported, "imported", "Imported")
 
 
 def summary(obj):

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import time as _time
 
-from .objects import condition
+from .objects import condition, metadata
 
 
 def stamp(seconds=None):
@@ -71,12 +71,14 @@ def condition_time(obj, type_):
     return cond.get("lastTransitionTime") or cond.get("lastUpdateTime")
 
 
-def percent(label, obj, done, done_word, done_condition):
-    """The stage of an object that reports ``status.progress`` in percent: ``"<label>: 45%"``
-    while it works, ``"<label>: <done_word>"`` (at the time of ``done_condition``) once
+def percent(noun, obj, done, done_word, done_condition):
+    """The stage of an object that reports ``status.progress`` in percent: ``"<noun> <ns>/<name>: 45%"``
+    while it works, ``"<noun> <ns>/<name>: <done_word>"`` (at the time of ``done_condition``) once
     ``done(obj)``."""
     if obj is None:
         return None
+    meta = metadata(obj)
+    label = f"{noun} {meta.get('namespace')}/{meta.get('name')}"
     if done(obj):
         return (f"{label}: {done_word}", condition_time(obj, done_condition))
     value = ((obj.get("status") or {}).get("progress"))

@@ -96,8 +96,7 @@ def summary(obj):
 
 def stage(obj):
     """What a wait on a backup reports: Harvester's percent, then ready to use."""
-    meta = (obj or {}).get("metadata") or {}
-    return progress.percent(f"{KIND.kind} {meta.get('namespace')}/{meta.get('name')}", obj, is_ready, "ready to use", "Ready")
+    return progress.percent(KIND.kind, obj, is_ready, "ready to use", "Ready")
 
 
 def failure(obj):

@@ -145,8 +145,7 @@ def failure(obj):
 
 def stage(obj):
     """What a wait on a restore reports: Harvester's percent, then complete."""
-    meta = (obj or {}).get("metadata") or {}
-    return progress.percent(f"{KIND.kind} {meta.get('namespace')}/{meta.get('name')}", obj, is_complete, "complete", "Ready")
+    return progress.percent(KIND.kind, obj, is_complete, "complete", "Ready")
 
 
 def summary(obj):
