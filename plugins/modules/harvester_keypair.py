@@ -83,22 +83,17 @@ EXAMPLES = r"""
   ansible.builtin.debug:
     msg: "{{ ops_key.fingerprint }}"
 
-- name: Connection options once for every module of the collection
-  module_defaults:
-    group/homelab.harvester.harvester:
-      kubeconfig: ~/harvester.yaml
-  block:
-    - name: Rotate a key (delete the key pair and create it again)
-      homelab.harvester.harvester_keypair:
-        name: capi
-        namespace: platform
-        public_key: "{{ new_capi_public_key }}"
-        recreate: true
+- name: Rotate a key (delete the key pair and create it again)
+  homelab.harvester.harvester_keypair:
+    name: capi
+    namespace: platform
+    public_key: "{{ new_capi_public_key }}"
+    recreate: true
 
-    - name: Remove a key pair
-      homelab.harvester.harvester_keypair:
-        name: old-laptop
-        state: absent
+- name: Remove a key pair
+  homelab.harvester.harvester_keypair:
+    name: old-laptop
+    state: absent
 """
 
 RETURN = r"""
