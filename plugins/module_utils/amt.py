@@ -94,7 +94,7 @@ CLEARED_BOOT_SETTINGS = {"BIOSPause": "false", "BIOSSetup": "false", "BootMediaI
                          "ReflashBIOS": "false", "SecureErase": "false"}
 
 
-# --- the options that reach AMT ------------------------------------------------------------------
+# --- the options that reach AMT ----------------------------------------------------------------
 def access_args(validate_certs):
     """The options that reach one node's AMT, as an argument spec: host, port (default by tls),
     tls, user, password and validate_certs (default ``validate_certs``). amt_power talks to AMT with
