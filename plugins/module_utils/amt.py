@@ -94,6 +94,21 @@ CLEARED_BOOT_SETTINGS = {"BIOSPause": "false", "BIOSSetup": "false", "BootMediaI
                          "ReflashBIOS": "false", "SecureErase": "false"}
 
 
+# --- the options that reach AMT ----------------------------------------------------------------
+def access_args(validate_certs):
+    """The options that reach one node's AMT, as an argument spec: host, port (default by tls),
+    tls, user, password and validate_certs (default ``validate_certs``). amt_power talks to AMT with
+    them; tinkerbell_machine hands them to Rufio as its ``amt`` suboptions."""
+    return {
+        "host": {"type": "str", "required": True},
+        "port": {"type": "int"},
+        "tls": {"type": "bool", "default": True},
+        "user": {"type": "str", "default": "admin"},
+        "password": {"type": "str", "required": True, "no_log": True},
+        "validate_certs": {"type": "bool", "default": validate_certs},
+    }
+
+
 # --- errors ------------------------------------------------------------------------------------
 class AmtError(HarvesterError):
     """AMT answered, but not with what was asked for."""

@@ -45,8 +45,7 @@ def check(params):
     validate.name(name, "name", validate.MAX_CLUSTER_NETWORK, why=" (its bond <name>-bo and bridge <name>-br must fit 15 characters)")
     if name == MGMT:
         raise validate.ValidationError("name", "mgmt is the built-in management network; its uplink is set at install time")
-    if params.get("wait_timeout") is not None:
-        validate.positive(params["wait_timeout"], "wait_timeout")
+    validate.wait_timeout(params)
     uplinks = params.get("uplinks") or []
     if params.get("state", "present") == "present" and not uplinks:
         raise validate.ValidationError("uplinks", "at least one uplink is needed with state present")

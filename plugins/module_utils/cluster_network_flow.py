@@ -14,6 +14,9 @@ from .wait import should_wait
 
 
 def run(module):
+    """harvester_cluster_network's ``run(module)``: ``cluster_network.check`` before the client
+    exists (bad input makes no request), then the flow."""
+    cnet.check(module.params)
     return absent(module) if module.params["state"] == "absent" else present(module)
 
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+from typing import NamedTuple
 
 from ansible.module_utils.common.parameters import env_fallback
 
@@ -108,18 +109,15 @@ def _expand(path):
 
 
 # --- the resolved value ---------------------------------------------------------------------
-class Credentials:
+class Credentials(NamedTuple):
     """What goes on the wire: a bearer token and/or a client certificate (paths or PEM data)."""
 
-    __slots__ = ("token", "cert_file", "key_file", "cert_data", "key_data", "expires")
-
-    def __init__(self, token=None, cert_file=None, key_file=None, cert_data=None, key_data=None, expires=None):
-        self.token = token
-        self.cert_file = cert_file
-        self.key_file = key_file
-        self.cert_data = cert_data
-        self.key_data = key_data
-        self.expires = expires
+    token: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+    cert_data: str | None = None
+    key_data: str | None = None
+    expires: str | None = None
 
     @property
     def has_client_cert(self):

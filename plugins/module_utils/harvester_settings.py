@@ -38,27 +38,25 @@ import copy
 import difflib
 import ipaddress
 import json
+from typing import NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
 MASK = "********"
 
 
-class HSetting:
+class HSetting(NamedTuple):
     """One Harvester setting. ``json``: the value is a JSON document in a string. ``struct``: Harvester
     decodes it into a Go struct, so a missing member and its zero value (``""``, ``0``, ``false``,
     ``{}``, ``[]``, null) mean the same. ``protected``: the webhook refuses DELETE (reset the value to
     ``""`` instead). ``read_only``: written by Harvester itself, never by users."""
 
-    __slots__ = ("name", "json", "default", "struct", "protected", "read_only", "note")
-
-    def __init__(self, name, json_=False, default="", struct=False, protected=False, read_only=False, note=""):
-        self.name = name
-        self.json = json_
-        self.default = default
-        self.struct = struct
-        self.protected = protected
-        self.read_only = read_only
-        self.note = note
+    name: str
+    json: bool = False
+    default: str = ""
+    struct: bool = False
+    protected: bool = False
+    read_only: bool = False
+    note: str = ""
 
     def __repr__(self):
         return f"HSetting({self.name}{', json' if self.json else ''})"

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from . import harvester_settings, image, kinds, node
 from .errors import NotFound
+from .objects import condition, metadata
 
 SECTIONS = ("nodes", "volumes", "settings", "images", "upgrade", "clusters")
 STATE_SETTINGS = ("server-version", "backup-target", "storage-network")
@@ -38,17 +39,6 @@ def _list(client, kind, namespace=None, label_selector=None):
         return None
 
 
-def _condition(obj, type_):
-    for cond in ((obj or {}).get("status") or {}).get("conditions") or []:
-        if cond.get("type") == type_:
-            return cond
-    return {}
-
-
-def _meta(obj):
-    return obj.get("metadata") or {}
-
-
 # --- Longhorn scheduling -------------------------------------------------------------------
 def scheduling_problems(nodes):
     """One sentence when no Longhorn node takes new replicas (each node's own problem names it too)."""
@@ -63,7 +53,7 @@ def volume(obj):
     status = obj.get("status") or {}
     k8s = status.get("kubernetesStatus") or {}
     pvc = f"{k8s['namespace']}/{k8s['pvcName']}" if k8s.get("namespace") and k8s.get("pvcName") else None
-    return {"name": _meta(obj).get("name"), "pvc": pvc, "state": status.get("state"),
+    return {"name": metadata(obj).get("name"), "pvc": pvc, "state": status.get("state"),
             "robustness": status.get("robustness"), "node": status.get("currentNodeID") or None,
             "replicas": (obj.get("spec") or {}).get("numberOfReplicas"), "size": (obj.get("spec") or {}).get("size")}
 
@@ -79,8 +69,8 @@ def volume_problems(info):
 
 # --- settings -----------------------------------------------------------------------------
 def setting(obj):
-    name = _meta(obj).get("name")
-    cond = _condition(obj, "configured")
+    name = metadata(obj).get("name")
+    cond = condition(obj, "configured")
     value = obj.get("value") or ""
     default = obj.get("default", "")
     return {"name": name, "value": harvester_settings.mask(name, value), "default": default,
@@ -96,7 +86,7 @@ def setting_problems(info):
 
 # --- images -------------------------------------------------------------------------------
 def image_info(obj):
-    meta, spec, status = _meta(obj), obj.get("spec") or {}, obj.get("status") or {}
+    meta, spec, status = metadata(obj), obj.get("spec") or {}, obj.get("status") or {}
     return {"namespace": meta.get("namespace"), "name": meta.get("name"), "display_name": spec.get("displayName"),
             "imported": image.is_imported(obj), "progress": status.get("progress", 0), "failure": image.failed(obj)}
 
@@ -109,9 +99,9 @@ def image_problems(info):
 def upgrade(obj):
     if obj is None:
         return None
-    meta, spec, status = _meta(obj), obj.get("spec") or {}, obj.get("status") or {}
+    meta, spec, status = metadata(obj), obj.get("spec") or {}, obj.get("status") or {}
     return {"name": meta.get("name"), "version": spec.get("version"), "state": (meta.get("labels") or {}).get(LABEL_UPGRADE_STATE),
-            "previous_version": status.get("previousVersion"), "message": _condition(obj, "Completed").get("message")}
+            "previous_version": status.get("previousVersion"), "message": condition(obj, "Completed").get("message")}
 
 
 def upgrade_problems(info):
@@ -126,8 +116,8 @@ def upgrade_problems(info):
 
 # --- Cluster API clusters -----------------------------------------------------------------
 def cluster(obj):
-    meta, spec, status = _meta(obj), obj.get("spec") or {}, obj.get("status") or {}
-    available = _condition(obj, "Available")
+    meta, spec, status = metadata(obj), obj.get("spec") or {}, obj.get("status") or {}
+    available = condition(obj, "Available")
     return {"namespace": meta.get("namespace"), "name": meta.get("name"), "phase": status.get("phase"),
             "available": available.get("status") == "True", "paused": bool(spec.get("paused")),
             "message": available.get("message") or None}
@@ -145,7 +135,7 @@ def cluster_problems(info):
 # --- the report ---------------------------------------------------------------------------
 def _latest_upgrade(client):
     items = _list(client, kinds.UPGRADE, kinds.HARVESTER_NAMESPACE, label_selector=f"{LABEL_LATEST_UPGRADE}=true") or []
-    return max(items, key=lambda u: _meta(u).get("creationTimestamp") or "", default=None)
+    return max(items, key=lambda u: metadata(u).get("creationTimestamp") or "", default=None)
 
 
 def gather(client, sections=SECTIONS):
@@ -160,7 +150,7 @@ def gather(client, sections=SECTIONS):
                                    key=lambda v: v["name"] or "")
         problems += [p for v in report["volumes"] for p in volume_problems(v)]
     if "settings" in sections:
-        found = {_meta(s).get("name"): s for s in _list(client, kinds.HARVESTER_SETTING) or []}
+        found = {metadata(s).get("name"): s for s in _list(client, kinds.HARVESTER_SETTING) or []}
         infos = [setting(obj) for obj in found.values()]
         report["settings"] = {i["name"]: i for i in infos if i["name"] in STATE_SETTINGS}
         problems += [p for i in sorted(infos, key=lambda i: i["name"] or "") for p in setting_problems(i)]

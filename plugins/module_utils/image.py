@@ -25,9 +25,10 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from . import kinds, progress, validate
+from . import kinds, listing, progress, reconcile, validate
 from .kind_spec import KindSpec
-from .reconcile import Field, empty_is_none, label_fields, set_labels
+from .objects import condition
+from .reconcile import Field, empty_is_none, fields_given, set_labels
 from .validate import ValidationError, label_value, subdomain
 
 KIND = kinds.VM_IMAGE
@@ -71,10 +72,7 @@ def checksum(value, option="checksum"):
 
 def check(params):
     """Every input check of the module, before any request (raises ``ValidationError``)."""
-    subdomain(params["name"], "name")
-    validate.name(params["namespace"], "namespace")
-    if params.get("wait_timeout") is not None:
-        validate.positive(params["wait_timeout"], "wait_timeout")
+    reconcile.check_object_args(params)
     if params.get("state", "present") == "absent":
         return
     display = params.get("display_name")
@@ -143,15 +141,7 @@ def fields(params):
     removes a description or checksum); of the labels only the keys given (``null`` removes
     one). The mutator's defaults (backend, the display name label, the storage class parameters,
     a default storage class) are never compared."""
-    out = list(BASE_FIELDS)
-    if params.get("checksum") is not None:
-        out.append(CHECKSUM)
-    if params.get("description") is not None:
-        out.append(DESCRIPTION)
-    if params.get("storage_class") is not None:
-        out.append(STORAGE_CLASS)
-    out.extend(label_fields(params.get("labels")))
-    return out
+    return fields_given(params, BASE_FIELDS, {"checksum": CHECKSUM, "description": DESCRIPTION, "storage_class": STORAGE_CLASS})
 
 
 # The fields shown in the diff of a deletion.
@@ -181,13 +171,6 @@ def immutable(params):
 
 
 # --- readiness ----------------------------------------------------------------------------
-def condition(obj, type_):
-    for c in ((obj or {}).get("status") or {}).get("conditions") or []:
-        if c.get("type") == type_:
-            return c
-    return None
-
-
 def _is(obj, type_, status="True"):
     return (condition(obj, type_) or {}).get("status") == status
 
@@ -231,8 +214,7 @@ def failed(obj):
 
 def stage(obj):
     """What a wait on an image reports (``progress.Progress``): the import percent, then imported."""
-    meta = (obj or {}).get("metadata") or {}
-    return progress.percent(f"image {meta.get('namespace')}/{meta.get('name')}", obj, is_imported, "imported", "Imported")
+    return progress.percent("image", obj, is_imported, "imported", "Imported")
 
 
 def summary(obj):
@@ -264,12 +246,7 @@ SPEC = KindSpec(kind=KIND, noun="image", check=check, desired=desired, fields=fi
 # --- listing (harvester_image_info) -------------------------------------------------------
 def check_info(params):
     """The input checks of ``harvester_image_info``, before any request."""
-    if params.get("namespace"):
-        validate.name(params["namespace"], "namespace")
-    if params.get("name"):
-        subdomain(params["name"], "name")
-    if params.get("label_selector") is not None and not str(params["label_selector"]).strip():
-        raise ValidationError("label_selector", "must not be empty (leave it out to list every image)")
+    listing.check_selection(params, subdomain, "image")
 
 
 def describe(obj):
@@ -286,6 +263,4 @@ def describe(obj):
 def list_images(client, params):
     """The images ``params`` select (``namespace``, ``name``, ``label_selector``), described, in one
     list request (a name is a field selector)."""
-    items = client.list(KIND.path(params.get("namespace") or None), label_selector=params.get("label_selector"),
-                        field_selector=f"metadata.name={params['name']}" if params.get("name") else None)
-    return sorted((describe(obj) for obj in items), key=lambda i: (i["namespace"] or "", i["name"] or ""))
+    return sorted((describe(obj) for obj in listing.select(client, KIND, params)), key=lambda i: (i["namespace"] or "", i["name"] or ""))

@@ -24,10 +24,10 @@ import base64
 import binascii
 import hashlib
 
-from . import kinds, validate
+from . import kinds, reconcile
 from .kind_spec import KindSpec
 from .reconcile import Field
-from .validate import ValidationError, subdomain
+from .validate import ValidationError
 
 KIND = kinds.KEY_PAIR
 CONDITION = "validated"
@@ -130,10 +130,7 @@ def fingerprint(text):
 # --- input ------------------------------------------------------------------------------
 def check(params):
     """Every input check of the module, before any request (raises ``ValidationError``)."""
-    subdomain(params["name"], "name")
-    validate.name(params["namespace"], "namespace")
-    if params.get("wait_timeout") is not None:
-        validate.positive(params["wait_timeout"], "wait_timeout")
+    reconcile.check_object_args(params)
     if params.get("state", "present") == "absent":
         return
     if params.get("public_key") is None:

@@ -8,7 +8,7 @@ A module file declares what it is, once::
         ...
     DEFINITION = ModuleDefinition(ARGUMENT_SPEC, run, mutually_exclusive=[...])
 
-    def main():
+    if __name__ == "__main__":
         run_module(DEFINITION)             # the AnsiballZ path: AnsibleModule, exit_json/fail_json
 
 The in-process path (``plugins/plugin_utils/in_process.py``, used by the collection's action

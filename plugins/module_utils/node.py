@@ -25,6 +25,7 @@ import json
 
 from . import kinds
 from .errors import HarvesterError, NotFound
+from .objects import metadata
 
 ROLE_PREFIXES = ("node-role.kubernetes.io/", "node-role.harvesterhci.io/")
 ANNOTATION_MAINTAIN = "harvesterhci.io/maintain-status"
@@ -49,10 +50,6 @@ class NodeNotFound(HarvesterError):
 
 
 # --- small readers ------------------------------------------------------------------------
-def _meta(obj):
-    return (obj or {}).get("metadata") or {}
-
-
 def _status(obj):
     return (obj or {}).get("status") or {}
 
@@ -74,7 +71,7 @@ def _is_true(conds, kind):
 def roles(node):
     """Sorted role names from the node-role labels (``control-plane``, ``etcd``, ``witness``...)."""
     found = set()
-    for key, value in (_meta(node).get("labels") or {}).items():
+    for key, value in (metadata(node).get("labels") or {}).items():
         for prefix in ROLE_PREFIXES:
             if key.startswith(prefix) and key[len(prefix):] and str(value).lower() != "false":
                 found.add(key[len(prefix):])
@@ -85,7 +82,7 @@ def internal_ip(node):
     for address in _status(node).get("addresses") or []:
         if address.get("type") == "InternalIP":
             return address.get("address")
-    return (_meta(node).get("annotations") or {}).get("rke2.io/internal-ip")
+    return (metadata(node).get("annotations") or {}).get("rke2.io/internal-ip")
 
 
 def link_status(monitor, node_name):
@@ -101,7 +98,7 @@ def expected_nics(vlan_configs, cluster_network, node_name):
         if spec.get("clusterNetwork") != cluster_network:
             continue
         try:
-            matched = json.loads((_meta(vc).get("annotations") or {}).get(ANNOTATION_MATCHED_NODES) or "[]")
+            matched = json.loads((metadata(vc).get("annotations") or {}).get(ANNOTATION_MATCHED_NODES) or "[]")
         except ValueError:
             matched = []
         if node_name in matched:
@@ -115,11 +112,11 @@ def uplink_mtus(cluster_networks):
     1500, Harvester's default, when it gives none."""
     out = {}
     for cn in cluster_networks or []:
-        text = (_meta(cn).get("annotations") or {}).get(ANNOTATION_UPLINK_MTU)
+        text = (metadata(cn).get("annotations") or {}).get(ANNOTATION_UPLINK_MTU)
         try:
-            out[_meta(cn).get("name")] = int(text) if text else DEFAULT_MTU
+            out[metadata(cn).get("name")] = int(text) if text else DEFAULT_MTU
         except ValueError:
-            out[_meta(cn).get("name")] = None
+            out[metadata(cn).get("name")] = None
     return out
 
 
@@ -151,7 +148,7 @@ def bond(cluster_network, monitor, nic_monitor, node_name, vlan_configs=None, mt
 def bonds(node_name, monitors, vlan_configs=None, mtus=None):
     """``{cluster network: bond}`` for every cluster network LinkMonitor that reports a bond
     on the node (or whose VlanConfig covers it); ``mtus`` from ``uplink_mtus``."""
-    by_name = {_meta(m).get("name"): m for m in monitors or []}
+    by_name = {metadata(m).get("name"): m for m in monitors or []}
     nic_monitor = by_name.get(NIC_MONITOR)
     cluster_networks = {n for n in by_name if n and n != NIC_MONITOR}
     cluster_networks.update((vc.get("spec") or {}).get("clusterNetwork") for vc in vlan_configs or [])
@@ -236,7 +233,7 @@ def problems(info):
 
 def summary(node, monitors=(), lh_node=None, vlan_configs=(), mtus=None):
     """Everything the module returns for one Kubernetes Node object."""
-    meta = _meta(node)
+    meta = metadata(node)
     name = meta.get("name")
     conds = conditions(_status(node).get("conditions"))
     ready = conds.get("Ready") or {}
@@ -260,9 +257,9 @@ def summary(node, monitors=(), lh_node=None, vlan_configs=(), mtus=None):
 
 def summaries(nodes, monitors=(), lh_nodes=(), vlan_configs=(), mtus=None):
     """``summary`` of each node, sorted by name; Longhorn nodes matched by name."""
-    by_name = {_meta(n).get("name"): n for n in lh_nodes or []}
-    return [summary(n, monitors, by_name.get(_meta(n).get("name")), vlan_configs, mtus)
-            for n in sorted(nodes, key=lambda n: _meta(n).get("name") or "")]
+    by_name = {metadata(n).get("name"): n for n in lh_nodes or []}
+    return [summary(n, monitors, by_name.get(metadata(n).get("name")), vlan_configs, mtus)
+            for n in sorted(nodes, key=lambda n: metadata(n).get("name") or "")]
 
 
 # --- reading ----------------------------------------------------------------------------------

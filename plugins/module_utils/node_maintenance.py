@@ -49,6 +49,7 @@ from urllib.parse import quote
 from . import kinds, validate
 from . import node as node_info
 from .errors import ApiError, ConnectionFailure, HarvesterError, NotFound
+from .objects import metadata
 from .retry import on_conflict
 from .validate import ValidationError
 from .wait import should_wait, until
@@ -116,17 +117,12 @@ def check(params):
     validate.subdomain(params.get("name"), "name")
     if params.get("force") and params.get("maintenance") is not True:
         raise ValidationError("force", "only with maintenance=true (it forces the drain of a node entering maintenance mode)")
-    if params.get("wait_timeout") is not None:
-        validate.positive(params["wait_timeout"], "wait_timeout")
+    validate.wait_timeout(params)
 
 
 # --- reading nodes -----------------------------------------------------------------------------
-def _meta(obj):
-    return (obj or {}).get("metadata") or {}
-
-
 def _annotations(obj):
-    return _meta(obj).get("annotations") or {}
+    return metadata(obj).get("annotations") or {}
 
 
 def state(node):
@@ -147,7 +143,7 @@ def snapshot(node):
 
 
 def is_control_plane(node):
-    labels = _meta(node).get("labels") or {}
+    labels = metadata(node).get("labels") or {}
     return any(key in labels for key in CONTROL_PLANE_LABELS)
 
 
@@ -156,9 +152,9 @@ def control_plane_refusal(node, nodes):
     plus a pending request elsewhere counted as maintenance), or ``None``."""
     if not is_control_plane(node):
         return None
-    name = _meta(node).get("name")
+    name = metadata(node).get("name")
     planes = [n for n in nodes if is_control_plane(n)]
-    busy = [(_meta(n).get("name"), state(n)) for n in planes if _meta(n).get("name") != name and state(n)]
+    busy = [(metadata(n).get("name"), state(n)) for n in planes if metadata(n).get("name") != name and state(n)]
     if busy:
         names = ", ".join(f"{other} ({what})" for other, what in sorted(busy))
         return (f"another control-plane node is already in maintenance mode: {names}; Harvester allows one "
@@ -174,8 +170,8 @@ def control_plane_refusal(node, nodes):
 
 def last_available(node, nodes):
     """True when every other node is cordoned or in maintenance (the Node webhook's rule)."""
-    name = _meta(node).get("name")
-    return not any(_meta(n).get("name") != name and schedulable(n) and MAINTAIN_STATUS not in _annotations(n)
+    name = metadata(node).get("name")
+    return not any(metadata(n).get("name") != name and schedulable(n) and MAINTAIN_STATUS not in _annotations(n)
                    for n in nodes)
 
 
@@ -186,11 +182,11 @@ def replica_healthy(replica):
 
 
 def _replica_node(replica):
-    return (replica.get("spec") or {}).get("nodeID") or (_meta(replica).get("labels") or {}).get("longhornnode")
+    return (replica.get("spec") or {}).get("nodeID") or (metadata(replica).get("labels") or {}).get("longhornnode")
 
 
 def _replica_volume(replica):
-    return (replica.get("spec") or {}).get("volumeName") or (_meta(replica).get("labels") or {}).get("longhornvolume")
+    return (replica.get("spec") or {}).get("volumeName") or (metadata(replica).get("labels") or {}).get("longhornvolume")
 
 
 def volumes_on(node_name, replicas):
@@ -201,7 +197,7 @@ def volumes_on(node_name, replicas):
 def volumes_at_risk(node_name, replicas, lh_nodes):
     """Volumes with a replica on the node and no healthy replica on another node whose Longhorn
     node is Ready: maintenance would take their last good copy away."""
-    ready = {_meta(n).get("name") for n in lh_nodes
+    ready = {metadata(n).get("name") for n in lh_nodes
              if (node_info.conditions((n.get("status") or {}).get("conditions")).get("Ready") or {}).get("status") == "True"}
     safe = {_replica_volume(r) for r in replicas
             if _replica_node(r) != node_name and _replica_node(r) in ready and replica_healthy(r)}
@@ -219,7 +215,7 @@ def volume_state(volume):
 
 
 def volume_states(names, volumes):
-    by_name = {_meta(v).get("name"): v for v in volumes}
+    by_name = {metadata(v).get("name"): v for v in volumes}
     return {name: volume_state(by_name.get(name)) for name in names}
 
 
@@ -230,23 +226,23 @@ def rebuilt(states):
 
 # --- VMIs ---------------------------------------------------------------------------------------
 def vmi_node(vmi):
-    return (_meta(vmi).get("labels") or {}).get(NODE_NAME_LABEL) or (vmi.get("status") or {}).get("nodeName") or ""
+    return (metadata(vmi).get("labels") or {}).get(NODE_NAME_LABEL) or (vmi.get("status") or {}).get("nodeName") or ""
 
 
 def vmis_on(node_name, vmis):
     """``{(namespace, name): vmi}`` of the VMIs on the node."""
-    return {(_meta(v).get("namespace", ""), _meta(v).get("name")): v for v in vmis if vmi_node(v) == node_name}
+    return {(metadata(v).get("namespace", ""), metadata(v).get("name")): v for v in vmis if vmi_node(v) == node_name}
 
 
 def departures(node_name, before, after):
     """How the VMIs that were on the node left it: ``(migrated, stopped)``; migrated entries
     ``{namespace, name, from_node, to_node}``, stopped ones ``namespace/name`` (a VM stopped and
     started again elsewhere has a new VMI, another uid: stopped, not migrated)."""
-    now = {(_meta(v).get("namespace", ""), _meta(v).get("name")): v for v in after}
+    now = {(metadata(v).get("namespace", ""), metadata(v).get("name")): v for v in after}
     migrated, stopped = [], []
     for ns, name in sorted(before):
         vmi = now.get((ns, name))
-        if vmi is None or _meta(vmi).get("uid") != _meta(before[(ns, name)]).get("uid"):
+        if vmi is None or metadata(vmi).get("uid") != metadata(before[(ns, name)]).get("uid"):
             stopped.append(f"{ns}/{name}")
         elif vmi_node(vmi) != node_name:
             migrated.append({"namespace": ns, "name": name, "from_node": node_name, "to_node": vmi_node(vmi)})
@@ -282,7 +278,7 @@ class Maintenance:
 
     def read_nodes(self):
         nodes = self.client.list(kinds.NODE.path())
-        target = next((n for n in nodes if _meta(n).get("name") == self.name), None)
+        target = next((n for n in nodes if metadata(n).get("name") == self.name), None)
         if target is None:
             raise node_info.NodeNotFound(self.name)
         return nodes, target
@@ -342,7 +338,7 @@ class Maintenance:
         def attempt():
             live = self.client.get(self.node_path())
             patch = build(live)
-            patch.setdefault("metadata", {})["resourceVersion"] = _meta(live).get("resourceVersion")
+            patch.setdefault("metadata", {})["resourceVersion"] = metadata(live).get("resourceVersion")
             return self.client.merge_patch(self.node_path(), patch)
         return on_conflict(attempt)
 
@@ -477,15 +473,15 @@ class Maintenance:
         after = {"maintenance": None, "schedulable": True}
         names = volumes_on(self.name, self.longhorn(kinds.LONGHORN_REPLICA))
         restart = [vm for vm in node_info._list_or_empty(self.client, kinds.VIRTUAL_MACHINE.path())
-                   if (_meta(vm).get("labels") or {}).get(STRATEGY_LABEL) == RESTART_AFTER_DISABLE
+                   if (metadata(vm).get("labels") or {}).get(STRATEGY_LABEL) == RESTART_AFTER_DISABLE
                    and _annotations(vm).get(STRATEGY_NODE_ANNOTATION) == self.name]
-        refs = sorted(f"{_meta(vm).get('namespace', '')}/{_meta(vm).get('name')}" for vm in restart)
+        refs = sorted(f"{metadata(vm).get('namespace', '')}/{metadata(vm).get('name')}" for vm in restart)
         if self.resolve_method() == "steve":
             self.action("disableMaintenanceMode", done=lambda live: state(live) is None and schedulable(live))
         else:
             self.patch_node(disable_patch)
             for vm in restart:
-                self.client.merge_patch(kinds.VIRTUAL_MACHINE.path(_meta(vm).get("namespace"), _meta(vm).get("name")),
+                self.client.merge_patch(kinds.VIRTUAL_MACHINE.path(metadata(vm).get("namespace"), metadata(vm).get("name")),
                                         restart_patch(vm))
         if self.client.dry_run:  # check mode: nothing stored; say what would be and which VMs would be started
             return self.result(True, before, after, restarted_vms=refs)
@@ -555,7 +551,7 @@ def disable_patch(live):
 def restart_patch(vm):
     """What disableMaintenanceMode does to a VM it shut down: started with its remembered strategy."""
     strategy = _annotations(vm).get(RUN_STRATEGY_ANNOTATION) or "RerunOnFailure"
-    return {"metadata": {"annotations": {STRATEGY_NODE_ANNOTATION: None}, "resourceVersion": _meta(vm).get("resourceVersion")},
+    return {"metadata": {"annotations": {STRATEGY_NODE_ANNOTATION: None}, "resourceVersion": metadata(vm).get("resourceVersion")},
             "spec": {"runStrategy": strategy}}
 
 
@@ -564,6 +560,13 @@ def describe(live):
     what = state(live) or "no maintenance request"
     forced = " (forced)" if DRAIN_FORCED in ann else ""
     return f"maintenance {what}{forced}, {'schedulable' if schedulable(live) else 'cordoned'}"
+
+
+def task(module):
+    """harvester_node's ``run(module)``: ``check`` before the client exists (bad input makes no
+    request), then ``run``."""
+    check(module.params)
+    return run(module.client, module.params, warn=module.warn)
 
 
 def run(client, params, warn=None, clock=None, sleep=None):

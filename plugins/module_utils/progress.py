@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import time as _time
 
+from .objects import condition, metadata
+
 
 def stamp(seconds=None):
     """A time the way Kubernetes writes it (RFC 3339 UTC, seconds); now by default."""
@@ -65,18 +67,18 @@ class Progress:
 def condition_time(obj, type_):
     """When the cluster says condition ``type_`` of ``obj`` last changed (``lastTransitionTime``,
     else ``lastUpdateTime``), or ``None``."""
-    for cond in ((obj or {}).get("status") or {}).get("conditions") or []:
-        if cond.get("type") == type_:
-            return cond.get("lastTransitionTime") or cond.get("lastUpdateTime")
-    return None
+    cond = condition(obj, type_)
+    return cond.get("lastTransitionTime") or cond.get("lastUpdateTime")
 
 
-def percent(label, obj, done, done_word, done_condition):
-    """The stage of an object that reports ``status.progress`` in percent: ``"<label>: 45%"``
-    while it works, ``"<label>: <done_word>"`` (at the time of ``done_condition``) once
+def percent(noun, obj, done, done_word, done_condition):
+    """The stage of an object that reports ``status.progress`` in percent: ``"<noun> <ns>/<name>: 45%"``
+    while it works, ``"<noun> <ns>/<name>: <done_word>"`` (at the time of ``done_condition``) once
     ``done(obj)``."""
     if obj is None:
         return None
+    meta = metadata(obj)
+    label = f"{noun} {meta.get('namespace')}/{meta.get('name')}"
     if done(obj):
         return (f"{label}: {done_word}", condition_time(obj, done_condition))
     value = ((obj.get("status") or {}).get("progress"))

@@ -30,8 +30,10 @@ created again.
 
 from __future__ import annotations
 
+from . import validate
 from .client import Found
 from .errors import AlreadyExists, Conflict, HarvesterError
+from .option_groups import NAMESPACE_ARGS, STATE_ARGS, wait_args
 from .retry import on_conflict
 from .wait import should_wait, until
 
@@ -98,6 +100,16 @@ def label_field(key):
 def label_fields(labels):
     """The managed fields of the label keys given (only those: other labels are not ours)."""
     return [label_field(key) for key in sorted(labels or {})]
+
+
+def fields_given(params, always, when_given):
+    """The fields one call manages: ``always``, then each of ``when_given`` (``{option: Field}``)
+    whose option is given (an omitted option leaves the live value alone), then the label keys
+    given."""
+    out = list(always)
+    out.extend(field for option, field in when_given.items() if params.get(option) is not None)
+    out.extend(label_fields(params.get("labels")))
+    return out
 
 
 def set_labels(metadata, labels):
@@ -290,6 +302,23 @@ def converge(client, spec, params):
                     describe=lambda o: f"no such {spec.noun}" if o is None else spec.summary(o),
                     progress=client.progress, stage=spec.stage)
     return dict(spec.returned(obj, params), changed=changed, diff=diff)
+
+
+def object_args(wait_timeout):
+    """The options ``converge`` reads, as an argument spec: ``name``, ``state``, ``wait`` and
+    ``wait_timeout`` (default ``wait_timeout`` seconds), ``namespace`` and ``recreate``. A module
+    merges them into its spec, documents ``name`` and ``recreate`` (what they mean for its kind) and
+    lists the state, wait and namespace fragments."""
+    return {"name": {"type": "str", "required": True}, **STATE_ARGS, **wait_args(wait_timeout), **NAMESPACE_ARGS,
+            "recreate": {"type": "bool", "default": False}}
+
+
+def check_object_args(params):
+    """The input checks of ``object_args`` for a kind named by a DNS-1123 subdomain: ``name``,
+    ``namespace``, a positive ``wait_timeout``."""
+    validate.subdomain(params["name"], "name")
+    validate.name(params["namespace"], "namespace")
+    validate.wait_timeout(params)
 
 
 def run(module, spec):

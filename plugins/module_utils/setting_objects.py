@@ -22,6 +22,7 @@ import hashlib
 import json
 
 from .errors import ApiError, Conflict, HarvesterError
+from .objects import condition
 from .retry import is_webhook_denial, on_conflict
 from .validate import ValidationError, positive
 
@@ -207,13 +208,6 @@ def json_view(value):
         except ValueError:
             return value
     return value
-
-
-def condition(obj, type_):
-    for cond in ((obj or {}).get("status") or {}).get("conditions") or []:
-        if cond.get("type") == type_:
-            return cond
-    return {}
 
 
 def resource_version(obj):

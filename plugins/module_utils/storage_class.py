@@ -300,6 +300,13 @@ def _default_to_write(client, params, takes_default):
     return None
 
 
+def task(module):
+    """harvester_storage_class's ``run(module)``: ``check`` before the client exists (bad input
+    makes no request), then ``ensure``."""
+    check(module.params)
+    return ensure(module.client, module.params)
+
+
 def ensure(client, params):
     """``state: absent`` deletes the class; ``present`` creates it or patches its mutable
     fields (immutable ones: refused naming the option, or recreated with ``recreate``) and,

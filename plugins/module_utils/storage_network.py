@@ -392,3 +392,10 @@ def _view(value):
 def run(client, params, check_mode=False, sleep=None, clock=None):
     """The module's one call (after ``check``)."""
     return Run(client, params, check_mode, sleep=sleep, clock=clock).run()
+
+
+def task(module):
+    """harvester_storage_network's ``run(module)``: ``check`` before the client exists (bad input
+    makes no request), then ``run``."""
+    check(module.params)
+    return run(module.client, module.params, check_mode=module.check_mode)

@@ -44,6 +44,7 @@ from . import kinds, validate
 from .errors import Gone, HarvesterError
 from .image import checksum as sha512_checksum
 from .image import url as http_url
+from .objects import condition, metadata
 from .validate import ValidationError
 from .wait import should_wait, until
 
@@ -116,21 +117,16 @@ def check(params):
         sha512_checksum(str(params["iso_checksum"]).strip().lower(), "iso_checksum")
     if params.get("release_date") is not None and params.get("iso_url") is None:
         raise ValidationError("release_date", "only with iso_url")
-    if params.get("wait_timeout") is not None:
-        validate.positive(params["wait_timeout"], "wait_timeout")
+    validate.wait_timeout(params)
 
 
 # --- reading an Upgrade ---------------------------------------------------------------------
-def _meta(obj):
-    return (obj or {}).get("metadata") or {}
-
-
 def _labels(obj):
-    return _meta(obj).get("labels") or {}
+    return metadata(obj).get("labels") or {}
 
 
 def name_of(obj):
-    return _meta(obj).get("name") or ""
+    return metadata(obj).get("name") or ""
 
 
 def state(obj):
@@ -144,13 +140,6 @@ def cleanup(obj):
 
 def is_terminal(obj):
     return state(obj) in TERMINAL
-
-
-def condition(obj, type_):
-    for c in ((obj or {}).get("status") or {}).get("conditions") or []:
-        if c.get("type") == type_:
-            return c
-    return None
 
 
 def node_statuses(obj):
@@ -243,7 +232,7 @@ def server_version(client):
 
 
 def list_upgrades(client):
-    return sorted(client.list(KIND.path(NAMESPACE)), key=lambda u: (_meta(u).get("creationTimestamp") or "", name_of(u)))
+    return sorted(client.list(KIND.path(NAMESPACE)), key=lambda u: (metadata(u).get("creationTimestamp") or "", name_of(u)))
 
 
 def latest(upgrades, params=None):
@@ -256,7 +245,7 @@ def latest(upgrades, params=None):
 
 def _ready(node):
     c = condition(node, "Ready")
-    return c is None or c.get("status") == "True"
+    return not c or c.get("status") == "True"
 
 
 def _parse_version(text):
@@ -330,7 +319,7 @@ def preflight(client, params, upgrades, current):
         if not _ready(node):
             blockers.append(f"node {name_of(node)} is not Ready")
         if (node.get("spec") or {}).get("unschedulable"):
-            maintenance = (_meta(node).get("annotations") or {}).get(MAINTAIN_STATUS)
+            maintenance = (metadata(node).get("annotations") or {}).get(MAINTAIN_STATUS)
             why = f"in maintenance mode (maintain-status {maintenance})" if maintenance else "cordoned (unschedulable)"
             blockers.append(f"node {name_of(node)} is {why}")
     volumes = sorted(client.list(kinds.LONGHORN_VOLUME.path(kinds.LONGHORN_NAMESPACE)), key=name_of)
@@ -340,7 +329,7 @@ def preflight(client, params, upgrades, current):
     single = [_volume_label(v) for v in volumes if str((v.get("spec") or {}).get("numberOfReplicas", "")) == "1"]
     if single and len(nodes) != 1:
         blockers.append(f"Longhorn volume {_shown(single)} has a single replica")
-    backups = [f"{_meta(b).get('namespace')}/{name_of(b)}" for b in client.list(kinds.VM_BACKUP.path())
+    backups = [f"{metadata(b).get('namespace')}/{name_of(b)}" for b in client.list(kinds.VM_BACKUP.path())
                if _backup_in_progress(b)]
     if backups:
         blockers.append(f"VirtualMachineBackup {_shown(sorted(backups))} is in progress")
@@ -375,7 +364,7 @@ def follow(client, obj, timeout, clock=None):
     clock = clock or time.monotonic
     name = name_of(obj)
     path = KIND.path(NAMESPACE)
-    rv = _meta(obj).get("resourceVersion")
+    rv = metadata(obj).get("resourceVersion")
     deadline = clock() + timeout
     progress = client.progress
     report(progress, obj)
@@ -397,14 +386,14 @@ def follow(client, obj, timeout, clock=None):
                         obj = None
                         break
                     obj = event.get("object") or {}
-                    rv = _meta(obj).get("resourceVersion") or rv
+                    rv = metadata(obj).get("resourceVersion") or rv
                     report(progress, obj)
                     if completed(obj) is not None:
                         break
         except (Gone, _Expired):
             obj = client.get(KIND.path(NAMESPACE, name), missing_ok=True)
             if obj is not None:
-                rv = _meta(obj).get("resourceVersion")
+                rv = metadata(obj).get("resourceVersion")
                 report(progress, obj)
         if obj is None:
             raise UpgradeFailed(f"upgrade {name} was deleted while it was followed", {"name": name, "progress": progress.events})
@@ -486,6 +475,13 @@ def absent(client, params, clock=None, sleep=None):
               lambda left: not left, timeout=params.get("wait_timeout") or 7200, what=f"upgrade {_shown(names)} to be deleted",
               describe=lambda left: f"still there: {_shown(left)}", clock=clock, sleep=sleep)
     return {"changed": bool(names), "deleted": names, "diff": {"before": {"upgrades": names}, "after": {"upgrades": []}}}
+
+
+def task(module):
+    """harvester_upgrade's ``run(module)``: ``check`` before the client exists (bad input makes no
+    request), then ``run``."""
+    check(module.params)
+    return run(module.client, module.params)
 
 
 def run(client, params, clock=None, sleep=None):

@@ -38,30 +38,26 @@ class ValidationError(HarvesterError):
         return {"option": self.option}
 
 
-def name(value, option="name", max_length=MAX_LABEL, why=""):
-    """A DNS-1123 label: lower-case letters, digits and '-', starting and ending alphanumeric."""
+def _dns_name(value, option, pattern, max_length, characters, why=""):
+    """A DNS-1123 name (``pattern``): not empty, at most ``max_length`` characters of ``characters``."""
     text = "" if value is None else str(value)
     if not text:
         raise ValidationError(option, "must not be empty")
     if len(text) > max_length:
         raise ValidationError(option, f"{text!r} is {len(text)} characters, at most {max_length} are allowed{why}")
-    if not DNS1123_LABEL.match(text):
-        raise ValidationError(option, f"{text!r} is not a valid name (lower-case letters, digits and '-', "
-                                      "starting and ending with a letter or digit)")
+    if not pattern.match(text):
+        raise ValidationError(option, f"{text!r} is not a valid name ({characters}, starting and ending with a letter or digit)")
     return text
+
+
+def name(value, option="name", max_length=MAX_LABEL, why=""):
+    """A DNS-1123 label: lower-case letters, digits and '-', starting and ending alphanumeric."""
+    return _dns_name(value, option, DNS1123_LABEL, max_length, "lower-case letters, digits and '-'", why)
 
 
 def subdomain(value, option):
     """A DNS-1123 subdomain (an object name: labels separated by dots, at most 253 characters)."""
-    text = "" if value is None else str(value)
-    if not text:
-        raise ValidationError(option, "must not be empty")
-    if len(text) > MAX_SUBDOMAIN:
-        raise ValidationError(option, f"{text!r} is {len(text)} characters, at most {MAX_SUBDOMAIN} are allowed")
-    if not DNS1123_SUBDOMAIN.match(text):
-        raise ValidationError(option, f"{text!r} is not a valid name (lower-case letters, digits, '-' and '.', "
-                                      "starting and ending with a letter or digit)")
-    return text
+    return _dns_name(value, option, DNS1123_SUBDOMAIN, MAX_SUBDOMAIN, "lower-case letters, digits, '-' and '.'")
 
 
 def label_value(value, option):
@@ -133,6 +129,12 @@ def positive(value, option):
     if value is None or value <= 0:
         raise ValidationError(option, f"{value} must be more than 0")
     return value
+
+
+def wait_timeout(params):
+    """The wait option group's ``wait_timeout``, when given, is more than 0 seconds."""
+    if params.get("wait_timeout") is not None:
+        positive(params["wait_timeout"], "wait_timeout")
 
 
 def ip(value, option):

@@ -31,6 +31,7 @@ import json
 
 from . import kinds, progress, reconcile, validate
 from .errors import HarvesterError
+from .objects import condition
 from .reconcile import Field
 from .validate import ValidationError
 from .vm import label_selector
@@ -39,6 +40,9 @@ from .wait import until
 KIND = kinds.VM_BACKUP
 TYPES = ("backup", "snapshot")
 DEFAULT_TYPE = "backup"
+# The options naming a series of backups (one VM's, of one type) and how many of it to keep: what
+# harvester_vm_backup makes and prunes, what harvester_vm_backup_info lists and calls expired.
+SERIES_ARGS = {"vm": {"type": "str"}, "type": {"type": "str", "choices": list(TYPES)}, "keep": {"type": "int"}}
 TARGET_SETTING = "backup-target"
 READY, IN_PROGRESS, FAILED = "ready", "in_progress", "failed"
 ENTRY_KEYS = ("name", "namespace", "vm", "type", "state", "ready_to_use", "progress", "error", "created",
@@ -56,10 +60,6 @@ def backup_type(obj):
 
 def _status(obj):
     return (obj or {}).get("status") or {}
-
-
-def condition(obj, type_):
-    return next((c for c in _status(obj).get("conditions") or [] if c.get("type") == type_), {})
 
 
 def is_ready(obj):
@@ -96,8 +96,7 @@ def summary(obj):
 
 def stage(obj):
     """What a wait on a backup reports: Harvester's percent, then ready to use."""
-    meta = (obj or {}).get("metadata") or {}
-    return progress.percent(f"{KIND.kind} {meta.get('namespace')}/{meta.get('name')}", obj, is_ready, "ready to use", "Ready")
+    return progress.percent(KIND.kind, obj, is_ready, "ready to use", "Ready")
 
 
 def failure(obj):
@@ -114,8 +113,7 @@ def check(params):
     validate.name(params["namespace"], "namespace")
     if params.get("vm") is not None:
         validate.subdomain(params["vm"], "vm")
-    if params.get("wait_timeout") is not None:
-        validate.positive(params["wait_timeout"], "wait_timeout")
+    validate.wait_timeout(params)
     if params["state"] == "absent":
         for option in ("labels", "keep"):
             if params.get(option) is not None:
@@ -182,6 +180,13 @@ def require_target(client):
 
 
 # --- the flow of harvester_vm_backup -------------------------------------------------------------
+def task(module):
+    """harvester_vm_backup's ``run(module)``: ``check`` before the client exists (bad input makes
+    no request), then ``run``."""
+    check(module.params)
+    return run(module.client, module.params, check_mode=module.check_mode)
+
+
 def run(client, params, check_mode=False, sleep=None):
     """Present: create the backup (or patch its labels) and wait until it is ready to use;
     absent: delete it and wait until Harvester has removed its data. Returns the module result."""
@@ -257,6 +262,13 @@ def prune(client, params, obj, check_mode=False, sleep=None):
 
 
 # --- the flow of harvester_vm_backup_info --------------------------------------------------------
+def info_task(module):
+    """harvester_vm_backup_info's ``run(module)``: ``check_info`` before any request, then the
+    ``listing``."""
+    check_info(module.params)
+    return listing(module.client, module.params)
+
+
 def check_info(params):
     validate.name(params["namespace"], "namespace")
     if params.get("vm") is not None:

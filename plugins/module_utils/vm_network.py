@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import json
 
-from . import kinds, validate
+from . import kinds, listing, validate
 from .kind_spec import KindSpec
-from .reconcile import Field, empty_is_none, label_fields, set_labels
+from .reconcile import Field, empty_is_none, fields_given, set_labels
 
 CNI_VERSION = "0.3.1"
 BRIDGE_SUFFIX = "-br"
@@ -54,8 +54,7 @@ def check(params):
         validate.route(params["route"])
     if params.get("labels") is not None:
         validate.labels(params["labels"], reserved=CONTROLLER_LABELS)
-    if params.get("wait_timeout") is not None:
-        validate.positive(params["wait_timeout"], "wait_timeout")
+    validate.wait_timeout(params)
 
 
 MGMT = "mgmt"
@@ -170,13 +169,7 @@ def fields(params):
     """The fields this call manages: the config always; route and description only when given
     (an omitted option leaves the live value alone; ``description: ''`` removes it); of the
     labels only the keys given (``null`` removes one)."""
-    out = [CONFIG]
-    if params.get("route") is not None:
-        out.append(ROUTE)
-    if params.get("description") is not None:
-        out.append(DESCRIPTION)
-    out.extend(label_fields(params.get("labels")))
-    return out
+    return fields_given(params, [CONFIG], {"route": ROUTE, "description": DESCRIPTION})
 
 
 def cluster_network_of(obj):
@@ -235,19 +228,13 @@ def describe(obj):
 
 def check_info(params):
     """The input checks of ``harvester_network_info``, before any request."""
-    if params.get("namespace"):
-        validate.name(params["namespace"], "namespace")
-    if params.get("name"):
-        validate.name(params["name"])
+    listing.check_selection(params, validate.name, "network")
 
 
 def list_networks(client, params):
     """The networks ``params`` select (``namespace``, ``name``, ``label_selector``,
     ``cluster_network``), described, in one list request (a name is a field selector)."""
-    namespace = params.get("namespace") or None
-    items = client.list(KIND.path(namespace), label_selector=params.get("label_selector"),
-                        field_selector=f"metadata.name={params['name']}" if params.get("name") else None)
-    networks = [describe(obj) for obj in items]
+    networks = [describe(obj) for obj in listing.select(client, KIND, params)]
     if params.get("cluster_network"):
         networks = [n for n in networks if n["cluster_network"] == params["cluster_network"]]
     return sorted(networks, key=lambda n: (n["namespace"] or "", n["name"] or ""))

@@ -89,8 +89,7 @@ def check(params):
     targets(params)
     if params.get("run_strategy") and params["state"] != "running":
         raise ValidationError("run_strategy", "only with state=running (it is the strategy a VM starts with)")
-    if params.get("wait_timeout") is not None:
-        validate.positive(params["wait_timeout"], "wait_timeout")
+    validate.wait_timeout(params)
 
 
 # --- planning ------------------------------------------------------------------------------
@@ -238,6 +237,13 @@ def _wait(client, selected, state, timeout, sleep=None, clock=None):
     return until(look, lambda seen: not pending(seen), timeout=timeout, failed=gone, describe=summary,
                  what=f"{len(keys)} VM(s) to be {state}", first={k: (vm, vmi) for k, vm, vmi in selected},
                  sleep=sleep, clock=clock, interval=0.5)
+
+
+def task(module):
+    """harvester_vm_power's ``run(module)``: ``check`` before the client exists (bad input makes no
+    request), then ``run``."""
+    check(module.params)
+    return run(module.client, module.params, check_mode=module.check_mode)
 
 
 def run(client, params, check_mode=False, sleep=None, clock=None):

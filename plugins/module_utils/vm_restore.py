@@ -52,8 +52,7 @@ def check(params):
     validate.subdomain(params["vm"], "vm")
     if params.get("keep_mac_address") and not params["new_vm"]:
         raise ValidationError("keep_mac_address", "only with new_vm=true (a replaced VM keeps its own MAC addresses)")
-    if params.get("wait_timeout") is not None:
-        validate.positive(params["wait_timeout"], "wait_timeout")
+    validate.wait_timeout(params)
 
 
 def backup_namespace(params):
@@ -146,8 +145,7 @@ def failure(obj):
 
 def stage(obj):
     """What a wait on a restore reports: Harvester's percent, then complete."""
-    meta = (obj or {}).get("metadata") or {}
-    return progress.percent(f"{KIND.kind} {meta.get('namespace')}/{meta.get('name')}", obj, is_complete, "complete", "Ready")
+    return progress.percent(KIND.kind, obj, is_complete, "complete", "Ready")
 
 
 def summary(obj):
@@ -160,6 +158,13 @@ def summary(obj):
 
 
 # --- the flow ----------------------------------------------------------------------------------
+def task(module):
+    """harvester_vm_restore's ``run(module)``: ``check`` before the client exists (bad input makes
+    no request), then ``run``."""
+    check(module.params)
+    return run(module.client, module.params, check_mode=module.check_mode)
+
+
 def run(client, params, check_mode=False, sleep=None):
     """Create the restore (after the checks) or find the same one, then wait until complete."""
     ns, name = params["namespace"], params["name"]

@@ -152,16 +152,11 @@ diff:
   type: dict
 """
 
-from ansible_collections.homelab.harvester.plugins.module_utils import amt_power
+from ansible_collections.homelab.harvester.plugins.module_utils import amt, amt_power
 from ansible_collections.homelab.harvester.plugins.module_utils.module import ModuleDefinition, run_module
 
 ARGUMENT_SPEC = {
-    "host": {"type": "str", "required": True},
-    "port": {"type": "int"},
-    "tls": {"type": "bool", "default": True},
-    "user": {"type": "str", "default": "admin"},
-    "password": {"type": "str", "required": True, "no_log": True},
-    "validate_certs": {"type": "bool", "default": True},
+    **amt.access_args(validate_certs=True),
     "ca_cert": {"type": "path"},
     "timeout": {"type": "float", "default": 30},
     "state": {"type": "str", "default": "status", "choices": ["on", "off", "cycle", "reset", "status"]},
@@ -173,9 +168,5 @@ ARGUMENT_SPEC = {
 DEFINITION = ModuleDefinition(ARGUMENT_SPEC, amt_power.run, connection=False)
 
 
-def main():
-    run_module(DEFINITION)
-
-
 if __name__ == "__main__":
-    main()
+    run_module(DEFINITION)

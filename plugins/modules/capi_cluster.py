@@ -481,9 +481,5 @@ DEFINITION = ModuleDefinition(
     mutually_exclusive=[("identity_secret", "harvester")], required_if=[("state", "present", ("kubernetes_version", "talos_version", "ssh_keypair"))])
 
 
-def main():
-    run_module(DEFINITION)
-
-
 if __name__ == "__main__":
-    main()
+    run_module(DEFINITION)

@@ -197,17 +197,8 @@ ARGUMENT_SPEC = {
 }
 
 
-def run(module):
-    cnet.check(module.params)
-    return cluster_network_flow.run(module)
-
-
-DEFINITION = ModuleDefinition(ARGUMENT_SPEC, run)
-
-
-def main():
-    run_module(DEFINITION)
+DEFINITION = ModuleDefinition(ARGUMENT_SPEC, cluster_network_flow.run)
 
 
 if __name__ == "__main__":
-    main()
+    run_module(DEFINITION)

@@ -169,9 +169,5 @@ def run(module):
 DEFINITION = ModuleDefinition(ARGUMENT_SPEC, run)
 
 
-def main():
-    run_module(DEFINITION)
-
-
 if __name__ == "__main__":
-    main()
+    run_module(DEFINITION)

@@ -248,13 +248,10 @@ diff:
 
 from ansible_collections.homelab.harvester.plugins.module_utils import image, reconcile
 from ansible_collections.homelab.harvester.plugins.module_utils.module import ModuleDefinition, run_module
-from ansible_collections.homelab.harvester.plugins.module_utils.option_groups import DESCRIPTION_ARGS, LABELS_ARGS, NAMESPACE_ARGS, STATE_ARGS, wait_args
+from ansible_collections.homelab.harvester.plugins.module_utils.option_groups import DESCRIPTION_ARGS, LABELS_ARGS
 
 ARGUMENT_SPEC = {
-    "name": {"type": "str", "required": True},
-    **STATE_ARGS,
-    **wait_args(600),
-    **NAMESPACE_ARGS,
+    **reconcile.object_args(600),
     **LABELS_ARGS,
     "display_name": {"type": "str"},
     "source_type": {"type": "str", "choices": list(image.SOURCE_TYPES), "default": "download"},
@@ -262,7 +259,6 @@ ARGUMENT_SPEC = {
     "checksum": {"type": "str"},
     "storage_class": {"type": "str"},
     **DESCRIPTION_ARGS,
-    "recreate": {"type": "bool", "default": False},
 }
 
 
@@ -273,9 +269,5 @@ def run(module):
 DEFINITION = ModuleDefinition(ARGUMENT_SPEC, run)
 
 
-def main():
-    run_module(DEFINITION)
-
-
 if __name__ == "__main__":
-    main()
+    run_module(DEFINITION)

@@ -100,7 +100,7 @@ images:
       type: bool
 """
 
-from ansible_collections.homelab.harvester.plugins.module_utils import image
+from ansible_collections.homelab.harvester.plugins.module_utils import image, listing
 from ansible_collections.homelab.harvester.plugins.module_utils.module import ModuleDefinition, run_module
 from ansible_collections.homelab.harvester.plugins.module_utils.option_groups import INFO_FILTER_ARGS
 
@@ -110,17 +110,8 @@ ARGUMENT_SPEC = {
 }
 
 
-def run(module):
-    image.check_info(module.params)
-    return {"changed": False, "images": image.list_images(module.client, module.params)}
-
-
-DEFINITION = ModuleDefinition(ARGUMENT_SPEC, run)
-
-
-def main():
-    run_module(DEFINITION)
+DEFINITION = ModuleDefinition(ARGUMENT_SPEC, listing.info_run("images", image.check_info, image.list_images))
 
 
 if __name__ == "__main__":
-    main()
+    run_module(DEFINITION)

@@ -226,9 +226,5 @@ ARGUMENT_SPEC = {
 DEFINITION = ModuleDefinition(ARGUMENT_SPEC, install_files.run, connection=False)
 
 
-def main():
-    run_module(DEFINITION)
-
-
 if __name__ == "__main__":
-    main()
+    run_module(DEFINITION)

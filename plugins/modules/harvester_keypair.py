@@ -83,22 +83,17 @@ EXAMPLES = r"""
   ansible.builtin.debug:
     msg: "{{ ops_key.fingerprint }}"
 
-- name: Connection options once for every module of the collection
-  module_defaults:
-    group/homelab.harvester.harvester:
-      kubeconfig: ~/harvester.yaml
-  block:
-    - name: Rotate a key (delete the key pair and create it again)
-      homelab.harvester.harvester_keypair:
-        name: capi
-        namespace: platform
-        public_key: "{{ new_capi_public_key }}"
-        recreate: true
+- name: Rotate a key (delete the key pair and create it again)
+  homelab.harvester.harvester_keypair:
+    name: capi
+    namespace: platform
+    public_key: "{{ new_capi_public_key }}"
+    recreate: true
 
-    - name: Remove a key pair
-      homelab.harvester.harvester_keypair:
-        name: old-laptop
-        state: absent
+- name: Remove a key pair
+  homelab.harvester.harvester_keypair:
+    name: old-laptop
+    state: absent
 """
 
 RETURN = r"""
@@ -141,15 +136,10 @@ diff:
 
 from ansible_collections.homelab.harvester.plugins.module_utils import keypair, reconcile
 from ansible_collections.homelab.harvester.plugins.module_utils.module import ModuleDefinition, run_module
-from ansible_collections.homelab.harvester.plugins.module_utils.option_groups import NAMESPACE_ARGS, STATE_ARGS, wait_args
 
 ARGUMENT_SPEC = {
-    "name": {"type": "str", "required": True},
-    **STATE_ARGS,
-    **wait_args(60),
-    **NAMESPACE_ARGS,
+    **reconcile.object_args(60),
     "public_key": {"type": "str", "no_log": False},
-    "recreate": {"type": "bool", "default": False},
 }
 
 
@@ -160,9 +150,5 @@ def run(module):
 DEFINITION = ModuleDefinition(ARGUMENT_SPEC, run)
 
 
-def main():
-    run_module(DEFINITION)
-
-
 if __name__ == "__main__":
-    main()
+    run_module(DEFINITION)

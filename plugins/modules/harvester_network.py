@@ -197,13 +197,10 @@ diff:
 
 from ansible_collections.homelab.harvester.plugins.module_utils import reconcile, vm_network
 from ansible_collections.homelab.harvester.plugins.module_utils.module import ModuleDefinition, run_module
-from ansible_collections.homelab.harvester.plugins.module_utils.option_groups import DESCRIPTION_ARGS, LABELS_ARGS, NAMESPACE_ARGS, STATE_ARGS, wait_args
+from ansible_collections.homelab.harvester.plugins.module_utils.option_groups import DESCRIPTION_ARGS, LABELS_ARGS
 
 ARGUMENT_SPEC = {
-    "name": {"type": "str", "required": True},
-    **STATE_ARGS,
-    **wait_args(120),
-    **NAMESPACE_ARGS,
+    **reconcile.object_args(120),
     **LABELS_ARGS,
     "cluster_network": {"type": "str", "default": "mgmt"},
     "vlan_id": {"type": "int"},
@@ -214,7 +211,6 @@ ARGUMENT_SPEC = {
         "dhcp_server": {"type": "str"},
     }},
     **DESCRIPTION_ARGS,
-    "recreate": {"type": "bool", "default": False},
 }
 
 
@@ -225,9 +221,5 @@ def run(module):
 DEFINITION = ModuleDefinition(ARGUMENT_SPEC, run)
 
 
-def main():
-    run_module(DEFINITION)
-
-
 if __name__ == "__main__":
-    main()
+    run_module(DEFINITION)

@@ -105,7 +105,7 @@ networks:
       type: bool
 """
 
-from ansible_collections.homelab.harvester.plugins.module_utils import vm_network
+from ansible_collections.homelab.harvester.plugins.module_utils import listing, vm_network
 from ansible_collections.homelab.harvester.plugins.module_utils.module import ModuleDefinition, run_module
 from ansible_collections.homelab.harvester.plugins.module_utils.option_groups import INFO_FILTER_ARGS
 
@@ -116,17 +116,8 @@ ARGUMENT_SPEC = {
 }
 
 
-def run(module):
-    vm_network.check_info(module.params)
-    return {"changed": False, "networks": vm_network.list_networks(module.client, module.params)}
-
-
-DEFINITION = ModuleDefinition(ARGUMENT_SPEC, run)
-
-
-def main():
-    run_module(DEFINITION)
+DEFINITION = ModuleDefinition(ARGUMENT_SPEC, listing.info_run("networks", vm_network.check_info, vm_network.list_networks))
 
 
 if __name__ == "__main__":
-    main()
+    run_module(DEFINITION)

@@ -234,17 +234,8 @@ MUTUALLY_EXCLUSIVE = [["maintenance", "cordon"]]
 REQUIRED_ONE_OF = [["maintenance", "cordon"]]
 
 
-def run(module):
-    node_maintenance.check(module.params)  # before module.client: bad input makes no request
-    return node_maintenance.run(module.client, module.params, warn=module.warn)
-
-
-DEFINITION = ModuleDefinition(ARGUMENT_SPEC, run, mutually_exclusive=MUTUALLY_EXCLUSIVE, required_one_of=REQUIRED_ONE_OF)
-
-
-def main():
-    run_module(DEFINITION)
+DEFINITION = ModuleDefinition(ARGUMENT_SPEC, node_maintenance.task, mutually_exclusive=MUTUALLY_EXCLUSIVE, required_one_of=REQUIRED_ONE_OF)
 
 
 if __name__ == "__main__":
-    main()
+    run_module(DEFINITION)

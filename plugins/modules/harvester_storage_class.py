@@ -162,32 +162,27 @@ EXAMPLES = r"""
   ansible.builtin.debug:
     msg: "{{ lab_default.previous_default }}"
 
-- name: Connection options once for every module of the collection
-  module_defaults:
-    group/homelab.harvester.harvester:
-      kubeconfig: ~/harvester.yaml
-  block:
-    - name: A two-replica class on the NVMe disks, kept when its volumes are released
-      homelab.harvester.harvester_storage_class:
-        name: nvme-r2
-        replicas: 2
-        disk_selector: [nvme]
-        data_locality: best-effort
-        reclaim_policy: Retain
+- name: A two-replica class on the NVMe disks, kept when its volumes are released
+  homelab.harvester.harvester_storage_class:
+    name: nvme-r2
+    replicas: 2
+    disk_selector: [nvme]
+    data_locality: best-effort
+    reclaim_policy: Retain
 
-    - name: Change the replica count of an existing class (delete and create it again)
-      homelab.harvester.harvester_storage_class:
-        name: nvme-r2
-        replicas: 3
-        disk_selector: [nvme]
-        data_locality: best-effort
-        reclaim_policy: Retain
-        recreate: true
+- name: Change the replica count of an existing class (delete and create it again)
+  homelab.harvester.harvester_storage_class:
+    name: nvme-r2
+    replicas: 3
+    disk_selector: [nvme]
+    data_locality: best-effort
+    reclaim_policy: Retain
+    recreate: true
 
-    - name: Remove a class
-      homelab.harvester.harvester_storage_class:
-        name: nvme-r2
-        state: absent
+- name: Remove a class
+  homelab.harvester.harvester_storage_class:
+    name: nvme-r2
+    state: absent
 """
 
 RETURN = r"""
@@ -268,17 +263,8 @@ ARGUMENT_SPEC = {
 }
 
 
-def run(module):
-    storage_class.check(module.params)
-    return storage_class.ensure(module.client, module.params)
-
-
-DEFINITION = ModuleDefinition(ARGUMENT_SPEC, run)
-
-
-def main():
-    run_module(DEFINITION)
+DEFINITION = ModuleDefinition(ARGUMENT_SPEC, storage_class.task)
 
 
 if __name__ == "__main__":
-    main()
+    run_module(DEFINITION)

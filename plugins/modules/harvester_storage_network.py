@@ -175,17 +175,8 @@ ARGUMENT_SPEC = {
 }
 
 
-def run(module):
-    storage_network.check(module.params)
-    return storage_network.run(module.client, module.params, check_mode=module.check_mode)
-
-
-DEFINITION = ModuleDefinition(ARGUMENT_SPEC, run)
-
-
-def main():
-    run_module(DEFINITION)
+DEFINITION = ModuleDefinition(ARGUMENT_SPEC, storage_network.task)
 
 
 if __name__ == "__main__":
-    main()
+    run_module(DEFINITION)

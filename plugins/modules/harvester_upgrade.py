@@ -120,32 +120,27 @@ EXAMPLES = r"""
     msg: "{{ item.time }} {{ item.node | default('cluster') }}: {{ item.state }}"
   loop: "{{ upgraded.progress }}"
 
-- name: Connection options once for every module of the collection
-  module_defaults:
-    group/homelab.harvester.harvester:
-      kubeconfig: ~/harvester.yaml
-  block:
-    - name: What would block an upgrade to v1.8.3 (check mode writes nothing)
-      homelab.harvester.harvester_upgrade:
-        version: v1.8.3
-      check_mode: true
-      register: preflight
-      ignore_errors: true
+- name: What would block an upgrade to v1.8.3 (check mode writes nothing)
+  homelab.harvester.harvester_upgrade:
+    version: v1.8.3
+  check_mode: true
+  register: preflight
+  ignore_errors: true
 
-    - name: Show the blockers
-      ansible.builtin.debug:
-        var: preflight.blockers
-      when: preflight is failed
+- name: Show the blockers
+  ansible.builtin.debug:
+    var: preflight.blockers
+  when: preflight is failed
 
-    - name: Upgrade from an uploaded ISO without waiting
-      homelab.harvester.harvester_upgrade:
-        image: harvester-public/harvester-v1-8-3-iso
-        wait: false
+- name: Upgrade from an uploaded ISO without waiting
+  homelab.harvester.harvester_upgrade:
+    image: harvester-public/harvester-v1-8-3-iso
+    wait: false
 
-    - name: Delete (and so cancel) an upgrade that is stuck downloading its ISO
-      homelab.harvester.harvester_upgrade:
-        version: v1.8.3
-        state: absent
+- name: Delete (and so cancel) an upgrade that is stuck downloading its ISO
+  homelab.harvester.harvester_upgrade:
+    version: v1.8.3
+    state: absent
 """
 
 RETURN = r"""
@@ -290,17 +285,8 @@ MUTUALLY_EXCLUSIVE = [["version", "image"]]
 REQUIRED_ONE_OF = [["version", "image"]]
 
 
-def run(module):
-    upgrade.check(module.params)
-    return upgrade.run(module.client, module.params)
-
-
-DEFINITION = ModuleDefinition(ARGUMENT_SPEC, run, mutually_exclusive=MUTUALLY_EXCLUSIVE, required_one_of=REQUIRED_ONE_OF)
-
-
-def main():
-    run_module(DEFINITION)
+DEFINITION = ModuleDefinition(ARGUMENT_SPEC, upgrade.task, mutually_exclusive=MUTUALLY_EXCLUSIVE, required_one_of=REQUIRED_ONE_OF)
 
 
 if __name__ == "__main__":
-    main()
+    run_module(DEFINITION)

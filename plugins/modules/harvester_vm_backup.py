@@ -193,23 +193,12 @@ ARGUMENT_SPEC = {
     **wait_args(1800),
     **NAMESPACE_ARGS,
     **LABELS_ARGS,
-    "vm": {"type": "str"},
-    "type": {"type": "str", "choices": ["backup", "snapshot"]},
-    "keep": {"type": "int"},
+    **vm_backup.SERIES_ARGS,
 }
 
 
-def run(module):
-    vm_backup.check(module.params)
-    return vm_backup.run(module.client, module.params, check_mode=module.check_mode)
-
-
-DEFINITION = ModuleDefinition(ARGUMENT_SPEC, run)
-
-
-def main():
-    run_module(DEFINITION)
+DEFINITION = ModuleDefinition(ARGUMENT_SPEC, vm_backup.task)
 
 
 if __name__ == "__main__":
-    main()
+    run_module(DEFINITION)

@@ -149,23 +149,12 @@ from ansible_collections.homelab.harvester.plugins.module_utils.option_groups im
 ARGUMENT_SPEC = {
     **INFO_FILTER_ARGS,
     "all_namespaces": {"type": "bool", "default": False},
-    "vm": {"type": "str"},
-    "type": {"type": "str", "choices": ["backup", "snapshot"]},
-    "keep": {"type": "int"},
+    **vm_backup.SERIES_ARGS,
 }
 
 
-def run(module):
-    vm_backup.check_info(module.params)
-    return vm_backup.listing(module.client, module.params)
-
-
-DEFINITION = ModuleDefinition(ARGUMENT_SPEC, run)
-
-
-def main():
-    run_module(DEFINITION)
+DEFINITION = ModuleDefinition(ARGUMENT_SPEC, vm_backup.info_task)
 
 
 if __name__ == "__main__":
-    main()
+    run_module(DEFINITION)

@@ -97,7 +97,7 @@ vms:
        migrating: false, run_strategy: RerunOnFailure, labels: {harvesterhci.io/creator: harvester}}
 """
 
-from ansible_collections.homelab.harvester.plugins.module_utils import vm_info
+from ansible_collections.homelab.harvester.plugins.module_utils import listing, vm_info
 from ansible_collections.homelab.harvester.plugins.module_utils.module import ModuleDefinition, run_module
 from ansible_collections.homelab.harvester.plugins.module_utils.option_groups import INFO_FILTER_ARGS
 
@@ -108,17 +108,8 @@ ARGUMENT_SPEC = {
 }
 
 
-def run(module):
-    vm_info.check(module.params)
-    return {"changed": False, "vms": vm_info.gather(module.client, module.params)}
-
-
-DEFINITION = ModuleDefinition(ARGUMENT_SPEC, run)
-
-
-def main():
-    run_module(DEFINITION)
+DEFINITION = ModuleDefinition(ARGUMENT_SPEC, listing.info_run("vms", vm_info.check, vm_info.gather))
 
 
 if __name__ == "__main__":
-    main()
+    run_module(DEFINITION)

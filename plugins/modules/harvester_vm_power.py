@@ -214,17 +214,8 @@ ARGUMENT_SPEC = {
 MUTUALLY_EXCLUSIVE = [["name", "names", "label_selector"]]
 
 
-def run(module):
-    vm_power.check(module.params)
-    return vm_power.run(module.client, module.params, check_mode=module.check_mode)
-
-
-DEFINITION = ModuleDefinition(ARGUMENT_SPEC, run, mutually_exclusive=MUTUALLY_EXCLUSIVE)
-
-
-def main():
-    run_module(DEFINITION)
+DEFINITION = ModuleDefinition(ARGUMENT_SPEC, vm_power.task, mutually_exclusive=MUTUALLY_EXCLUSIVE)
 
 
 if __name__ == "__main__":
-    main()
+    run_module(DEFINITION)

@@ -176,17 +176,8 @@ ARGUMENT_SPEC = {
 }
 
 
-def run(module):
-    vm_restore.check(module.params)
-    return vm_restore.run(module.client, module.params, check_mode=module.check_mode)
-
-
-DEFINITION = ModuleDefinition(ARGUMENT_SPEC, run)
-
-
-def main():
-    run_module(DEFINITION)
+DEFINITION = ModuleDefinition(ARGUMENT_SPEC, vm_restore.task)
 
 
 if __name__ == "__main__":
-    main()
+    run_module(DEFINITION)

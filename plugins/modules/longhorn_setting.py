@@ -178,9 +178,5 @@ DEFINITION = ModuleDefinition(
     mutually_exclusive=[("name", "settings"), ("value", "settings")], required_one_of=[("name", "settings")])
 
 
-def main():
-    run_module(DEFINITION)
-
-
 if __name__ == "__main__":
-    main()
+    run_module(DEFINITION)

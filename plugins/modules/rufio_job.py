@@ -113,9 +113,5 @@ ARGUMENT_SPEC = {
 DEFINITION = ModuleDefinition(ARGUMENT_SPEC, rufio_job.run)
 
 
-def main():
-    run_module(DEFINITION)
-
-
 if __name__ == "__main__":
-    main()
+    run_module(DEFINITION)

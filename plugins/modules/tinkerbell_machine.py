@@ -122,7 +122,7 @@ secret:
   type: dict
 """
 
-from ansible_collections.homelab.harvester.plugins.module_utils import tinkerbell
+from ansible_collections.homelab.harvester.plugins.module_utils import amt, tinkerbell
 from ansible_collections.homelab.harvester.plugins.module_utils.module import ModuleDefinition, run_module
 from ansible_collections.homelab.harvester.plugins.module_utils.option_groups import STATE_ARGS
 
@@ -138,22 +138,11 @@ ARGUMENT_SPEC = {
     }},
     "hostname": {"type": "str"},
     "ipxe_url": {"type": "str"},
-    "amt": {"type": "dict", "options": {
-        "host": {"type": "str", "required": True},
-        "port": {"type": "int"},
-        "tls": {"type": "bool", "default": True},
-        "user": {"type": "str", "default": "admin"},
-        "password": {"type": "str", "required": True, "no_log": True},
-        "validate_certs": {"type": "bool", "default": False},
-    }},
+    "amt": {"type": "dict", "options": amt.access_args(validate_certs=False)},
 }
 
 DEFINITION = ModuleDefinition(ARGUMENT_SPEC, tinkerbell.run)
 
 
-def main():
-    run_module(DEFINITION)
-
-
 if __name__ == "__main__":
-    main()
+    run_module(DEFINITION)

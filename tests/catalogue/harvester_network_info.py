@@ -4,6 +4,7 @@ from __future__ import annotations
 BAD_INPUTS = [
     ({"namespace": "Default"}, "namespace: 'Default' is not a valid name"),
     ({"name": "Platform"}, "name: 'Platform' is not a valid name"),
+    ({"label_selector": " "}, "label_selector: must not be empty"),
     ({"nme": "platform"}, "Unsupported parameters for (homelab.harvester.harvester_network_info) module: nme"),
 ]
 

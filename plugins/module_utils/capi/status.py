@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from .. import kinds
 from ..errors import NotFound
+from ..objects import condition
 from ..wait import until
 from . import render
 
@@ -31,13 +32,6 @@ FAILURES = (
     ("TalosControlPlane", "MachinesCreated", ("InfrastructureTemplateCloningFailed", "BootstrapTemplateCloningFailed",
                                               "MachineGenerationFailed")),
 )
-
-
-def condition(obj, type_name):
-    for cond in ((obj or {}).get("status") or {}).get("conditions") or []:
-        if cond.get("type") == type_name:
-            return cond
-    return None
 
 
 def is_true(obj, type_name):

@@ -24,13 +24,14 @@ def test_a_repeated_message_of_the_same_key_is_one_event_and_the_sink_sees_each_
     assert shown == p.events
 
 
-def test_percent_stage_uses_the_condition_time_once_done():
+def test_percent_stage_names_the_object_and_uses_the_condition_time_once_done():
     def stage(obj):
-        return progress.percent("image default/talos", obj, lambda o: o["status"].get("progress") == 100, "imported", "Imported")
+        return progress.percent("image", obj, lambda o: o["status"].get("progress") == 100, "imported", "Imported")
+    meta = {"metadata": {"namespace": "default", "name": "talos"}}
     assert stage(None) is None
-    assert stage({"status": {}}) == "image default/talos: waiting"
-    assert stage({"status": {"progress": 45}}) == "image default/talos: 45%"
-    done = {"status": {"progress": 100, "conditions": [{"type": "Imported", "lastTransitionTime": "2026-12-06T10:00:09Z"}]}}
+    assert stage(dict(meta, status={})) == "image default/talos: waiting"
+    assert stage(dict(meta, status={"progress": 45})) == "image default/talos: 45%"
+    done = dict(meta, status={"progress": 100, "conditions": [{"type": "Imported", "lastTransitionTime": "2026-12-06T10:00:09Z"}]})
     assert stage(done) == ("image default/talos: imported", "2026-12-06T10:00:09Z")
 
 

@@ -170,3 +170,10 @@ def test_list_networks_every_namespace_and_by_name():
         vm_network.check_info({"namespace": "Bad_NS", "name": None, "label_selector": None, "cluster_network": None})
     with pytest.raises(ValidationError):
         vm_network.check_info({"namespace": None, "name": "Bad_Name"})
+
+
+def test_a_blank_label_selector_is_refused_as_harvester_image_info_refuses_it():
+    # a blank selector would list every network, which is not what a templated selector that
+    # came out empty meant
+    with pytest.raises(ValidationError, match="^label_selector: must not be empty .leave it out to list every network.$"):
+        vm_network.check_info({"namespace": "default", "name": None, "label_selector": " ", "cluster_network": None})

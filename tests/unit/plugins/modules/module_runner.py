@@ -1,13 +1,12 @@
 # Copyright: (c) 2026, Homelab platform team
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Running a module's main() in-process for unit tests: module arguments through
+"""Running a module the AnsiballZ way (``run_module(DEFINITION)``) in-process for unit tests: module arguments through
 ``patch_module_args`` (ansible-core 2.19), the ``Client`` class replaced by a mock, and
 exit_json/fail_json turned into an exception whose result the test reads (with the module's
 warnings under ``warnings``)."""
 
 from __future__ import annotations
 
-import sys
 from unittest.mock import Mock, patch
 
 import pytest
@@ -25,8 +24,8 @@ class Exit(Exception):
         self.kind, self.result = kind, result
 
 
-def run(main, args, client=None, check_mode=False, diff=False):
-    """Run ``main()`` with ``args`` (plus CONNECTION for a module that talks to the API); returns
+def run(module, args, client=None, check_mode=False, diff=False):
+    """Run ``module`` (a module file of the collection) with ``args`` (plus CONNECTION for a module that talks to the API); returns
     (kind "exit"|"fail", result, the mocked Client class, whose call says how the client was built)."""
     fake_client = client or Mock(spec=Client)
 
@@ -44,13 +43,13 @@ def run(main, args, client=None, check_mode=False, diff=False):
         raise Exit("fail", dict(result, msg=msg))
 
     extra = {"_ansible_check_mode": check_mode, "_ansible_diff": diff,
-             "_ansible_module_name": "homelab.harvester." + main.__module__.rpartition(".")[2]}
-    connection = CONNECTION if "api_key" in sys.modules[main.__module__].DEFINITION.argument_spec else {}
+             "_ansible_module_name": "homelab.harvester." + module.__name__.rpartition(".")[2]}
+    connection = CONNECTION if "api_key" in module.DEFINITION.argument_spec else {}
     with patch_module_args(dict(connection, **args, **extra)), \
             patch.object(module_base, "Client", client_class), \
             patch.object(module_base.AnsibleModule, "exit_json", exit_json), \
             patch.object(module_base.AnsibleModule, "fail_json", fail_json), \
             patch.object(module_base.AnsibleModule, "warn", lambda self, w: warnings.append(w)):
         with pytest.raises(Exit) as e:
-            main()
+            module_base.run_module(module.DEFINITION)
     return e.value.kind, e.value.result, client_class

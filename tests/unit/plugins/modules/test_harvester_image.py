@@ -18,8 +18,8 @@ URL = "http://files.lab/disk.img"
 
 
 def run_module(args, client=None):
-    """Run main() with ``args``; returns (kind, result, Client class mock)."""
-    return run(harvester_image.main, args, client)
+    """Run the module with ``args``; returns (kind, result, Client class mock)."""
+    return run(harvester_image, args, client)
 
 
 @pytest.mark.parametrize("args, message", [

@@ -24,8 +24,8 @@ PATH = "/apis/harvesterhci.io/v1beta1/namespaces/default/keypairs"
 
 
 def run_module(args, client=None):
-    """Run main() with ``args``; returns (kind, result, Client class mock)."""
-    return run(harvester_keypair.main, args, client)
+    """Run the module with ``args``; returns (kind, result, Client class mock)."""
+    return run(harvester_keypair, args, client)
 
 
 @pytest.mark.parametrize("args, message", [

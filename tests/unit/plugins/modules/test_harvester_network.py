@@ -19,8 +19,8 @@ NADS = "/apis/k8s.cni.cncf.io/v1/namespaces/default/network-attachment-definitio
 
 
 def run_module(args, client=None):
-    """Run main() with ``args``; returns (kind, result, Client class mock)."""
-    return run(harvester_network.main, args, client)
+    """Run the module with ``args``; returns (kind, result, Client class mock)."""
+    return run(harvester_network, args, client)
 
 
 @pytest.mark.parametrize("args, message", [

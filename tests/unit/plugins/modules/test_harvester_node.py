@@ -20,7 +20,7 @@ NODE = {"metadata": {"name": "ms02-1", "annotations": {"harvesterhci.io/maintain
 
 
 def run_module(args, client=None, check_mode=False, diff=False):
-    return run(harvester_node.main, args, client, check_mode=check_mode, diff=diff)
+    return run(harvester_node, args, client, check_mode=check_mode, diff=diff)
 
 
 @pytest.mark.parametrize("args, message", [

@@ -17,7 +17,7 @@ from ansible_collections.homelab.harvester.tests.unit.plugins.modules.module_run
 
 
 def run_module(args, client=None, check_mode=False, diff=False):
-    return run(harvester_setting.main, args, client, check_mode=check_mode, diff=diff)
+    return run(harvester_setting, args, client, check_mode=check_mode, diff=diff)
 
 
 def test_argument_spec():

@@ -19,7 +19,7 @@ DEFAULT = "storageclass.kubernetes.io/is-default-class"
 
 
 def run_module(args, client=None, check_mode=False, diff=False):
-    return run(harvester_storage_class.main, args, client, check_mode=check_mode, diff=diff)
+    return run(harvester_storage_class, args, client, check_mode=check_mode, diff=diff)
 
 
 @pytest.mark.parametrize("args, message", [

@@ -19,7 +19,7 @@ UPGRADES = "/apis/harvesterhci.io/v1beta1/namespaces/harvester-system/upgrades"
 
 
 def run_module(args, client=None, check_mode=False, diff=False):
-    return run(harvester_upgrade.main, args, client, check_mode=check_mode, diff=diff)
+    return run(harvester_upgrade, args, client, check_mode=check_mode, diff=diff)
 
 
 @pytest.mark.parametrize("args, message", [

@@ -28,7 +28,7 @@ BACKUPS = "/apis/harvesterhci.io/v1beta1/namespaces/default/virtualmachinebackup
     ({"name": "router-1", "vm": "lab-router", "wait_timeout": 0}, "wait_timeout: 0 must be more than 0"),
 ])
 def test_backup_bad_input_fails_before_any_client_call(args, message):
-    kind, result, client_class = run(harvester_vm_backup.main, args)
+    kind, result, client_class = run(harvester_vm_backup, args)
     assert kind == "fail" and message in result["msg"], result
     client_class.assert_not_called()
 
@@ -43,7 +43,7 @@ def test_a_snapshot_is_created_and_returned():
     c.dry_run = False
     c.get.return_value = None
     c.create.side_effect = lambda path, body: snapshot(body)
-    kind, result, client_class = run(harvester_vm_backup.main, {"name": "snap", "vm": "lab-dns", "type": "snapshot"},
+    kind, result, client_class = run(harvester_vm_backup, {"name": "snap", "vm": "lab-dns", "type": "snapshot"},
                                      client=c, diff=True)
     assert kind == "exit" and result["changed"] is True and result["ready_to_use"] is True, result
     assert result["backup"]["spec"]["type"] == "snapshot" and result["diff"]["before"] == {}
@@ -58,7 +58,7 @@ def test_check_mode_builds_a_dry_run_client_and_does_not_wait():
     c.dry_run = True
     c.get.side_effect = lambda path, missing_ok=False: None if path.startswith(BACKUPS) else {"value": '{"type":"nfs"}'}
     c.create.side_effect = lambda path, body: body
-    kind, result, client_class = run(harvester_vm_backup.main, {"name": "b", "vm": "lab-dns"}, client=c, check_mode=True)
+    kind, result, client_class = run(harvester_vm_backup, {"name": "b", "vm": "lab-dns"}, client=c, check_mode=True)
     assert kind == "exit" and result["changed"] is True and result["ready_to_use"] is False, result
     assert client_class.call_args.kwargs["dry_run"] is True
     assert c.get.call_count == 2  # the backup and the backup-target setting; no polling
@@ -70,7 +70,7 @@ def test_check_mode_builds_a_dry_run_client_and_does_not_wait():
     ({"vm": "A"}, "vm: 'A' is not a valid name"),
 ])
 def test_info_bad_input_fails_before_any_client_call(args, message):
-    kind, result, client_class = run(harvester_vm_backup_info.main, args)
+    kind, result, client_class = run(harvester_vm_backup_info, args)
     assert kind == "fail" and message in result["msg"], result
     client_class.assert_not_called()
 
@@ -78,6 +78,6 @@ def test_info_bad_input_fails_before_any_client_call(args, message):
 def test_info_lists_with_one_request():
     c = Mock(spec=Client)
     c.list.return_value = []
-    kind, result, dummy = run(harvester_vm_backup_info.main, {"label_selector": "set=nightly", "keep": 2}, client=c)
+    kind, result, dummy = run(harvester_vm_backup_info, {"label_selector": "set=nightly", "keep": 2}, client=c)
     assert kind == "exit" and result == {"changed": False, "backups": [], "by_vm": {}, "expired": [], "warnings": []}
     c.list.assert_called_once_with(BACKUPS, label_selector="set=nightly")

@@ -19,7 +19,7 @@ VMS = "/apis/kubevirt.io/v1/namespaces/default/virtualmachines"
 
 
 def run_module(args, client=None, check_mode=False, diff=False):
-    return run(harvester_vm_power.main, args, client, check_mode=check_mode, diff=diff)
+    return run(harvester_vm_power, args, client, check_mode=check_mode, diff=diff)
 
 
 @pytest.mark.parametrize("args, message", [

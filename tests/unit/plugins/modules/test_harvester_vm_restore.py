@@ -27,7 +27,7 @@ BACKUP = "/apis/harvesterhci.io/v1beta1/namespaces/default/virtualmachinebackups
     ({"name": "r", "backup": "router_1", "vm": "copy"}, "backup: 'router_1' is not a valid name"),
 ])
 def test_bad_input_fails_before_any_client_call(args, message):
-    kind, result, client_class = run(harvester_vm_restore.main, args)
+    kind, result, client_class = run(harvester_vm_restore, args)
     assert kind == "fail" and message in result["msg"], result
     client_class.assert_not_called()
 
@@ -38,8 +38,8 @@ def test_a_new_vm_restore_is_created_with_the_retain_default_through_the_target_
     c.dry_run = False
     c.get.side_effect = lambda path, missing_ok=False: ready if path == BACKUP else None
     c.create.side_effect = lambda path, body: dict(body, status={"complete": True})
-    kind, result, dummy = run(harvester_vm_restore.main, {"name": "copy", "backup": "router-1", "target": "copy",
-                                                          "new_vm": True}, client=c)
+    kind, result, dummy = run(harvester_vm_restore, {"name": "copy", "backup": "router-1", "target": "copy",
+                                                     "new_vm": True}, client=c)
     assert kind == "exit" and result["changed"] is True and result["complete"] is True, result
     [(path, body)] = [call.args for call in c.create.call_args_list]
     assert path == RESTORES and body["spec"]["deletionPolicy"] == "retain" and body["spec"]["target"]["name"] == "copy"
@@ -52,7 +52,7 @@ def test_a_running_vm_is_refused_naming_the_option():
     c.dry_run = False
     c.get.side_effect = lambda path, missing_ok=False: ready if path == BACKUP else (
         running if path.endswith("/virtualmachines/lab-router") else None)
-    kind, result, dummy = run(harvester_vm_restore.main, {"name": "back", "backup": "router-1", "vm": "lab-router"},
+    kind, result, dummy = run(harvester_vm_restore, {"name": "back", "backup": "router-1", "vm": "lab-router"},
                               client=c)
     assert kind == "fail" and result["option"] == "vm", result
     assert result["msg"].endswith("stop it first: homelab.harvester.harvester_vm_power (state: stopped)")

@@ -18,7 +18,7 @@ SETTINGS = "/apis/longhorn.io/v1beta2/namespaces/longhorn-system/settings"
 
 
 def run_module(args, client=None, check_mode=False, diff=False):
-    return run(longhorn_setting.main, args, client, check_mode=check_mode, diff=diff)
+    return run(longhorn_setting, args, client, check_mode=check_mode, diff=diff)
 
 
 def test_argument_spec():

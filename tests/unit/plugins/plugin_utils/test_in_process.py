@@ -47,7 +47,7 @@ def test_every_bad_input_is_refused_as_the_module_path_refuses_it(module, args, 
     connection = CONNECTION if "api_key" in in_process.definition(module).argument_spec else {}
     result = in_process.run(f"homelab.harvester.{module}", dict(connection, **args))
     kind, as_module, module_client = run_as_module(importlib.import_module(
-        f"ansible_collections.homelab.harvester.plugins.modules.{module}").main, args)
+        f"ansible_collections.homelab.harvester.plugins.modules.{module}"), args)
     assert result["failed"] is True and message in result["msg"], result
     assert kind == "fail" and as_module["msg"] == result["msg"]
     client.built.assert_not_called()  # refused before a client exists: no request possible
@@ -100,7 +100,7 @@ def test_an_api_failure_has_the_module_failure_shape(client):
                                        path="/apis/x", method="GET")
     result = in_process.run("homelab.harvester.harvester_network", dict(CONNECTION, name="vlan30"))
     kind, as_module, dummy = run_as_module(importlib.import_module(
-        "ansible_collections.homelab.harvester.plugins.modules.harvester_network").main, {"name": "vlan30"},
+        "ansible_collections.homelab.harvester.plugins.modules.harvester_network"), {"name": "vlan30"},
         client=client)
     assert result["failed"] is True and result["status"] == 403 and result["reason"] == "Forbidden"
     assert kind == "fail" and {k: as_module[k] for k in ("msg", "status", "reason")} == \
