@@ -35,3 +35,9 @@ def test_the_deprecation_warning_comes_before_the_pruned_fields(twin):
         '299 - "addons.cluster.x-k8s.io/v1beta1 ClusterResourceSet is deprecated; '
         'use addons.cluster.x-k8s.io/v1beta2 ClusterResourceSet"',
         '299 - "unknown field \\"spec.bogus\\""']
+
+
+def test_kubectl_shows_the_deprecation_warning(twin):
+    """kubectl (client-go's warning handler) parses the header and prints its text on stderr."""
+    proc = twin.kubectl("get", "clusters.v1beta1.cluster.x-k8s.io", "-n", "default")
+    assert "Warning: cluster.x-k8s.io/v1beta1 Cluster is deprecated; use cluster.x-k8s.io/v1beta2 Cluster" in proc.stderr
