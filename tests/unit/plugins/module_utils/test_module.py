@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from ansible.module_utils import _internal
 from ansible.module_utils._internal import _traceback
 from ansible.module_utils.testing import patch_module_args
 
@@ -48,9 +49,10 @@ def created(path, body):
 
 
 def run_main(args, capsys, monkeypatch):
-    """harvester_network's main() as AnsiballZ runs it: the result as it reaches stdout. Whether
-    tracebacks are wanted is read from this run's ``_ansible_tracebacks_for``, as in a module
-    process (not from an earlier test's arguments, nor from a controller's display)."""
+    """harvester_network's main() as AnsiballZ runs it: the result as it reaches stdout. As in a
+    module process, warnings go into the result and whether tracebacks are wanted is read from this
+    run's ``_ansible_tracebacks_for`` (not from an earlier test's arguments, nor a controller's display)."""
+    monkeypatch.setattr(_internal, "is_controller", False)  # a test before may have imported the controller's display
     monkeypatch.setattr(_traceback, "_module_tracebacks_enabled_events", None)
     monkeypatch.setattr(_traceback, "_is_traceback_enabled", _traceback._is_module_traceback_enabled)
     with patch_module_args(dict(CONNECTION, **args)), pytest.raises(SystemExit):
