@@ -216,3 +216,13 @@ def test_tracebacks_are_shown_as_the_controllers_display_traceback_says(monkeypa
                             lambda name, *a, _v=setting, _real=constants.config.get_config_value, **k:
                             _v if name == "DISPLAY_TRACEBACK" else _real(name, *a, **k))
         assert in_process.tracebacks_shown() is expected, setting
+
+
+def test_the_traceback_never_shows_a_secret(monkeypatch):
+    token = CONNECTION["api_key"]
+    original = module_base.traceback_text
+    monkeypatch.setattr(module_base, "traceback_text", lambda e: original(e) + f"(the token was {token})\n")
+    monkeypatch.setattr(in_process, "tracebacks_shown", lambda: True)
+    with_transport(monkeypatch, (403, FORBIDDEN, {}))
+    result = in_process.run("homelab.harvester.harvester_network", dict(CONNECTION, name="vlan30"))
+    assert "(the token was ********)" in result["exception"] and token not in result["exception"]
