@@ -2,8 +2,10 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The one HTTP client every module uses: JSON in and out over one kept-alive HTTPS connection
 per process, per-call timeouts, the retry policy of ``retry.py``, Kubernetes ``Status`` errors
-turned into the exception tree of ``errors.py``, and ``dryRun=All`` on every write when the
-client is in check mode (the single choke point for check mode).
+turned into the exception tree of ``errors.py``, ``fieldValidation=Strict`` on every create,
+update and patch (a field the API does not know is refused with 400, never silently dropped),
+the API's ``Warning`` headers handed to the task as warnings, and ``dryRun=All`` on every write
+when the client is in check mode (the single choke point for check mode).
 
     from ansible_collections.homelab.harvester.plugins.module_utils import connection, kinds
     from ansible_collections.homelab.harvester.plugins.module_utils.client import Client
@@ -27,6 +29,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import re
 import socket
 import ssl
 import time
@@ -53,6 +56,9 @@ MERGE_PATCH = "application/merge-patch+json"
 JSON = "application/json"
 PROPAGATION_POLICIES = ("Foreground", "Background", "Orphan")
 WRITE_METHODS = frozenset(("POST", "PUT", "PATCH", "DELETE"))
+# Unknown or duplicate fields in a create/update/patch: refused (400) instead of pruned with a
+# warning, so that a field this collection sends and the API does not know cannot go unnoticed.
+FIELD_VALIDATION = "Strict"
 
 
 def user_agent(way):
@@ -366,12 +372,14 @@ class Client:
     between retries (tests inject a recorder). ``transport``: anything with
     ``send(method, target, headers, body, timeout) -> (status, headers, bytes)``; default the
     process-wide ``Session`` of the connection. ``progress``: where the waits of this task report
-    (``progress.Progress``); it travels with the client because every flow already has it."""
+    (``progress.Progress``); it travels with the client because every flow already has it.
+    ``warn``: called with the text of each ``Warning`` header the API sends (RFC 7234 code 299,
+    as client-go shows them), once per text per task; ``warnings`` lists them in order."""
 
     progress = None  # set by __init__; named here so that the interface (and a spec'd mock) has it
 
     def __init__(self, connection, dry_run=False, retry_policy=None, sleep=None, transport=None, debug_log=None,
-                 field_manager=FIELD_MANAGER, progress=None, user_agent=USER_AGENT):
+                 field_manager=FIELD_MANAGER, progress=None, user_agent=USER_AGENT, warn=None):
         self.connection = connection
         self.dry_run = bool(dry_run)
         self.retry_policy = retry_policy or DEFAULT_POLICY
@@ -382,16 +390,24 @@ class Client:
         self.user_agent = user_agent
         self.progress = progress if progress is not None else Progress()
         self.stats = Stats()
+        self._warnings = ApiWarnings(warn)
+
+    @property
+    def warnings(self):
+        """The API's warnings so far (this client and its siblings), each once, in order."""
+        return list(self._warnings.seen)
 
     def __repr__(self):
         return f"Client({self.connection!r}, dry_run={self.dry_run})"
 
     def sibling(self, connection, dry_run=None):
         """A client of the same task for another cluster (CAPI's Harvester side): the same check
-        mode (unless ``dry_run`` says otherwise), retry policy, progress and User-Agent."""
-        return Client(connection, dry_run=self.dry_run if dry_run is None else dry_run, retry_policy=self.retry_policy,
-                      sleep=self.sleep, debug_log=self.debug_log or False, field_manager=self.field_manager,
-                      progress=self.progress, user_agent=self.user_agent)
+        mode (unless ``dry_run`` says otherwise), retry policy, progress, User-Agent and warnings."""
+        sibling = Client(connection, dry_run=self.dry_run if dry_run is None else dry_run, retry_policy=self.retry_policy,
+                         sleep=self.sleep, debug_log=self.debug_log or False, field_manager=self.field_manager,
+                         progress=self.progress, user_agent=self.user_agent)
+        sibling._warnings = self._warnings
+        return sibling
 
     # --- reads ---------------------------------------------------------------------------
     def get(self, path, query=None, timeout=None, missing_ok=False):
@@ -441,6 +457,7 @@ class Client:
             self._account("GET", target, False, started, 1, failure.cause or "failure")
             raise
         self._account("GET", target, False, started, 1, status)
+        self._warnings.note(headers, self.connection.secret_values)
         if status >= 400:
             raw = resp.read()
             self.transport.end(resp, True)
@@ -518,9 +535,12 @@ class Client:
             raise
 
     def _write_query(self, query):
+        """The query of a create, update or patch: our field manager and strict field validation
+        (a caller's own ``fieldValidation`` wins)."""
         query = dict(query or {})
         if self.field_manager:
             query.setdefault("fieldManager", self.field_manager)
+        query.setdefault("fieldValidation", FIELD_VALIDATION)
         return query
 
     # --- the one choke point ---------------------------------------------------------------
@@ -562,6 +582,7 @@ class Client:
                 self._retrying(wait, method, target, attempt)
                 continue
             self._account(method, target, dry, started, attempt, status)
+            self._warnings.note(resp_headers, self.connection.secret_values)
             if status < 400:
                 return _decode(raw)
             self.stats.failures += 1
@@ -610,6 +631,49 @@ class Client:
         if self.debug_log is not None:
             self.debug_log.write(f"{method} {target} retry in {wait:.2f}s after attempt={attempt}")
         self.sleep(wait)
+
+
+# RFC 7234 warning-value: warn-code SP warn-agent SP "warn-text" [SP "warn-date"], several
+# separated by commas (client-go's ParseWarningHeader reads the same shape)
+_WARNING = re.compile(r'\s*(\d{3}) (\S+) "((?:[^"\\]|\\.)*)"(?: "[^"]*")?\s*(?:,|$)')
+
+
+def warning_texts(headers):
+    """The texts of the code-299 ``Warning`` headers of a response, in order. ``headers``: an
+    ``http.client.HTTPMessage`` or a dict (a header given as a string or a list of strings)."""
+    if headers is None:
+        return []
+    if hasattr(headers, "get_all"):
+        values = headers.get_all("Warning") or []
+    else:
+        value = next((v for k, v in headers.items() if k.lower() == "warning"), None)
+        values = [] if value is None else [value] if isinstance(value, str) else list(value)
+    texts = []
+    for value in values:
+        found = [(m.group(1), re.sub(r"\\(.)", r"\1", m.group(3))) for m in _WARNING.finditer(value)]
+        if not found:  # Rancher's Steve writes the text unquoted: `299 - <text>`
+            code, dummy, text = value.strip().partition(" - ")
+            found = [(code, text.strip())]
+        texts.extend(text for code, text in found if code == "299" and text)  # client-go shows only 299
+    return texts
+
+
+class ApiWarnings:
+    """The API's warnings of one task: each text handed to ``warn`` once, in the order they came."""
+
+    def __init__(self, warn=None):
+        self.warn = warn
+        self.seen = []
+
+    def note(self, headers, secrets=()):
+        for text in warning_texts(headers):
+            for secret in secrets() if callable(secrets) else secrets:
+                if secret and len(secret) >= 8:  # as _scrub: a server that echoes a credential
+                    text = text.replace(secret, "***")
+            if text not in self.seen:
+                self.seen.append(text)
+                if self.warn is not None:
+                    self.warn(text)
 
 
 class Found(dict):

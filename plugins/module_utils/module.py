@@ -22,10 +22,16 @@ So the things that make up the contract live here, once:
   show), ``progress`` (what long waits report);
 - ``ModuleContext.execute(run)``: the one result shape -- ``changed``, ``diff`` only under
   ``--diff``, ``progress`` when a wait reported any, and any ``HarvesterError`` turned into
-  ``failed`` + ``msg`` + the error's fields (``e.as_dict()``).
+  ``failed`` + ``msg`` + the error's fields (``e.as_dict()``) + ``exception``, its traceback as
+  text. Each path hands ``exception`` on as ``AnsibleModule.fail_json`` does: only when the
+  controller asks for tracebacks (ansible-core 2.19+: ``ANSIBLE_DISPLAY_TRACEBACK=error``;
+  before 2.19 always, and the default callback prints it at ``-vvv``);
+- the API's ``Warning`` headers become the task's warnings (the client calls ``warn``).
 """
 
 from __future__ import annotations
+
+import traceback
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -79,7 +85,7 @@ class ModuleContext:
             self._connection = resolve(self.params)
             self.hide(self._connection.secret_values())
             self._client = Client(self._connection, dry_run=self.check_mode, progress=self.progress,
-                                  user_agent=user_agent(self.way))
+                                  user_agent=user_agent(self.way), warn=self.warn)
         return self._client
 
     def warn(self, message):
@@ -95,7 +101,7 @@ class ModuleContext:
         try:
             result = run(self)
         except HarvesterError as e:
-            result = dict(e.as_dict(), failed=True, msg=str(e))
+            result = dict(e.as_dict(), failed=True, msg=str(e), exception=traceback_text(e))
         if self._connection is not None:  # an exec plugin may have produced a token since
             self.hide(self._connection.secret_values())
         diff = result.pop("diff", None)
@@ -106,6 +112,11 @@ class ModuleContext:
         return result
 
 
+def traceback_text(exception):
+    """The traceback of ``exception`` as Python prints it (``exception`` of a failed result)."""
+    return "".join(traceback.format_exception(type(exception), exception, exception.__traceback__))
+
+
 def run_module(definition):
     """The module path: AnsibleModule reads the arguments and writes the result."""
     ansible = AnsibleModule(argument_spec=definition.argument_spec, supports_check_mode=True, **definition.constraints)
@@ -113,5 +124,5 @@ def run_module(definition):
                             no_log_values=ansible.no_log_values)
     result = context.execute(definition.run)
     if result.pop("failed", False):
-        ansible.fail_json(**result)
+        ansible.fail_json(**result)  # keeps ``exception`` only when the controller asked for tracebacks
     ansible.exit_json(**result)

@@ -11,8 +11,11 @@ and the result shaped the way ``AnsibleModule.exit_json``/``fail_json`` shape it
 - the result: ``invocation.module_args`` (the validated arguments), every value of a ``no_log``
   option and every secret the module hid masked by ``remove_values``, booleans and ``None``
   kept as they were; then a JSON round trip, as the module's stdout would be;
-- warnings go to the display, which the task executor collects into the task's ``warnings``
-  just as it collects a module's.
+- warnings (the module's own and the API's ``Warning`` headers) go to the display, which the
+  task executor collects into the task's ``warnings`` just as it collects a module's;
+- a failure's ``exception`` (its traceback) kept only when the controller asks for tracebacks,
+  as ``AnsibleModule.fail_json`` keeps it (ansible-core 2.19+: ``ANSIBLE_DISPLAY_TRACEBACK``;
+  before 2.19 always, shown at ``-vvv``).
 
 Only code the action plugin uses lives here (``plugin_utils``), never code a module ships with.
 """
@@ -23,6 +26,7 @@ import contextlib
 import importlib
 import json
 import os
+import traceback
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.parameters import remove_values
@@ -88,7 +92,21 @@ def run(module_name, args, *, check_mode=False, diff=False, warn=None, deprecate
             result = context.execute(spec.run)
         except Exception as e:  # a bug, not a refusal: reported as a module process reports its crash
             return unexpected(e)
+    if "exception" in result and not tracebacks_shown():
+        del result["exception"]
     return _formatted(result, params, context.no_log_values)
+
+
+def tracebacks_shown():
+    """Whether a failure carries its traceback, as ``AnsibleModule.fail_json`` decides it: from
+    ansible-core 2.19 on when the controller's ``DISPLAY_TRACEBACK`` includes errors, before it
+    always (the default callback prints ``exception`` at ``-vvv``)."""
+    try:
+        from ansible.module_utils._internal import _traceback
+        from ansible.utils import display  # noqa: F401  (installs the controller's DISPLAY_TRACEBACK reading)
+    except ImportError:
+        return True
+    return _traceback.is_traceback_enabled(_traceback.TracebackEvent.ERROR)
 
 
 def unexpected(exception):
@@ -96,8 +114,9 @@ def unexpected(exception):
     exception's summary (its traceback only when tracebacks are on), no ``msg``."""
     try:
         from ansible.module_utils._internal import _errors, _messages, _traceback
-    except ImportError:  # before ansible-core 2.19: the message is all there is
-        return {"failed": True, "msg": f"{type(exception).__name__}: {exception}"}
+    except ImportError:  # before ansible-core 2.19: the message, and the traceback shown at -vvv
+        return {"failed": True, "msg": f"{type(exception).__name__}: {exception}",
+                "exception": "".join(traceback.format_exception(type(exception), exception, exception.__traceback__))}
     enabled = _traceback.is_traceback_enabled(_traceback.TracebackEvent.ERROR)
     return {"failed": True, "exception": _messages.ErrorSummary(event=_errors.EventFactory.from_exception(exception, enabled))}
 

@@ -3,8 +3,9 @@ good inputs, check mode, diff, a refusal and an injected failure from the API, a
 inputs) runs once in the ansible-playbook worker (the default for a local connection) and once as
 an ordinary module (``homelab_harvester_in_process: false``), each from the twin's seeded lab; the
 registered results must be equal but for what differs between any two runs (times, uids,
-resourceVersions), and so must the writes that reached the API. The twin's request log proves
-which way ran: the User-Agent says ``in-process`` or ``module``.
+resourceVersions), and so must the writes that reached the API. Tracebacks are on
+(``ANSIBLE_DISPLAY_TRACEBACK=error``): a failure's ``exception`` must name the same exceptions.
+The twin's request log proves which way ran: the User-Agent says ``in-process`` or ``module``.
 
 Every other bad input is compared at the source, faster: tests/unit/plugins/plugin_utils/
 test_in_process.py runs each one through the in-process runner and through the module's own
@@ -31,6 +32,8 @@ VOLATILE_KEYS = {"resourceVersion", "generation", "seconds", "elapsed", "observe
 GENERATED_NAME = re.compile(r"\b(hvst-upgrade-)[a-z0-9]{5}\b")
 # ansible-core lists the valid booleans from a Python set: the order differs from process to process
 BOOLEANS = re.compile(r"(Valid booleans include: ).*")
+# a failure registers its traceback (``exception``) on both ways, compared by the exceptions it names
+TRACEBACKS = {"ANSIBLE_DISPLAY_TRACEBACK": "error"}
 # bad inputs per module run through ansible-playbook here (all of them: the unit test, see above)
 BAD_INPUTS_HERE = 2
 
@@ -45,7 +48,7 @@ def normalised(value):
                  "metadata": {k: meta.get(k) for k in ("name", "namespace", "generateName")}}
     if isinstance(value, dict):
         return {k: "<volatile>" if k in VOLATILE_KEYS else progress(v) if k == "progress" and isinstance(v, list)
-                else normalised(v) for k, v in value.items()}
+                else raised(v) if k == "exception" and isinstance(v, str) else normalised(v) for k, v in value.items()}
     if isinstance(value, list):
         return [normalised(v) for v in value]
     if isinstance(value, str):
@@ -54,6 +57,13 @@ def normalised(value):
         value = UUID.sub("<uid>", value)
         return GENERATED_NAME.sub(r"\1<random>", value)
     return value
+
+
+def raised(traceback_text):
+    """A failure's traceback by the collection's exceptions it names: its frames differ between the
+    ways (an AnsiballZ payload's paths, the worker's), and so does ansible-core's own chain (for an
+    argument refused by AnsibleModule the module path adds the call stack fail_json was called from)."""
+    return [normalised(line) for line in traceback_text.splitlines() if line.startswith("ansible_collections.homelab.")]
 
 
 def progress(events):
@@ -89,7 +99,7 @@ def compare_both_paths(module, cat, twin, tmp_path, files, endpoint):
     fqcn = f"homelab.harvester.{module}"
 
     scratch.mkdir()
-    in_process, in_requests, dummy = run_steps(twin, tmp_path, fqcn, steps, in_process=True)
+    in_process, in_requests, dummy = run_steps(twin, tmp_path, fqcn, steps, in_process=True, env=TRACEBACKS)
     in_requests = ours(in_requests)
     endpoint_calls = list(endpoint.calls) if endpoint else []
     twin.reset()
@@ -97,13 +107,15 @@ def compare_both_paths(module, cat, twin, tmp_path, files, endpoint):
         endpoint.reset()
     shutil.rmtree(scratch)
     scratch.mkdir()
-    as_module, module_requests, dummy = run_steps(twin, tmp_path, fqcn, steps, in_process=False)
+    as_module, module_requests, dummy = run_steps(twin, tmp_path, fqcn, steps, in_process=False, env=TRACEBACKS)
     module_requests = ours(module_requests)
 
     assert {r["agent"] for r in in_requests} <= {"homelab.harvester (ansible; in-process)"}, in_requests
     assert {r["agent"] for r in module_requests} <= {"homelab.harvester (ansible; module)"}, module_requests
     for step, a, b in zip(steps, in_process, as_module, strict=True):
         assert normalised(a) == normalised(b), f"{module} {step}: in-process {a} != module {b}"
+        if isinstance(a.get("status"), int) and a.get("failed"):  # an API refusal: its traceback names its error
+            assert raised(a["exception"]) and raised(a["exception"]) == raised(b["exception"]), (step, a, b)
     assert stored(in_requests) == stored(module_requests)
     if endpoint:
         assert endpoint_calls and endpoint_calls == endpoint.calls

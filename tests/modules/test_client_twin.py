@@ -14,6 +14,7 @@ from ansible_collections.homelab.harvester.plugins.module_utils import kinds
 from ansible_collections.homelab.harvester.plugins.module_utils.client import Client, Found
 from ansible_collections.homelab.harvester.plugins.module_utils.connection import Connection, resolve
 from ansible_collections.homelab.harvester.plugins.module_utils.errors import (
+    BadRequest,
     RequestTimeout,
     ServerError,
     TLSFailure,
@@ -208,3 +209,51 @@ def test_watch_hands_over_each_event_while_the_stream_stays_open(twin):
     events.close()
     assert "w2" in names
     assert client.get(nads + "/w1")["metadata"]["name"] == "w1"  # the client goes on after leaving a stream early
+
+
+# --- field validation and the API's warnings -------------------------------------------------
+def nad(name, **spec):
+    config = f'{{"cniVersion":"0.3.1","name":"{name}","type":"bridge","bridge":"mgmt-br","vlan":30,"ipam":{{}}}}'
+    return kinds.NAD.new(name, "default", spec=dict(spec, config=config))
+
+
+def test_a_field_the_api_does_not_know_is_refused_and_nothing_is_stored(twin):
+    """fieldValidation=Strict: the apiserver's 400 names every unknown field, in a dry run too."""
+    client = client_for(twin)
+    for dry_run in (True, False):
+        with pytest.raises(BadRequest) as e:
+            client.create(kinds.NAD.path("default"), nad("strict", bogus=1, other="x"), dry_run=dry_run)
+        assert e.value.reason == "BadRequest"
+        assert e.value.message == 'strict decoding error: unknown field "spec.bogus", unknown field "spec.other"'
+    assert client.get(kinds.NAD.path("default", "strict"), missing_ok=True) is None
+    client.create(kinds.NAD.path("default"), nad("strict"))
+    since = twin.last_seq()
+    with pytest.raises(BadRequest, match='unknown field "spec.bogus"'):
+        client.merge_patch(kinds.NAD.path("default", "strict"), {"spec": {"bogus": 1}})
+    assert [(r["method"], r["status"]) for r in api_requests(twin, since)] == [("PATCH", 400)]
+    assert "bogus" not in client.get(kinds.NAD.path("default", "strict"))["spec"]
+    assert client.warnings == []
+
+
+def test_unknown_fields_pruned_under_warn_reach_the_callers_warnings(twin):
+    """A caller that asks for fieldValidation=Warn gets the pruned fields as warnings, once each."""
+    shown = []
+    client = client_for(twin, warn=shown.append)
+    query = {"fieldValidation": "Warn"}
+    client.create(kinds.NAD.path("default"), nad("warned", bogus=1), query=query, dry_run=True)
+    created = client.create(kinds.NAD.path("default"), nad("warned", bogus=1), query=query)
+    assert "bogus" not in created["spec"]
+    assert shown == ['unknown field "spec.bogus"']
+
+
+def test_a_deprecated_version_answers_with_its_warning(twin):
+    """apiextensions-apiserver: every request to a `deprecated: true` version gets its
+    deprecationWarning, or the default text naming the newest served version."""
+    shown = []
+    client = client_for(twin, warn=shown.append)
+    client.list("/apis/cluster.x-k8s.io/v1beta1/namespaces/default/clusters")
+    client.get("/apis/cluster.x-k8s.io/v1beta1/namespaces/default/clusters/none", missing_ok=True)
+    client.list("/apis/kubevirt.io/v1alpha3/namespaces/default/virtualmachines")
+    client.list(kinds.CAPI_CLUSTER.path("default"))  # v1beta2: not deprecated
+    assert shown == ["cluster.x-k8s.io/v1beta1 Cluster is deprecated; use cluster.x-k8s.io/v1beta2 Cluster",
+                     "kubevirt.io/v1alpha3 is now deprecated and will be removed in a future release."]

@@ -188,7 +188,7 @@ def test_the_silent_drop_is_reported(twin):
     assert result["failed"], result
     assert result["msg"].startswith("node ms02-3: Harvester dropped the maintenance request: its node-drain controller "
                                     "removed harvesterhci.io/drain-requested without setting harvesterhci.io/maintain-status")
-    assert actions(reqs) == [("PATCH", f"{NODES}/ms02-3", "fieldManager=homelab.harvester")]
+    assert actions(reqs) == [("PATCH", f"{NODES}/ms02-3", "fieldManager=homelab.harvester&fieldValidation=Strict")]
     live = node(twin, "ms02-3")
     assert not live["spec"].get("unschedulable") and DRAIN not in annotations(twin, "ms02-3")
     assert get(twin, f"{VMIS}/lab-cd")["status"]["nodeName"] == "ms02-3"  # nothing moved
@@ -230,7 +230,7 @@ def test_check_mode_stores_nothing(twin):
     assert cordon["changed"] and cordon["diff"]["after"]["schedulable"] is False, cordon
     assert stored_writes(reqs) == []
     assert [r["query"] for r in writes(reqs)] == ["action=maintenancePossible&dryRun=All", "action=listUnhealthyVM&dryRun=All",
-                                                  "fieldManager=homelab.harvester&dryRun=All"]
+                                                  "fieldManager=homelab.harvester&fieldValidation=Strict&dryRun=All"]
     for name in ("ms02-1", "ms02-2", "ms02-3"):
         assert not node(twin, name)["spec"].get("unschedulable") and DRAIN not in annotations(twin, name)
 
@@ -242,7 +242,8 @@ def test_cordon_and_uncordon(twin):
     assert [r["changed"] for r in (cordoned, again, uncordoned, by_patch, by_patch_back)] == [True, False, True, True, True]
     assert actions(reqs) == [
         action("ms02-2", "cordon"), action("ms02-2", "uncordon"),
-        ("PATCH", f"{NODES}/ms02-3", "fieldManager=homelab.harvester"), ("PATCH", f"{NODES}/ms02-3", "fieldManager=homelab.harvester")]
+        ("PATCH", f"{NODES}/ms02-3", "fieldManager=homelab.harvester&fieldValidation=Strict"),
+        ("PATCH", f"{NODES}/ms02-3", "fieldManager=homelab.harvester&fieldValidation=Strict")]
     assert cordoned["node"]["schedulable"] is False and uncordoned["node"]["schedulable"] is True
 
 

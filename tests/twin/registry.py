@@ -40,6 +40,7 @@ class Version:
     scale: dict | None = None
     printer_columns: list[dict] = field(default_factory=list)
     go_json: gojson.Encoder | None = None  # built-in kinds: how their Go type writes them back
+    deprecation_warning: str = ""  # a `deprecated: true` version: the Warning every request to it gets
 
 
 @dataclass
@@ -87,7 +88,9 @@ def kind_from_crd(doc: dict, *, core: bool = False, source: str = "") -> Kind:
             schema=Schema(schema_doc) if schema_doc else None,
             status="status" in sub, scale=sub.get("scale"),
             printer_columns=v.get("additionalPrinterColumns") or [],
-            go_json=gojson.compile_schema(schema_doc) if core else None)
+            go_json=gojson.compile_schema(schema_doc) if core else None,
+            deprecation_warning=(v.get("deprecationWarning") or _default_deprecation_warning(v["name"], spec))
+            if v.get("deprecated") else "")
     return Kind(
         group=spec["group"], kind=names["kind"], plural=names["plural"],
         singular=names.get("singular") or names["kind"].lower(),
@@ -157,6 +160,17 @@ class Registry:
         for k in self._by_kind.values():
             out.setdefault(k.group, set()).update(v.name for v in k.versions.values() if v.served)
         return {g: sorted(vs, key=version_priority) for g, vs in out.items()}
+
+
+def _default_deprecation_warning(deprecated: str, spec: dict) -> str:
+    """apiextensions-apiserver's text for a deprecated version without `deprecationWarning`: the
+    newest served, non-deprecated version of higher priority is named, when there is one."""
+    text = f"{spec['group']}/{deprecated} {spec['names']['kind']} is deprecated"
+    newer = [v["name"] for v in spec["versions"] if v.get("served", True) and not v.get("deprecated")
+             and version_priority(v["name"]) < version_priority(deprecated)]
+    if newer:
+        text += f"; use {spec['group']}/{min(newer, key=version_priority)} {spec['names']['kind']}"
+    return text
 
 
 _VERSION = re.compile(r"^v(\d+)(?:(alpha|beta)(\d+))?$")

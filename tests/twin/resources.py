@@ -35,8 +35,13 @@ def dumps(obj) -> bytes:
 def json_response(obj, status: int = 200, warnings: list[str] | None = None) -> web.Response:
     resp = web.Response(body=dumps(obj), status=status, content_type="application/json")
     for w in warnings or []:
-        resp.headers.add("Warning", '299 - "' + w.replace("\\", "\\\\").replace('"', '\\"') + '"')
+        resp.headers.add("Warning", _warning_value(w))
     return resp
+
+
+def _warning_value(text: str) -> str:
+    """A Warning header as k8s.io/apiserver's warning recorder writes it: code 299, agent `-`."""
+    return '299 - "' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def as_version(kind: Kind, version: str, obj: dict, registry=None) -> dict:
@@ -135,6 +140,23 @@ class Resources:
 
     # ------------------------------------------------------------------ dispatch
     async def handle(self, request: web.Request, t: Target) -> web.StreamResponse:
+        """apiextensions-apiserver's ServeHTTP: a request to a deprecated version gets its warning
+        first, whatever the answer (errors included); a watch's headers are already sent."""
+        warning = t.kind.versions[t.version].deprecation_warning if t.version in t.kind.versions else ""
+        if not warning:
+            return await self._handle(request, t)
+        try:
+            response = await self._handle(request, t)
+        except errors.ApiError as e:
+            e.headers.setdefault("Warning", _warning_value(warning))
+            raise
+        if not response.prepared:
+            others = response.headers.popall("Warning", [])
+            for value in [_warning_value(warning), *others]:
+                response.headers.add("Warning", value)
+        return response
+
+    async def _handle(self, request: web.Request, t: Target) -> web.StreamResponse:
         method = request.method
         if t.sub:
             return await self._subresource(request, t)

@@ -11,7 +11,7 @@ import json
 import pytest
 
 from ansible_collections.homelab.harvester.plugins.module_utils import errors
-from ansible_collections.homelab.harvester.plugins.module_utils.client import Client, DebugLog, Found, Session, ssl_context
+from ansible_collections.homelab.harvester.plugins.module_utils.client import Client, DebugLog, Found, Session, ssl_context, warning_texts
 from ansible_collections.homelab.harvester.plugins.module_utils.connection import Connection, Credentials
 from ansible_collections.homelab.harvester.plugins.module_utils.errors import ConnectionFailure
 from ansible_collections.homelab.harvester.plugins.module_utils.retry import RetryPolicy
@@ -113,7 +113,7 @@ def test_writes_carry_content_type_and_field_manager():
     methods = [(s["method"], s["headers"]["Content-Type"]) for s in t.sent]
     assert methods == [("POST", "application/json"), ("PUT", "application/json"),
                        ("PATCH", "application/merge-patch+json"), ("PATCH", "application/json-patch+json")]
-    assert all(s["target"].endswith("?fieldManager=homelab.harvester") for s in t.sent)
+    assert all(s["target"].endswith("?fieldManager=homelab.harvester&fieldValidation=Strict") for s in t.sent)
     assert t.sent[0]["body"] == {"metadata": {"name": "x"}}
     with pytest.raises(TypeError):
         client.json_patch(NAD + "/x", {"op": "add"})
@@ -168,7 +168,69 @@ def test_dry_run_on_writes_only():
 def test_dry_run_per_call_on_a_live_client():
     client, t, _s = make()
     client.create(NAD, {}, dry_run=True)
-    assert t.sent[0]["target"] == NAD + "?fieldManager=homelab.harvester&dryRun=All"
+    assert t.sent[0]["target"] == NAD + "?fieldManager=homelab.harvester&fieldValidation=Strict&dryRun=All"
+
+
+# --- field validation and the API's warnings -------------------------------------------------
+def test_every_create_update_and_patch_asks_for_strict_field_validation_dry_runs_included():
+    client, t, _s = make(dry_run=True)
+    client.create(NAD, {})
+    client.replace(NAD + "/x", {})
+    client.merge_patch(NAD + "/x", {}, subresource_status=True)
+    client.json_patch(NAD + "/x", [])
+    client.delete(NAD + "/x")
+    client.get(NAD + "/x")
+    client.create(NAD, {}, query={"fieldValidation": "Warn"})  # a caller may ask for another mode
+    validation = [dict(q.split("=") for q in s["target"].partition("?")[2].split("&") if q).get("fieldValidation")
+                  for s in t.sent]
+    assert validation == ["Strict"] * 4 + [None, None, "Warn"]
+    assert all("dryRun=All" in s["target"] for s in t.sent[:5])
+
+
+def test_a_strict_refusal_is_a_bad_request_naming_the_fields():
+    message = 'strict decoding error: unknown field "spec.a", unknown field "spec.b"'
+    client, _t, _s = make((400, status(400, "BadRequest", message)))
+    with pytest.raises(errors.BadRequest) as e:
+        client.create(NAD, {"spec": {"a": 1, "b": 2}})
+    assert str(e.value) == f"POST network-attachment-definitions/default: 400 BadRequest: {message}"
+
+
+def test_warning_headers_become_warnings_once_each_in_order():
+    shown = []
+    transport = FakeTransport(
+        (200, {}, {"Warning": ['299 - "unknown field \\"spec.foo\\""', '299 - "second"']}),
+        (503, status(503, "ServiceUnavailable", "x"), {"Warning": '299 - "second"'}),
+        (201, {}, {"warning": ['299 - "third, with a comma" "Sun, 06 Dec 2026 10:00:00 GMT", 299 - "fourth"',
+                               '199 - "not a 299"', '299 - ""']}),
+        (409, status(409, "Conflict", "no"), {"Warning": ['299 - "second"', '299 - "on a refusal"']}),
+    )
+    client = Client(Connection("https://h:6443", token=TOKEN), retry_policy=RetryPolicy(random=lambda: 0.5),
+                    sleep=lambda s: None, transport=transport, debug_log=False, warn=shown.append)
+    client.get(NAD + "/x")
+    client.create(NAD, {"metadata": {"name": "x"}})  # 503, retried: its warning again is shown once
+    with pytest.raises(errors.Conflict):
+        client.replace(NAD + "/x", {"metadata": {"resourceVersion": "1"}})
+    assert shown == ['unknown field "spec.foo"', "second", "third, with a comma", "fourth", "on a refusal"]
+    assert client.warnings == shown
+    sibling = client.sibling(Connection("https://other:6443", token=TOKEN))
+    assert sibling.warnings == shown  # one task, one list: a sibling's repeat is not shown again
+
+
+def test_warning_headers_of_a_real_http_response_and_of_steve():
+    import email.parser
+    import http.client
+    message = email.parser.Parser(_class=http.client.HTTPMessage).parsestr(
+        'Warning: 299 - "a"\r\nWarning: 299 - "b \\\\ c"\r\nWarning: 299 - unquoted from Steve\r\n\r\n')
+    assert warning_texts(message) == ["a", "b \\ c", "unquoted from Steve"]
+    assert warning_texts(None) == [] and warning_texts({}) == []
+
+
+def test_a_warning_that_echoes_the_token_is_scrubbed():
+    shown = []
+    client = Client(Connection("https://h:6443", token=TOKEN), transport=FakeTransport(
+        (200, {}, {"Warning": f'299 - "token {TOKEN} is old"'})), debug_log=False, warn=shown.append)
+    client.get(NAD)
+    assert shown == ["token *** is old"]
 
 
 # --- Status -> exceptions ---------------------------------------------------------------------
@@ -425,7 +487,7 @@ def test_debug_log_has_method_path_status_and_no_secrets(tmp_path):
     assert " GET /api/v1/nodes -> 503 " in lines[0] and "attempt=1" in lines[0]
     assert "retry in" in lines[1]
     assert " GET /api/v1/nodes -> 200 " in lines[2] and "attempt=2" in lines[2]
-    assert f" POST {NAD}?fieldManager=homelab.harvester -> 422 " in lines[3]
+    assert f" POST {NAD}?fieldManager=homelab.harvester&fieldValidation=Strict -> 422 " in lines[3]
     assert TOKEN not in text and "hunter2" not in text
     assert (path.stat().st_mode & 0o777) == 0o600
 

@@ -9,6 +9,7 @@ and the User-Agent that says how the task ran. The Client is mocked: no request 
 from __future__ import annotations
 
 import importlib
+import json
 import os
 from unittest.mock import Mock
 
@@ -153,3 +154,76 @@ def test_an_unhandled_exception_is_reported_as_a_module_process_reports_its_cras
     marked = as_module_result(result)
     assert isinstance(marked["exception"], CapturedErrorSummary)
     assert marked["exception"].error_type.__name__ == "AnsibleModuleCapturedError"
+
+
+# --- the API's warnings and a failure's traceback, as on the module path ------------------------
+def with_transport(monkeypatch, *script):
+    """The real Client, built by ModuleContext as always, on a transport that answers ``script``
+    ((status, body, headers) each)."""
+    answers = list(script)
+
+    class Transport:
+        def send(self, method, target, headers, body, timeout):
+            status, payload, answer_headers = answers.pop(0)
+            return status, answer_headers, json.dumps(payload).encode()
+
+    monkeypatch.setattr(module_base, "Client", lambda connection, **kw: Client(connection, transport=Transport(),
+                                                                               debug_log=False, **kw))
+
+
+FORBIDDEN = {"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 403, "reason": "Forbidden",
+             "message": "no"}
+
+
+def test_the_apis_warnings_go_to_the_display_once_each(monkeypatch):
+    not_found = dict(FORBIDDEN, code=404, reason="NotFound", message="not found")
+    body = {"apiVersion": "k8s.cni.cncf.io/v1", "kind": "NetworkAttachmentDefinition",
+            "metadata": {"name": "vlan30", "namespace": "default"}}
+    with_transport(monkeypatch, (404, not_found, {"Warning": '299 - "first"'}),
+                   (201, body, {"Warning": ['299 - "first"', '299 - "second"']}))
+    warnings = []
+    result = in_process.run("homelab.harvester.harvester_network", dict(CONNECTION, name="vlan30", vlan_id=30, wait=False),
+                            warn=warnings.append)
+    assert result["changed"] is True and warnings == ["first", "second"]
+
+
+@pytest.mark.parametrize("shown", [True, False])
+def test_a_failure_carries_its_traceback_as_fail_json_gives_it(shown, monkeypatch):
+    """``exception`` only when the controller asks for tracebacks (ANSIBLE_DISPLAY_TRACEBACK), as
+    fail_json decides on the module path; the action plugin hands it on as the module's."""
+    from ansible._internal._errors._captured import CapturedErrorSummary
+
+    from ansible_collections.homelab.harvester.plugins.plugin_utils.action import as_module_result
+    monkeypatch.setattr(in_process, "tracebacks_shown", lambda: shown)
+    with_transport(monkeypatch, (403, FORBIDDEN, {}))
+    result = in_process.run("homelab.harvester.harvester_network", dict(CONNECTION, name="vlan30"))
+    assert result["failed"] is True and result["msg"] == "GET network-attachment-definitions/default/vlan30: 403 Forbidden: no"
+    if not shown:
+        assert "exception" not in result
+        return
+    assert result["exception"].startswith("Traceback (most recent call last):\n")
+    assert result["exception"].rstrip().splitlines()[-1] == (
+        "ansible_collections.homelab.harvester.plugins.module_utils.errors.Forbidden: " + result["msg"])
+    marked = as_module_result(result)
+    assert isinstance(marked["exception"], CapturedErrorSummary)
+    assert marked["exception"].event.formatted_traceback.startswith("Traceback (most recent call last):\n")
+
+
+def test_tracebacks_are_shown_as_the_controllers_display_traceback_says(monkeypatch):
+    from ansible import constants
+
+    for setting, expected in ((["never"], False), (["error"], True), (["always"], True), (["warning"], False)):
+        monkeypatch.setattr(constants.config, "get_config_value",
+                            lambda name, *a, _v=setting, _real=constants.config.get_config_value, **k:
+                            _v if name == "DISPLAY_TRACEBACK" else _real(name, *a, **k))
+        assert in_process.tracebacks_shown() is expected, setting
+
+
+def test_the_traceback_never_shows_a_secret(monkeypatch):
+    token = CONNECTION["api_key"]
+    original = module_base.traceback_text
+    monkeypatch.setattr(module_base, "traceback_text", lambda e: original(e) + f"(the token was {token})\n")
+    monkeypatch.setattr(in_process, "tracebacks_shown", lambda: True)
+    with_transport(monkeypatch, (403, FORBIDDEN, {}))
+    result = in_process.run("homelab.harvester.harvester_network", dict(CONNECTION, name="vlan30"))
+    assert "(the token was ********)" in result["exception"] and token not in result["exception"]
