@@ -49,14 +49,14 @@ def created(path, body):
 
 
 def run_main(args, capsys, monkeypatch):
-    """harvester_network's main() as AnsiballZ runs it: the result as it reaches stdout. As in a
+    """harvester_network as AnsiballZ runs it (``run_module(DEFINITION)``): the result as it reaches stdout. As in a
     module process, warnings go into the result and whether tracebacks are wanted is read from this
     run's ``_ansible_tracebacks_for`` (not from an earlier test's arguments, nor a controller's display)."""
     monkeypatch.setattr(_internal, "is_controller", False)  # a test before may have imported the controller's display
     monkeypatch.setattr(_traceback, "_module_tracebacks_enabled_events", None)
     monkeypatch.setattr(_traceback, "_is_traceback_enabled", _traceback._is_module_traceback_enabled)
     with patch_module_args(dict(CONNECTION, **args)), pytest.raises(SystemExit):
-        harvester_network.main()
+        module_base.run_module(harvester_network.DEFINITION)
     return json.loads(capsys.readouterr().out)
 
 
