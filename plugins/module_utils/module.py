@@ -31,6 +31,7 @@ So the things that make up the contract live here, once:
 
 from __future__ import annotations
 
+import copy
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule
@@ -119,7 +120,9 @@ def traceback_text(exception):
 
 def run_module(definition):
     """The module path: AnsibleModule reads the arguments and writes the result."""
-    ansible = AnsibleModule(argument_spec=definition.argument_spec, supports_check_mode=True, **definition.constraints)
+    # a copy, as in process: ansible-core fills suboption defaults into a dict option's default in place
+    ansible = AnsibleModule(argument_spec=copy.deepcopy(definition.argument_spec), supports_check_mode=True,
+                            **definition.constraints)
     context = ModuleContext(ansible.params, check_mode=ansible.check_mode, diff_mode=ansible._diff, warn=ansible.warn,
                             no_log_values=ansible.no_log_values)
     result = context.execute(definition.run)

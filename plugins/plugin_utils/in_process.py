@@ -23,6 +23,7 @@ Only code the action plugin uses lives here (``plugin_utils``), never code a mod
 from __future__ import annotations
 
 import contextlib
+import copy
 import importlib
 import json
 import os
@@ -70,7 +71,9 @@ def run(module_name, args, *, check_mode=False, diff=False, warn=None, deprecate
     spec = definition(module_name)
     with environment(task_env):
         params = _plain(args)
-        validator = ArgumentSpecValidator(spec.argument_spec, **spec.constraints)
+        # a copy: ansible-core fills suboption defaults into a dict option's default in place, and
+        # this worker keeps the module loaded for the next loop item (a module process does not)
+        validator = ArgumentSpecValidator(copy.deepcopy(spec.argument_spec), **spec.constraints)
         validation = validator.validate(params)
         # AnsibleModule's order: merge the validated values, collect no_log values, then report
         params.update(validation.validated_parameters)

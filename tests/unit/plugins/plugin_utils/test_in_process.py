@@ -54,6 +54,17 @@ def test_every_bad_input_is_refused_as_the_module_path_refuses_it(module, args, 
     client.built.assert_not_called()  # refused before a client exists: no request possible
 
 
+def test_a_run_leaves_the_modules_argument_spec_as_it_was(client):
+    """ansible-core fills a dict option's suboption defaults into its ``default`` in place; a module
+    process throws that away, the worker keeps the module loaded for every loop item and task. So
+    each run validates against its own copy of the spec."""
+    import copy
+    spec = in_process.definition("capi_cluster").argument_spec
+    before = copy.deepcopy(spec)
+    in_process.run("homelab.harvester.capi_cluster", dict(CONNECTION, name="demo", kubernetes_version="1.33"))
+    assert spec == before and spec["control_plane"]["default"] == {}
+
+
 def test_unsupported_option_names_the_module_as_the_task_wrote_it(client):
     result = in_process.run("homelab.harvester.harvester_network", {"name": "a", "bogus": 1})
     assert result["msg"].startswith("Unsupported parameters for (homelab.harvester.harvester_network) module: bogus. "
