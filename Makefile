@@ -190,9 +190,14 @@ check: venv collection
 # inventory) and destroy. prerun is off (molecule.yml), so nothing goes to ~/.ansible/collections;
 # the scenario's state (kubeconfig, pid file, twin log) stays in this checkout, so two checkouts
 # never share (or stop) each other's twin.
+# Every playbook of the scenario, create.yml too, gets the extra-vars files create.yml writes
+# (molecule.yml): before the first create they are empty placeholders, written here.
+MOLECULE_DIR := $(CURDIR)/.ansible/molecule/default
 molecule: venv collection
+	@mkdir -p $(MOLECULE_DIR) && for f in amt-endpoints.yml nas-vars.yml; do \
+		[ -s $(MOLECULE_DIR)/$$f ] || echo '{}' > $(MOLECULE_DIR)/$$f; done
 	ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/$(COLLECTIONS) PATH=$(BIN):$$PATH \
-		MOLECULE_EPHEMERAL_DIRECTORY=$(CURDIR)/.ansible/molecule/default $(BIN)/molecule test -s default
+		MOLECULE_EPHEMERAL_DIRECTORY=$(MOLECULE_DIR) $(BIN)/molecule test -s default
 
 ansible-test-copy: venv
 	@ver=$$($(PY) -c '$(PIP_VERSION_PY)'); mkdir -p $(HOME)/.ansible/test/cache; \
