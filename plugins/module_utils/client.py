@@ -36,9 +36,9 @@ import time
 from urllib.parse import urlencode, urlsplit
 
 from .errors import (
-    AlreadyExists,
     ApiError,
     AuthConfigError,
+    Conflict,
     ConnectionFailure,
     NotFound,
     RequestTimeout,
@@ -482,11 +482,13 @@ class Client:
         A create of a fixed name is repeated after a 5xx, a lost connection or a timeout (see
         ``retry``). When a repeat meets AlreadyExists, an earlier attempt was stored and only its
         answer was lost: the object is read back and returned as ``Found`` (a dict), so a caller
-        that must compare (``reconcile.ensure_present``) can tell it from a create's answer."""
+        that must compare (``reconcile.ensure_present``) can tell it from a create's answer. Any
+        409 counts: admission runs before storage, so a webhook that sees the earlier attempt's
+        object (Harvester's image validator: "A resource with the same name exists") answers first."""
         try:
             return self.request("POST", path, query=self._write_query(query), body=body, dry_run=dry_run,
                                 timeout=timeout)
-        except AlreadyExists as e:
+        except Conflict as e:
             if not e.maybe_stored or not is_fixed_name_create("POST", body):
                 raise
             stored = self.get(path.rstrip("/") + "/" + body["metadata"]["name"], missing_ok=True)
@@ -678,7 +680,7 @@ class ApiWarnings:
 
 class Found(dict):
     """An object ``Client.create`` read back because its create had been stored although the
-    answer was lost (a repeat met AlreadyExists)."""
+    answer was lost (a repeat met AlreadyExists, or a webhook's 409 over that object)."""
 
 
 def _query_pairs(query):

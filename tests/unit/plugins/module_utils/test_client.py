@@ -364,6 +364,25 @@ def test_a_lost_create_answer_then_already_exists_returns_the_stored_object():
     assert [(s["method"], s["target"].split("?")[0]) for s in t.sent] == [("POST", NAD), ("POST", NAD), ("GET", NAD + "/x")]
 
 
+def test_a_lost_create_answer_then_a_webhooks_conflict_returns_the_stored_object():
+    """Admission runs before storage: a webhook that sees the earlier attempt's object (Harvester's
+    image validator: another image with the same display name) answers the repeat with its own 409
+    Conflict, not AlreadyExists. The object is read back as for AlreadyExists; a name nobody
+    stored keeps the refusal."""
+    images = "/apis/harvesterhci.io/v1beta1/namespaces/default/virtualmachineimages"
+    refused = (409, status(409, "Conflict", 'admission webhook "validator.harvesterhci.io" denied the request: '
+                                            "A resource with the same name exists"))
+    stored = {"metadata": {"name": "iso", "resourceVersion": "7"}}
+    client, t, _s = make(ConnectionFailure("connection lost", cause="reset", sent=True), refused, (200, stored))
+    found = client.create(images, {"metadata": {"name": "iso"}})
+    assert found == stored and isinstance(found, Found)
+    assert [s["method"] for s in t.sent] == ["POST", "POST", "GET"]
+    client, t, _s = make(ConnectionFailure("connection lost", cause="reset", sent=True), refused,
+                         (404, status(404, "NotFound", 'virtualmachineimages "iso" not found')))
+    with pytest.raises(errors.Conflict):
+        client.create(images, {"metadata": {"name": "iso"}})
+
+
 def test_already_exists_without_a_lost_answer_stays_an_error():
     exists = (409, status(409, "AlreadyExists", 'network-attachment-definitions "x" already exists'))
     client, t, _s = make(exists)
