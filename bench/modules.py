@@ -364,8 +364,13 @@ def site_phase(base_env: dict, work: Path, speed: str) -> dict:
     twin = start_twin(work / "twin-site", extra=["--speed", speed, "--lab", str(ROOT / "inventory" / "lab")])
     try:
         env = {**base_env, "K8S_AUTH_KUBECONFIG": str(twin.kubeconfig)}
+        # as the playbook tests run it: the inventory's NAS images served from a loopback folder,
+        # install files and workload kubeconfigs under the bench's work directory
+        from tests.integration.roles import site_vars
+        overlay = work / "site-vars.json"
+        overlay.write_text(json.dumps(site_vars(work / "site")))
         command = [str(PLAYBOOK), "-i", str(ROOT / "inventory" / "lab"), str(ROOT / "playbooks" / "site.yml"),
-                   "-e", "lab_storage_network_stop_vms=true"]
+                   "-e", "lab_storage_network_stop_vms=true", "-e", f"@{overlay}"]
         out = {}
         for label, extra in (("converge", {}), ("in-process", {}), ("module", {"HOMELAB_HARVESTER_IN_PROCESS": "false"})):
             t0 = time.perf_counter()
