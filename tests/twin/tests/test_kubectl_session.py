@@ -16,11 +16,19 @@ from .conftest import KUBECTL
 from .test_image import DISK_SHA512, files  # noqa: F401 - the module-scoped file server fixture
 
 
-def watch_lines(twin, *args, until, seconds=30):
-    """Run `kubectl get ... -w` and return its output lines up to the first that satisfies until
-    (read by a thread, so a silent kubectl cannot block the test past its deadline)."""
-    proc = subprocess.Popen([KUBECTL, "--kubeconfig", str(twin.kubeconfig), "get", *args, "-w",
-                             "--request-timeout=0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def watch_lines(twin, resource, name, *args, until, seconds=30):
+    """Run `kubectl get RESOURCE --field-selector metadata.name=NAME -w` and return its output lines
+    up to the first that satisfies until (read by a thread, so a silent kubectl cannot block the
+    test past its deadline).
+
+    A list, not `kubectl get RESOURCE NAME -w`: for one named object kubectl prints its GET, then
+    watches from resourceVersion 0 and drops that watch's first event (get.go, "drop the initial
+    watch event in the single resource case"), which is the object as it is by then. A change made
+    between the two requests is never shown, on a real apiserver as on the twin. A list's watch
+    starts at the list's resourceVersion and misses nothing."""
+    proc = subprocess.Popen([KUBECTL, "--kubeconfig", str(twin.kubeconfig), "get", resource,
+                             "--field-selector", f"metadata.name={name}", *args, "-w", "--request-timeout=0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     out: queue.Queue = queue.Queue()
 
     def read():
