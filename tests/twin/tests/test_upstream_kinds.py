@@ -6,6 +6,7 @@ The same lifecycle also runs against the twin with only our own CRDs, so a fresh
 from __future__ import annotations
 
 import json
+import select
 import subprocess
 import time
 
@@ -71,16 +72,22 @@ def _lifecycle_kubectl(twin, api_version, kind, resource, ns, body, patch, field
     assert got["metadata"]["name"] == name
     listed = twin.kubectl("get", resource, *nsargs, "-o", "name").stdout.split()
     assert any(line.endswith("/" + name) for line in listed)
-    # watch in the background while we patch: kubectl get -w prints the change
-    watcher = subprocess.Popen([KUBECTL, "--kubeconfig", str(twin.kubeconfig), "get", resource, name, *nsargs,
-                                "-w", "-o", "json", "--request-timeout=0"], stdout=subprocess.PIPE, text=True)
+    # watch in the background while we patch: kubectl get -w prints the change. A list watch, and the
+    # patch only once the list is printed: a list's watch resumes from the list's resourceVersion
+    # (a named object's would drop its first event, which may be the patch; test_kubectl_session.py)
+    watcher = subprocess.Popen([KUBECTL, "--kubeconfig", str(twin.kubeconfig), "get", resource, *nsargs,
+                                "--field-selector", f"metadata.name={name}", "-w", "-o", "json",
+                                "--request-timeout=0"], stdout=subprocess.PIPE, text=True)
     try:
-        time.sleep(0.5)
+        first = ""
+        assert select.select([watcher.stdout], [], [], 30)[0], "kubectl printed nothing in 30 s"
+        first = watcher.stdout.readline()
         twin.kubectl("patch", resource, name, *nsargs, "--type", "merge", "-p", json.dumps(patch))
         time.sleep(0.5)
     finally:
         watcher.terminate()
-        out, _ = watcher.communicate(timeout=10)
+        out = first + watcher.stdout.read()  # the same buffered reader as readline's
+        watcher.wait(10)
     frames = [json.loads(f) for f in _json_frames(out)]
     assert len(frames) >= 2, out
     assert _dig(frames[-1], field) == _dig(patch, field)
