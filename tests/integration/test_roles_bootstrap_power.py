@@ -19,6 +19,9 @@ install), and the same through Tinkerbell: test_roles_bootstrap_bare.py."""
 from __future__ import annotations
 
 import contextlib
+import socket
+import struct
+import threading
 import types
 
 import pytest
@@ -45,15 +48,44 @@ def amts(power=8):
         yield found, {"bootstrap_amt_endpoints": endpoints}
 
 
-def no_api(tmp_path):
-    """Something that stands for "a cluster" whose VIP nothing answers at: a kubeconfig to a closed port."""
+def no_api(tmp_path, port=None):
+    """Something that stands for "a cluster" whose VIP nothing answers at: a kubeconfig to a closed
+    port (or to ``port``)."""
     kubeconfig = tmp_path / "dead-kubeconfig"
+    server = f"https://127.0.0.1:{port or closed_port()}"
     kubeconfig.write_text(yaml.safe_dump({
         "apiVersion": "v1", "kind": "Config", "current-context": "dead",
-        "clusters": [{"name": "dead", "cluster": {"server": f"https://127.0.0.1:{closed_port()}", "insecure-skip-tls-verify": True}}],
+        "clusters": [{"name": "dead", "cluster": {"server": server, "insecure-skip-tls-verify": True}}],
         "users": [{"name": "dead", "user": {"token": "no-cluster-yet"}}],
         "contexts": [{"name": "dead", "context": {"cluster": "dead", "user": "dead"}}]}))
     return types.SimpleNamespace(kubeconfig=kubeconfig)
+
+
+@contextlib.contextmanager
+def resetting_listener():
+    """A port where something accepts each connection and resets it at once (SO_LINGER 0): a
+    server that is there but broken, or a proxy in the way. Yields (port, accepted connections)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)  # so the loop notices the end of the test
+    accepted, done = [], threading.Event()
+
+    def serve_resets():
+        while not done.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            conn.close()
+            accepted.append(1)
+    thread = threading.Thread(target=serve_resets, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1], accepted
+    finally:
+        done.set()
+        thread.join(5)
+        listener.close()
 
 
 def bootstrap(twin, tmp_path, inventory=LAB_INVENTORY, **extra):
@@ -86,6 +118,16 @@ def test_nothing_at_the_vip_boots_the_create_node_first_and_the_joins_only_once_
     assert ("ms02-1 was powered on to install, but the Harvester API (VIP 10.10.10.5) did not answer within 2 s") in out
     assert "The joins were not powered." in out
     assert found["ms02-2"].calls == [] and found["ms02-3"].calls == []
+
+
+def test_a_vip_that_resets_connections_is_not_read_as_no_cluster(tmp_path):
+    # something answered at the VIP (a reset needs a listener), so a cluster may be there: booting
+    # the create node could install a second one
+    with resetting_listener() as (port, accepted), amts() as (found, endpoints):
+        rc, out, recap = bootstrap(no_api(tmp_path, port), tmp_path, **NO_WAIT, **endpoints)
+    assert rc != 0 and "Cannot tell which nodes the cluster has, so no node is powered" in out, out
+    assert accepted, "the probe never reached the listener"
+    assert {n: a.calls for n, a in found.items()} == {n: [] for n in NODES}
 
 
 def test_a_missing_amt_password_fails_before_any_amt_is_asked(tmp_path):
