@@ -32,13 +32,12 @@ import hashlib
 import http.client
 import os
 import re
-import socket
 import ssl
 import uuid
 import xml.etree.ElementTree as ET
 from xml.sax.saxutils import escape
 
-from .errors import ConnectionFailure, HarvesterError, RequestTimeout, TLSFailure, one_line
+from .errors import ConnectionFailure, HarvesterError, RequestTimeout, TLSFailure, connection_failure, one_line
 
 HTTP_PORT = 16992
 TLS_PORT = 16993
@@ -168,6 +167,9 @@ class TLSError(_Plain, TLSFailure):
 
 class Timeout(_Plain, RequestTimeout):
     """No connection or no answer within ``timeout``."""
+
+
+_FAILURES = {"tls": TLSError, "timeout": Timeout, "other": Unreachable}
 
 
 # --- envelopes ---------------------------------------------------------------------------------
@@ -444,38 +446,17 @@ class Transport:
         return resp.status, resp.headers, data
 
     def _failure(self, e, sent):
-        where = self.endpoint
-        ports = f"AMT listens on {TLS_PORT} (TLS) and {HTTP_PORT} (plain HTTP)"
-        if isinstance(e, ssl.SSLCertVerificationError):
-            detail = e.verify_message or e.reason or str(e)
-            return TLSError(f"TLS: the certificate of {where} is not trusted ({detail}); AMT's default certificate is "
-                            "self-signed: give the CA that signed it as ca_cert, or set validate_certs false",
-                            server=where, sent=False, cause="tls")
-        if isinstance(e, ssl.SSLError):
-            reason = e.reason or str(e)
-            hint = (f"; port {self.port} does not speak TLS -- is it the plain HTTP port {HTTP_PORT}? then set tls false"
-                    if "WRONG_VERSION_NUMBER" in str(reason).upper() or "wrong version" in str(e).lower() else "")
-            return TLSError(f"TLS handshake with {where} failed: {reason}{hint}", server=where, sent=sent, cause="tls")
-        if isinstance(e, (TimeoutError, socket.timeout)):
-            what = "no connection" if not sent else "no answer"
-            return Timeout(f"{what} from {where} within {self.timeout:g} s: is the host's AMT provisioned and on "
-                           "the network (the ME may be asleep: a ping wakes it)?", server=where, sent=sent,
-                           cause="timeout")
-        if isinstance(e, ConnectionRefusedError):
-            return Unreachable(f"cannot connect to {where}: connection refused -- nothing listens on port {self.port}: "
-                               f"is AMT provisioned (enabled and configured in MEBx) and is the port right? {ports}",
-                               server=where, sent=False, cause="refused")
-        if isinstance(e, socket.gaierror):
-            return Unreachable(f"cannot resolve {self.host}: {e.strerror or e}", server=where, sent=False, cause="dns")
-        if isinstance(e, (ConnectionError, http.client.HTTPException)):
-            hint = (f"; port {self.port} may speak TLS -- is it the TLS port {TLS_PORT}? then set tls true"
-                    if not self.tls else "")
-            return Unreachable(f"connection to {where} lost ({type(e).__name__}: {one_line(e, 120) or 'closed'}){hint}",
-                               server=where, sent=sent, cause="reset")
-        if isinstance(e, OSError):
-            return Unreachable(f"cannot reach {where}: {e.strerror or e}", server=where, sent=sent, cause="unreachable")
-        return Unreachable(f"request to {where} failed: {type(e).__name__}: {one_line(e, 200)}", server=where,
-                           sent=sent, cause="other")
+        wrong_port = "WRONG_VERSION_NUMBER" in str(getattr(e, "reason", "") or "").upper() or "wrong version" in str(e).lower()
+        return connection_failure(e, self.endpoint, self.host, sent, self.timeout, classes=_FAILURES, hints={
+            "certificate": "; AMT's default certificate is self-signed: give the CA that signed it as ca_cert, or set "
+                           "validate_certs false",
+            "tls": (f"; port {self.port} does not speak TLS -- is it the plain HTTP port {HTTP_PORT}? then set tls false"
+                    if wrong_port else ""),
+            "timeout": ": is the host's AMT provisioned and on the network (the ME may be asleep: a ping wakes it)?",
+            "refused": f" -- nothing listens on port {self.port}: is AMT provisioned (enabled and configured in MEBx) "
+                       f"and is the port right? AMT listens on {TLS_PORT} (TLS) and {HTTP_PORT} (plain HTTP)",
+            "reset": (f"; port {self.port} may speak TLS -- is it the TLS port {TLS_PORT}? then set tls true"
+                      if not self.tls else "")})
 
     def close(self):
         if self._conn is not None:

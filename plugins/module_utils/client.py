@@ -30,7 +30,6 @@ import http.client
 import json
 import os
 import re
-import socket
 import ssl
 import time
 from urllib.parse import urlencode, urlsplit
@@ -41,9 +40,9 @@ from .errors import (
     Conflict,
     ConnectionFailure,
     NotFound,
-    RequestTimeout,
-    TLSFailure,
     api_error,
+    connection_failure,
+    failure_cause,
     one_line,
 )
 from .progress import Progress
@@ -227,32 +226,13 @@ class Session:
 
     def _failure(self, e, sent):
         where = self._where()
-        if isinstance(e, ssl.SSLCertVerificationError):
-            detail = e.verify_message or e.reason or str(e)
-            return TLSFailure(f"TLS verification of {where} failed: {detail}; give the cluster CA (ca_cert / K8S_AUTH_CA_CERT "
-                              "or the kubeconfig's certificate-authority-data), or set validate_certs false",
-                              server=where, sent=False, cause="tls")
-        if isinstance(e, ssl.SSLError):
-            return TLSFailure(f"TLS handshake with {where} failed: {e.reason or e}", server=where, sent=sent, cause="tls")
-        if isinstance(e, (TimeoutError, socket.timeout)):
-            what = "no connection" if not sent else "no answer"
-            return RequestTimeout(f"{what} from {where} within {self._timeout:g} s (request_timeout)",
-                                  server=where, sent=sent, cause="timeout")
-        if isinstance(e, ConnectionRefusedError):
-            return ConnectionFailure(f"cannot connect to {where}: connection refused", server=where, sent=False,
-                                     cause="refused")
-        if isinstance(e, socket.gaierror):
-            return ConnectionFailure(f"cannot resolve {self.host}: {e.strerror or e}", server=where, sent=False, cause="dns")
-        if isinstance(e, (ConnectionError, http.client.HTTPException)):
-            return ConnectionFailure(f"connection to {where} lost ({type(e).__name__}: {one_line(e, 120) or 'closed'})",
-                                     server=where, sent=sent, cause="reset")
-        if isinstance(e, OSError) and "Tunnel connection failed" in str(e):
+        if failure_cause(e) == "unreachable" and "Tunnel connection failed" in str(e):
             return ConnectionFailure(f"proxy {_proxy_label(self.proxy)} refused the tunnel to {where}: {one_line(e, 120)}",
                                      server=where, sent=False, cause="proxy")
-        if isinstance(e, OSError):
-            return ConnectionFailure(f"cannot reach {where}: {e.strerror or e}", server=where, sent=sent, cause="unreachable")
-        return ConnectionFailure(f"request to {where} failed: {type(e).__name__}: {one_line(e, 200)}", server=where,
-                                 sent=sent, cause="other")
+        return connection_failure(e, where, self.host, sent, self._timeout, hints={
+            "certificate": "; give the cluster CA (ca_cert / K8S_AUTH_CA_CERT or the kubeconfig's "
+                           "certificate-authority-data), or set validate_certs false",
+            "timeout": " (request_timeout)"})
 
     def reset_tls(self):
         """Forget the TLS context (new client certificate after an exec refresh)."""

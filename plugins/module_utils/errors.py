@@ -21,6 +21,10 @@ Pure Python, no third-party imports.
 
 from __future__ import annotations
 
+import http.client
+import socket
+import ssl
+
 MAX_MESSAGE = 1000  # one line in an AWX job log, not a wall of text
 
 
@@ -224,6 +228,48 @@ class TLSFailure(ConnectionFailure):
 
 class RequestTimeout(ConnectionFailure):
     """No answer within the per-call timeout."""
+
+
+# How a request's socket, TLS or HTTP-layer exception reads: (exception classes, cause, message),
+# tested in order (a certificate failure is an SSLError, which is an OSError).
+_READINGS = (
+    (ssl.SSLCertVerificationError, "certificate", "TLS verification of {where} failed: {verify}"),
+    (ssl.SSLError, "tls", "TLS handshake with {where} failed: {reason}"),
+    ((TimeoutError, socket.timeout), "timeout", "{none} from {where} within {timeout:g} s"),
+    (ConnectionRefusedError, "refused", "cannot connect to {where}: connection refused"),
+    (socket.gaierror, "dns", "cannot resolve {host}: {strerror}"),
+    ((ConnectionError, http.client.HTTPException), "reset", "connection to {where} lost ({name}: {short})"),
+    (OSError, "unreachable", "cannot reach {where}: {strerror}"),
+    (BaseException, "other", "request to {where} failed: {name}: {long}"),
+)
+
+
+def _reading(e):
+    return next(r for r in _READINGS if isinstance(e, r[0]))
+
+
+def failure_cause(e):
+    """The cause tag of an exception that left a request without a usable answer: ``certificate``,
+    ``tls``, ``timeout``, ``refused``, ``dns``, ``reset``, ``unreachable`` or ``other``."""
+    return _reading(e)[1]
+
+
+def connection_failure(e, where, host, sent, timeout, hints=None, classes=None):
+    """The typed failure of a request to ``where`` that ``e`` ended, for every client of the
+    collection (the API's, AMT's): its cause (``certificate`` is reported as ``tls``), whether the
+    request may have reached the server, and the plain message followed by the client's own
+    ``hints`` ({cause: text}). ``classes`` ({"tls"|"timeout"|"other": exception class}) stands in
+    for TLSFailure, RequestTimeout and ConnectionFailure."""
+    dummy, cause, text = _reading(e)
+    sent = sent and cause not in ("certificate", "refused", "dns")  # those never reached the server
+    reason = getattr(e, "reason", None) or e
+    message = text.format(where=where, host=host, timeout=timeout, none="no answer" if sent else "no connection",
+                          verify=getattr(e, "verify_message", None) or reason, reason=reason,
+                          strerror=getattr(e, "strerror", None) or e, name=type(e).__name__,
+                          short=one_line(e, 120) or "closed", long=one_line(e, 200))
+    tag = "tls" if cause == "certificate" else cause
+    kinds = {"tls": TLSFailure, "timeout": RequestTimeout, "other": ConnectionFailure, **(classes or {})}
+    return kinds.get(tag, kinds["other"])(message + (hints or {}).get(cause, ""), server=where, sent=sent, cause=tag)
 
 
 class AuthConfigError(HarvesterError):

@@ -30,10 +30,7 @@ description:
   - "O(state=absent) deletes only the Cluster (CAPI deletes machines, control plane and infrastructure in its
     order), waits until it is gone, then removes the templates and, last, the identity Secret."
 extends_documentation_fragment:
-  - homelab.harvester.connection
-  - homelab.harvester.attributes
-  - homelab.harvester.state
-  - homelab.harvester.wait
+  - homelab.harvester.api.managed_object
   - homelab.harvester.namespace
 attributes:
   check_mode:

@@ -23,8 +23,7 @@ description:
     clusterctl's job; the capi role fails with this answer before it writes anything.
   - Never changes anything.
 extends_documentation_fragment:
-  - homelab.harvester.connection
-  - homelab.harvester.attributes.info_module
+  - homelab.harvester.api.info_module
 options:
   providers:
     description: The providers to check.

@@ -23,10 +23,7 @@ description:
     covers reports its VlanStatus C(ready). A VlanStatus that reports an error (for example a NIC already enslaved
     by another bond) fails the task at once with the agent's message.
 extends_documentation_fragment:
-  - homelab.harvester.connection
-  - homelab.harvester.attributes
-  - homelab.harvester.state
-  - homelab.harvester.wait
+  - homelab.harvester.api.managed_object
 attributes:
   check_mode:
     details:

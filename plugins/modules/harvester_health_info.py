@@ -25,8 +25,7 @@ description:
     available cluster is a problem.
   - Never changes anything.
 extends_documentation_fragment:
-  - homelab.harvester.connection
-  - homelab.harvester.attributes.info_module
+  - homelab.harvester.api.info_module
 options:
   sections:
     description:

@@ -21,10 +21,7 @@ description:
   - An existing image is changed with one merge patch of the differing fields. Check mode sends the same
     requests with C(dryRun=All), so Harvester's webhooks judge them and nothing is stored.
 extends_documentation_fragment:
-  - homelab.harvester.connection
-  - homelab.harvester.attributes
-  - homelab.harvester.state
-  - homelab.harvester.wait
+  - homelab.harvester.api.managed_object
   - homelab.harvester.namespace
   - homelab.harvester.labels
   - homelab.harvester.description

@@ -22,10 +22,7 @@ description:
   - Check mode sends the same requests with C(dryRun=All), so Harvester's webhook judges them and nothing is
     stored.
 extends_documentation_fragment:
-  - homelab.harvester.connection
-  - homelab.harvester.attributes
-  - homelab.harvester.state
-  - homelab.harvester.wait
+  - homelab.harvester.api.managed_object
   - homelab.harvester.namespace
 attributes:
   diff_mode:

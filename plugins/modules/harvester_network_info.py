@@ -17,8 +17,7 @@ description:
   - One list request, however many networks there are. Never changes anything.
   - With the labels a role puts on the networks it manages, this is how it finds the ones dropped from its plan.
 extends_documentation_fragment:
-  - homelab.harvester.connection
-  - homelab.harvester.attributes.info_module
+  - homelab.harvester.api.info_module
   - homelab.harvester.info_filters
 options:
   name:

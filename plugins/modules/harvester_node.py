@@ -35,8 +35,7 @@ description:
   - Nothing is written when the node already is as asked (in maintenance, out of it, cordoned, uncordoned).
     A maintenance already on its way (requested or C(running)) is not asked for again; the module only waits.
 extends_documentation_fragment:
-  - homelab.harvester.connection
-  - homelab.harvester.attributes
+  - homelab.harvester.api
   - homelab.harvester.wait
 attributes:
   check_mode:

@@ -22,8 +22,7 @@ description:
   - Reads one list per kind (nodes, LinkMonitors, VlanConfigs, Longhorn nodes), never one request per node.
     Never changes anything.
 extends_documentation_fragment:
-  - homelab.harvester.connection
-  - homelab.harvester.attributes.info_module
+  - homelab.harvester.api.info_module
 options:
   name:
     description:

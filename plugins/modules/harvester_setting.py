@@ -26,10 +26,7 @@ description:
     webhook judges the values; every change is first sent with C(dryRun=All), and when Harvester refuses any
     setting of the task none is written and the task fails with every refusal, each naming its setting.
 extends_documentation_fragment:
-  - homelab.harvester.connection
-  - homelab.harvester.attributes
-  - homelab.harvester.state
-  - homelab.harvester.wait
+  - homelab.harvester.api.managed_object
 attributes:
   check_mode:
     details: The patches are sent with C(dryRun=All), so Harvester's webhook judges them and nothing is stored.

@@ -22,8 +22,7 @@ description:
   - Check mode sends the same requests with C(dryRun=All), so the API server and Harvester's webhook judge them
     and nothing is stored.
 extends_documentation_fragment:
-  - homelab.harvester.connection
-  - homelab.harvester.attributes
+  - homelab.harvester.api
   - homelab.harvester.state
   - homelab.harvester.description
 attributes:

@@ -32,8 +32,7 @@ description:
     VLAN 0 and 1 on C(mgmt), a network address CIDR with prefix 16 or longer, excluded ranges inside it without
     overlaps).
 extends_documentation_fragment:
-  - homelab.harvester.connection
-  - homelab.harvester.attributes
+  - homelab.harvester.api
   - homelab.harvester.state
 attributes:
   check_mode:

@@ -30,10 +30,7 @@ description:
   - Check mode runs the pre-flight and sends the Version and Upgrade creates with C(dryRun=All), so Harvester's
     webhook judges them and nothing is stored. Without a Version to build on, only the Version's create is sent.
 extends_documentation_fragment:
-  - homelab.harvester.connection
-  - homelab.harvester.attributes
-  - homelab.harvester.state
-  - homelab.harvester.wait
+  - homelab.harvester.api.managed_object
 attributes:
   check_mode:
     details: Check mode reports what would block the upgrade by failing with every blocker, like a real run.

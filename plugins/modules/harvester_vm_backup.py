@@ -24,10 +24,7 @@ description:
   - Check mode sends the create or delete with C(dryRun=All), so Harvester's webhook judges it and nothing is
     stored.
 extends_documentation_fragment:
-  - homelab.harvester.connection
-  - homelab.harvester.attributes
-  - homelab.harvester.state
-  - homelab.harvester.wait
+  - homelab.harvester.api.managed_object
   - homelab.harvester.namespace
   - homelab.harvester.labels
 attributes:

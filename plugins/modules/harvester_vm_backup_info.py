@@ -17,8 +17,7 @@ description:
     each VM and deletes the rest with M(homelab.harvester.harvester_vm_backup) O(homelab.harvester.harvester_vm_backup#module:state=absent).
   - One list request. Never changes anything.
 extends_documentation_fragment:
-  - homelab.harvester.connection
-  - homelab.harvester.attributes.info_module
+  - homelab.harvester.api.info_module
   - homelab.harvester.info_filters
 options:
   all_namespaces:

@@ -17,8 +17,7 @@ description:
   - The selection works as in M(homelab.harvester.harvester_vm_power), so a playbook can list what it will stop,
     start or back up. One list of VMs and one of VMIs per namespace asked. Never changes anything.
 extends_documentation_fragment:
-  - homelab.harvester.connection
-  - homelab.harvester.attributes.info_module
+  - homelab.harvester.api.info_module
   - homelab.harvester.info_filters
 options:
   name:

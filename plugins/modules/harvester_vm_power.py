@@ -26,8 +26,7 @@ description:
   - Harvester refuses the C(storage-network) setting while any VM runs. Stop every VM, apply the setting, then
     start the same VMs again from the registered RV(vms) (see the examples).
 extends_documentation_fragment:
-  - homelab.harvester.connection
-  - homelab.harvester.attributes
+  - homelab.harvester.api
   - homelab.harvester.wait
   - homelab.harvester.namespace
 attributes:

@@ -22,8 +22,7 @@ description:
     that name with other options fails naming the option.
   - Check mode sends the create with C(dryRun=All), so Harvester's webhook judges it and nothing is stored.
 extends_documentation_fragment:
-  - homelab.harvester.connection
-  - homelab.harvester.attributes
+  - homelab.harvester.api
   - homelab.harvester.wait
   - homelab.harvester.namespace
 attributes:

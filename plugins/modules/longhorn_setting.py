@@ -27,8 +27,7 @@ description:
     judge the values; every change is first sent with C(dryRun=All), and when Longhorn refuses any setting of
     the task none is written and the task fails with every refusal, each naming its setting.
 extends_documentation_fragment:
-  - homelab.harvester.connection
-  - homelab.harvester.attributes
+  - homelab.harvester.api
 attributes:
   check_mode:
     details: The patches are sent with C(dryRun=All), so Longhorn's webhooks judge them and nothing is stored.

@@ -21,8 +21,7 @@ description:
   - On an Intel AMT Machine, Rufio (bmclib's AMT provider) does V(on), V(off), V(cycle) and V(boot:pxe) only.
   - The connection options reach the Tinkerbell cluster (its kubeconfig), not Harvester.
 extends_documentation_fragment:
-  - homelab.harvester.connection
-  - homelab.harvester.attributes
+  - homelab.harvester.api
   - homelab.harvester.state
 attributes:
   diff_mode:

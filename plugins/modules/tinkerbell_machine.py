@@ -23,8 +23,7 @@ description:
     fingerprints and never returned or shown.
   - The connection options reach the Tinkerbell cluster (its kubeconfig), not Harvester.
 extends_documentation_fragment:
-  - homelab.harvester.connection
-  - homelab.harvester.attributes
+  - homelab.harvester.api
   - homelab.harvester.state
 attributes:
   diff_mode:

@@ -12,6 +12,7 @@ import atexit
 import functools
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 
 from tests.integration import image_files
@@ -21,9 +22,18 @@ NAS_DIR = Path(tempfile.mkdtemp(prefix="homelab-harvester-nas-"))
 atexit.register(shutil.rmtree, NAS_DIR, True)
 
 
-@functools.cache
+_STARTING = threading.Lock()
+
+
 def base_url() -> str:
-    """The loopback server serving NAS_DIR (image_files.py's, started once per process)."""
+    """The loopback server serving NAS_DIR (image_files.py's, started once per process, also when
+    threads ask at once: tools/fault_runs.py's workers compare their runs' image URLs)."""
+    with _STARTING:
+        return _started()
+
+
+@functools.cache
+def _started() -> str:
     return image_files.start(NAS_DIR)
 
 

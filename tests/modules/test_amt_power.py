@@ -162,7 +162,7 @@ def test_tls_certificate_not_trusted_then_trusted_through_ca_cert_or_not_checked
     with serve(tls=True, password=PASSWORD) as amt:
         untrusted = run(amt, ca_cert=None, state="on")
         assert untrusted["failed"] and untrusted["msg"].startswith(
-            f"TLS: the certificate of https://127.0.0.1:{amt.port}/wsman is not trusted ("), untrusted
+            f"TLS verification of https://127.0.0.1:{amt.port}/wsman failed: "), untrusted
         assert untrusted["msg"].endswith("AMT's default certificate is self-signed: give the CA that signed it as ca_cert, "
                                          "or set validate_certs false")
         assert untrusted["cause"] == "tls" and amt.calls == []

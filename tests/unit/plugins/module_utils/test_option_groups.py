@@ -50,6 +50,16 @@ def rendered():
     return {name.rsplit(".", 1)[-1]: entry["doc"] for name, entry in json.loads(out.stdout).items()}
 
 
+def parts(fragment_name):
+    """The fragments a listed one stands for: homelab.harvester.api[.VARIANT] is its PARTS."""
+    name = fragment_name.removeprefix("homelab.harvester.")
+    base, _, var = name.partition(".")
+    if base == "api":
+        api = importlib.import_module(f"{PACKAGE}.doc_fragments.api")
+        return api.PARTS[(var or "documentation").upper()]
+    return (name,)
+
+
 def spec_of(name):
     return importlib.import_module(f"{PACKAGE}.modules.{name}").DEFINITION.argument_spec
 
@@ -90,7 +100,7 @@ def test_every_modules_rendered_docs_agree_with_its_argument_spec(rendered):
 def test_a_module_lists_a_groups_fragment_exactly_when_its_spec_holds_the_group(rendered):
     for name in rendered:
         own = yaml.safe_load(importlib.import_module(f"{PACKAGE}.modules.{name}").DOCUMENTATION)
-        listed = {f.rsplit(".", 1)[-1] for f in own.get("extends_documentation_fragment") or []}
+        listed = {part.split(".")[0] for f in own.get("extends_documentation_fragment") or [] for part in parts(f)}
         spec = spec_of(name)
         for group, options in GROUPS.items():
             holds = all(option in spec for option in options) and all(
