@@ -221,6 +221,13 @@ class ConnectionFailure(HarvesterError):
     def as_dict(self):
         return {"server": self.server, "cause": self.cause}
 
+    @property
+    def nothing_listens(self):
+        """True when nothing at the address took the request: the connection was refused, not made
+        in time, or the host is unreachable. A reset, a TLS failure or no answer to a request that
+        was sent all need something that accepted the connection."""
+        return not self.sent and self.cause in ("refused", "timeout", "unreachable")
+
 
 class TLSFailure(ConnectionFailure):
     """The server's certificate could not be verified, or the TLS handshake failed."""

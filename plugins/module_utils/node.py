@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 
 from . import kinds
-from .errors import HarvesterError, NotFound
+from .errors import ConnectionFailure, HarvesterError, NotFound
 from .objects import metadata
 
 ROLE_PREFIXES = ("node-role.kubernetes.io/", "node-role.harvesterhci.io/")
@@ -269,6 +269,21 @@ def _list_or_empty(client, path):
         return client.list(path)
     except NotFound:
         return []
+
+
+def gather_if_reachable(client, name=None, unreachable_ok=False):
+    """harvester_node_info's result: ``gather``'s nodes with ``reachable`` true; with
+    ``unreachable_ok``, an API that nothing takes the connection for (``nothing_listens``) is
+    ``reachable`` false with no nodes, found with one attempt (a refused connection is not retried)."""
+    if unreachable_ok:
+        client.retry_policy = client.retry_policy.replace(retry_refused=False)
+    try:
+        nodes = gather(client, name)
+    except ConnectionFailure as e:
+        if not (unreachable_ok and e.nothing_listens):
+            raise
+        return {"changed": False, "reachable": False, "nodes": [], "msg": str(e)}
+    return {"changed": False, "reachable": True, "nodes": nodes}
 
 
 def gather(client, name=None):

@@ -93,10 +93,11 @@ class RetryPolicy:
     """Which failures to retry and how long to wait. Immutable by convention; build a new one
     to change a setting (``DEFAULT_POLICY.replace(max_attempts=2)``)."""
 
-    __slots__ = ("max_attempts", "base_delay", "max_delay", "max_retry_after", "statuses", "retry_timeouts", "random")
+    __slots__ = ("max_attempts", "base_delay", "max_delay", "max_retry_after", "statuses", "retry_timeouts",
+                 "retry_refused", "random")
 
     def __init__(self, max_attempts=10, base_delay=0.25, max_delay=8.0, max_retry_after=30.0, statuses=RETRY_STATUSES,
-                 retry_timeouts=False, random=None):
+                 retry_timeouts=False, retry_refused=True, random=None):
         if max_attempts < 1:
             raise ValueError("max_attempts counts the first try: at least 1")
         self.max_attempts = int(max_attempts)
@@ -105,6 +106,8 @@ class RetryPolicy:
         self.max_retry_after = float(max_retry_after)
         self.statuses = frozenset(statuses)
         self.retry_timeouts = bool(retry_timeouts)
+        # False for a caller to whom a refused connection is an answer (nothing installed yet)
+        self.retry_refused = bool(retry_refused)
         self.random = random or _random.random  # [0, 1); injectable for tests
 
     def replace(self, **changes):
@@ -114,7 +117,8 @@ class RetryPolicy:
 
     def __repr__(self):
         return (f"RetryPolicy(max_attempts={self.max_attempts}, base_delay={self.base_delay}, max_delay={self.max_delay}, "
-                f"max_retry_after={self.max_retry_after}, statuses={sorted(self.statuses)}, retry_timeouts={self.retry_timeouts})")
+                f"max_retry_after={self.max_retry_after}, statuses={sorted(self.statuses)}, retry_timeouts={self.retry_timeouts}, "
+                f"retry_refused={self.retry_refused})")
 
     # --- decisions ---------------------------------------------------------------------------
     def retryable_status(self, status, idempotent):
@@ -130,7 +134,7 @@ class RetryPolicy:
             retry_timeouts = self.retry_timeouts if timeouts is None else timeouts
             return retry_timeouts and (idempotent or not failure.sent)
         if failure.cause == "refused":
-            return True  # nothing reached the server
+            return self.retry_refused  # nothing reached the server: safe to repeat
         return failure.cause == "reset" and idempotent
 
     def backoff(self, attempt):

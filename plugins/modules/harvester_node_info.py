@@ -29,6 +29,14 @@ options:
       - Name of one node. Omit it for every node.
       - The task fails when the node does not exist.
     type: str
+  unreachable_ok:
+    description:
+      - When nothing takes the connection at the API's address (refused, not made within O(request_timeout), host
+        unreachable), return RV(reachable=false) and no nodes after that one attempt, instead of retrying and failing.
+      - For bootstrapping, where no answer at the VIP means no cluster is installed yet. A connection reset, a TLS or
+        credentials failure, or an error the API answers with still fails the task: something is there.
+    type: bool
+    default: false
 notes:
   - Always returns C(changed=false).
   - A node without a Longhorn node (a witness node, or Longhorn not installed) has RV(nodes[].longhorn=null).
@@ -58,9 +66,24 @@ EXAMPLES = r"""
 - name: Show what is not healthy on it
   ansible.builtin.debug:
     var: node.nodes[0].problems
+
+- name: Is a cluster installed yet? (no answer at the VIP is "no")
+  homelab.harvester.harvester_node_info:
+    unreachable_ok: true
+  register: members
 """
 
 RETURN = r"""
+reachable:
+  description: Whether the API answered. False only with O(unreachable_ok), when nothing took the connection.
+  returned: always
+  type: bool
+  sample: true
+msg:
+  description: Why the API is not reachable (the connection failure), when RV(reachable) is false.
+  returned: when RV(reachable) is false
+  type: str
+  sample: "GET nodes: cannot connect to https://10.10.10.5:6443: connection refused"
 nodes:
   description: One entry per node, sorted by name.
   returned: always
@@ -195,6 +218,7 @@ from ansible_collections.homelab.harvester.plugins.module_utils.module import Mo
 
 ARGUMENT_SPEC = {
     "name": {"type": "str"},
+    "unreachable_ok": {"type": "bool", "default": False},
 }
 
 
@@ -202,7 +226,7 @@ def run(module):
     name = module.params.get("name")
     if name is not None and not name.strip():
         raise validate.ValidationError("name", "must not be empty (omit it for every node)")
-    return {"changed": False, "nodes": node.gather(module.client, name)}
+    return node.gather_if_reachable(module.client, name, module.params["unreachable_ok"])
 
 
 DEFINITION = ModuleDefinition(ARGUMENT_SPEC, run)

@@ -14,7 +14,8 @@ import pytest
 
 from ansible_collections.homelab.harvester.plugins.module_utils import node
 from ansible_collections.homelab.harvester.plugins.module_utils.client import Client
-from ansible_collections.homelab.harvester.plugins.module_utils.errors import NotFound
+from ansible_collections.homelab.harvester.plugins.module_utils.errors import ConnectionFailure, NotFound, RequestTimeout, TLSFailure
+from ansible_collections.homelab.harvester.plugins.module_utils.retry import RetryPolicy
 
 
 def k8s_node(name, ip, ready="True", unschedulable=False, annotations=None, witness=False):
@@ -252,3 +253,41 @@ def test_longhorn_scheduling_disabled_on_a_node_or_a_disk_is_a_problem():
         "Longhorn node has scheduling disabled (spec.allowScheduling false): no new replica goes there",
         "Longhorn disk default-disk-0001 has scheduling disabled (allowScheduling false)"]
     assert info["healthy"] is False
+
+
+# ------------------------------------------------------------------ unreachable_ok
+def _failing(failure):
+    client = Mock(spec=Client)
+    client.retry_policy = RetryPolicy()
+    client.list.side_effect = failure
+    return client
+
+
+@pytest.mark.parametrize("failure", [
+    ConnectionFailure("cannot connect: connection refused", sent=False, cause="refused"),
+    RequestTimeout("no connection within 30 s", sent=False, cause="timeout"),
+    ConnectionFailure("cannot reach: No route to host", sent=False, cause="unreachable"),
+])
+def test_nothing_taking_the_connection_is_unreachable_with_no_nodes_and_refusals_are_not_retried(failure):
+    client = _failing(failure)
+    result = node.gather_if_reachable(client, unreachable_ok=True)
+    assert result == {"changed": False, "reachable": False, "nodes": [], "msg": str(failure)}
+    assert client.retry_policy.retry_refused is False
+
+
+@pytest.mark.parametrize("failure", [
+    ConnectionFailure("connection lost (ConnectionResetError)", sent=True, cause="reset"),
+    ConnectionFailure("connection lost before sending", sent=False, cause="reset"),
+    RequestTimeout("no answer within 30 s", sent=True, cause="timeout"),
+    TLSFailure("TLS verification failed", sent=False, cause="tls"),
+])
+def test_something_that_took_the_connection_still_fails_with_unreachable_ok(failure):
+    with pytest.raises(type(failure)):
+        node.gather_if_reachable(_failing(failure), unreachable_ok=True)
+
+
+def test_without_unreachable_ok_a_refusal_fails_and_keeps_the_retry_policy():
+    client = _failing(ConnectionFailure("connection refused", sent=False, cause="refused"))
+    with pytest.raises(ConnectionFailure):
+        node.gather_if_reachable(client)
+    assert client.retry_policy.retry_refused is True

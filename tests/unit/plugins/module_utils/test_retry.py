@@ -171,3 +171,10 @@ def test_on_conflict_never_retries_a_webhook_denial():
 
 def test_policy_repr_is_readable():
     assert "max_attempts=10" in repr(DEFAULT_POLICY)
+
+
+def test_a_policy_without_retry_refused_gives_up_on_a_refusal_and_still_retries_the_rest():
+    policy = DEFAULT_POLICY.replace(retry_refused=False)
+    assert policy.decide(1, True, failure=ConnectionFailure("refused", sent=False, cause="refused")) is None
+    assert policy.decide(1, True, failure=ConnectionFailure("reset", sent=True, cause="reset")) is not None
+    assert policy.decide(1, True, status=503) is not None
