@@ -69,3 +69,24 @@ def tink_twin(tink_twin_process):
     tink_twin_process.reset()
     tinkerbell_twin.ensure_namespace(tink_twin_process)
     return tink_twin_process
+
+
+# Files whose tests each take many seconds and share nothing but the worker's pooled twins (no
+# module-scoped converge, which each worker would then repeat): under
+# `--dist loadfile` (the Makefile's) their tests go to the workers one by one, not all in a row to
+# one worker as a file's would. test_parity.py alone holds two ansible-playbook runs per module
+# (about 250 s in a row), which made it the last worker's tail.
+SPREAD_FILES = ("tests/integration/test_parity.py",)
+
+
+def pytest_xdist_make_scheduler(config, log):
+    if config.getoption("dist") != "loadfile":
+        return None  # xdist's own scheduler for the mode asked
+    from xdist.scheduler import LoadFileScheduling
+
+    class SpreadSomeFiles(LoadFileScheduling):
+        def _split_scope(self, nodeid):
+            file = nodeid.split("::", 1)[0]
+            return nodeid if file in SPREAD_FILES else file
+
+    return SpreadSomeFiles(config, log)

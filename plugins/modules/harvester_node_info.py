@@ -34,7 +34,7 @@ options:
       - When nothing takes the connection at the API's address (refused, not made within O(request_timeout), host
         unreachable), return RV(reachable=false) and no nodes after that one attempt, instead of retrying and failing.
       - For bootstrapping, where no answer at the VIP means no cluster is installed yet. A connection reset, a TLS or
-        credentials failure, or an error the API answers with still fails the task: something is there.
+        credentials failure, or an error the API answers with still fails the task (something is there).
     type: bool
     default: false
 notes:
