@@ -72,7 +72,7 @@ def resetting_listener():
     def serve_resets():
         while not done.is_set():
             try:
-                conn, _ = listener.accept()
+                conn, peer = listener.accept()
             except TimeoutError:
                 continue
             conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))

@@ -55,4 +55,4 @@ def test_a_connection_never_made_says_so_and_a_client_adds_its_hint_and_class():
     assert failure.message == f"no connection from {WHERE} within 1 s (request_timeout)"
     refused = connection_failure(ConnectionRefusedError(), WHERE, "vip.lab", True, 1, classes={"other": Mine},
                                  hints={"reset": " never shown"})
-    assert type(refused) is Mine and refused.message == f"cannot connect to {WHERE}: connection refused"
+    assert isinstance(refused, Mine) and refused.message == f"cannot connect to {WHERE}: connection refused"

@@ -53,7 +53,7 @@ def rendered():
 def parts(fragment_name):
     """The fragments a listed one stands for: homelab.harvester.api[.VARIANT] is its PARTS."""
     name = fragment_name.removeprefix("homelab.harvester.")
-    base, _, var = name.partition(".")
+    base, dot, var = name.partition(".")
     if base == "api":
         api = importlib.import_module(f"{PACKAGE}.doc_fragments.api")
         return api.PARTS[(var or "documentation").upper()]

@@ -40,7 +40,7 @@ def test_each_api_fragment_is_exactly_its_parts(variant_name):
     built = yaml.safe_load(getattr(api.ModuleDocFragment, variant_name))
     expected = {"options": {}, "attributes": {}}
     for part in api.PARTS[variant_name]:
-        name, _, var = part.partition(".")
+        name, dot, var = part.partition(".")
         doc = yaml.safe_load(getattr(importlib.import_module(f"{PACKAGE}.{name}").ModuleDocFragment,
                                      (var or "documentation").upper()))
         expected["options"].update(doc.get("options") or {})
