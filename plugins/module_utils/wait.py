@@ -38,7 +38,7 @@ def should_wait(client, params):
 
 
 def until(read, done, *, timeout, what="the condition", failed=None, describe=None, first=_UNSET,
-          interval=0.1, max_interval=2.0, clock=None, sleep=None, progress=None, stage=None):
+          interval=0.1, max_interval=2.0, clock=None, sleep=None, progress=None, stage=None, failed_for=0.0):
     """Poll and return the first state for which ``done(state)`` is true.
 
     ``read()``: the current state (e.g. a GET). ``first``: a state already in hand (the answer
@@ -46,6 +46,8 @@ def until(read, done, *, timeout, what="the condition", failed=None, describe=No
     no request. ``failed(state)``: a message when the state is terminal, which raises
     ``WaitFailed`` at once. ``describe(state)``: a short text for messages (default ``repr``).
     ``progress`` (a ``progress.Progress``) gets what ``stage(state)`` says of every state seen.
+    ``failed_for``: seconds the same ``failed`` message must hold before it is terminal, for
+    controllers that report an error and then retry (a condition False for one failed attempt).
     Raises ``WaitTimeout`` with the last state seen after ``timeout`` seconds."""
     clock = clock or time.monotonic
     sleep = sleep or time.sleep
@@ -53,13 +55,15 @@ def until(read, done, *, timeout, what="the condition", failed=None, describe=No
     start = clock()
     state = read() if first is _UNSET else first
     pause = interval
+    held = None  # (message, since when) of the failure seen in a row
     while True:
         if progress is not None:
             progress.stage(stage, state)
         if done(state):
             return state
         reason = failed(state) if failed is not None else None
-        if reason:
+        held = (reason, held[1] if held and held[0] == reason else clock()) if reason else None
+        if reason and clock() - held[1] >= failed_for:
             raise WaitFailed(f"gave up waiting for {what}: {reason}", last_seen=describe(state))
         elapsed = clock() - start
         if elapsed >= timeout:

@@ -25,7 +25,8 @@ description:
     waits until it runs the new version, then the workers."
   - Waits (O(wait_for)) on what really means done, not C(phase=Provisioned). A condition that says the cluster
     cannot get there (C(HarvesterConnectionReady=False), C(VMIPAllocated=False) with C(VMIPPoolExhausted),
-    C(VMProvisioningReady=False), C(InvalidControlPlaneConfig)) ends the wait at once with its message.
+    C(VMProvisioningReady=False), C(InvalidControlPlaneConfig)) ends the wait with its message once it has held
+    for 15 s (a provider marks such a condition on one failed attempt and tries again).
   - A paused cluster (C(spec.paused)) is reported with a warning, never waited on.
   - "O(state=absent) deletes only the Cluster (CAPI deletes machines, control plane and infrastructure in its
     order), waits until it is gone, then removes the templates and, last, the identity Secret."

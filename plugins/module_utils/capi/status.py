@@ -8,7 +8,10 @@ which only means infrastructure and endpoint exist), and waiting until it is whe
 - ``ready``: and every control plane and worker replica ready and the Cluster ``Available``.
 
 A condition that says the cluster cannot get there (bad Harvester identity, VM IP pool exhausted,
-a VM that cannot be provisioned, an invalid Talos config) ends the wait at once with its message.
+a VM that cannot be provisioned, an invalid Talos config) ends the wait with its message once it
+has held for STUCK_AFTER seconds: the providers set such a condition on one failed attempt and try
+again (CAPHV marks HarvesterConnectionReady False on a 500 from Harvester, then True on the next
+reconcile), so only one that does not change for a while means stuck.
 A paused cluster is reported, never waited on.
 """
 
@@ -21,6 +24,7 @@ from ..wait import until
 from . import render
 
 STEPS = ("infrastructure", "control_plane", "ready")
+STUCK_AFTER = 15.0  # seconds a failure condition must hold (see above)
 
 # (kind, condition type, reasons that mean "stuck") -- None: any False status of that type.
 FAILURES = (
@@ -170,7 +174,7 @@ def stage(state):
 def wait(client, spec, step, timeout):
     what = f"Cluster {spec['namespace']}/{spec['name']} to reach {step}"
     return until(lambda: observe(client, spec), lambda s: s["paused"] or reached(s, step), timeout=timeout, what=what,
-                 failed=failure, describe=describe, progress=client.progress, stage=stage)
+                 failed=failure, failed_for=STUCK_AFTER, describe=describe, progress=client.progress, stage=stage)
 
 
 def wait_control_plane_version(client, spec, timeout):
@@ -179,7 +183,8 @@ def wait_control_plane_version(client, spec, timeout):
         status = _status(state["control_plane"])
         ready = _replicas_ready(state["control_plane"], spec["control_plane"]["replicas"])
         return ready and status.get("version") == spec["kubernetes_version"]
-    return until(lambda: observe(client, spec), done, timeout=timeout, failed=failure, describe=describe,
+    return until(lambda: observe(client, spec), done, timeout=timeout, failed=failure, failed_for=STUCK_AFTER,
+                 describe=describe,
                  what=f"the control plane of {spec['namespace']}/{spec['name']} to run {spec['kubernetes_version']}",
                  progress=client.progress, stage=stage)
 

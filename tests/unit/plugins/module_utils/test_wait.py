@@ -57,6 +57,23 @@ def test_terminal_failure_stops_early():
     assert fake.now < 1
 
 
+def test_a_failure_that_clears_within_failed_for_is_waited_through():
+    fake = FakeClock()
+    states = iter(["refused", "refused", "connected", "ready"])
+    state = until(lambda: next(states), lambda s: s == "ready", timeout=60, failed=lambda s: "500" if s == "refused" else None,
+                  failed_for=5, clock=fake.clock, sleep=fake.sleep)
+    assert state == "ready"
+
+
+def test_a_failure_that_holds_for_failed_for_ends_the_wait_then():
+    fake = FakeClock()
+    with pytest.raises(WaitFailed) as e:
+        until(lambda: "refused", lambda s: False, timeout=60, what="the cluster", failed=lambda s: "401 Unauthorized",
+              failed_for=5, clock=fake.clock, sleep=fake.sleep)
+    assert str(e.value) == "gave up waiting for the cluster: 401 Unauthorized"
+    assert 5 <= fake.now < 8
+
+
 @pytest.mark.parametrize("wait, dry_run, expected", [
     (True, False, True), (None, False, True), (False, False, False), (True, True, False), (None, True, False)])
 def test_should_wait_reads_check_mode_from_the_client(wait, dry_run, expected):
