@@ -38,6 +38,7 @@ import xml.etree.ElementTree as ET
 from xml.sax.saxutils import escape
 
 from .errors import ConnectionFailure, HarvesterError, RequestTimeout, TLSFailure, connection_failure, one_line
+from .kept_connection import KeptConnection
 
 HTTP_PORT = 16992
 TLS_PORT = 16993
@@ -381,7 +382,7 @@ class Digest:
 
 
 # --- transport ---------------------------------------------------------------------------------
-class Transport:
+class Transport(KeptConnection):
     """One kept-alive HTTP(S) connection to one AMT. ``send(body, headers)`` returns
     ``(status, headers, bytes)`` or raises ``ConnectionFailure`` with a message that says what to
     check (port, TLS, provisioning)."""
@@ -458,13 +459,6 @@ class Transport:
             "reset": (f"; port {self.port} may speak TLS -- is it the TLS port {TLS_PORT}? then set tls true"
                       if not self.tls else "")})
 
-    def close(self):
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            except OSError:
-                pass
-            self._conn = None
 
 
 # --- the client --------------------------------------------------------------------------------

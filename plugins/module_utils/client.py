@@ -45,6 +45,7 @@ from .errors import (
     failure_cause,
     one_line,
 )
+from .kept_connection import KeptConnection
 from .progress import Progress
 from .retry import DEFAULT_POLICY, JSON_PATCH, NO_RETRY, is_fixed_name_create, is_idempotent, parse_retry_after
 
@@ -121,7 +122,7 @@ def ssl_context(connection, credentials=None):
 
 
 # --- the transport: one kept-alive connection --------------------------------------------
-class Session:
+class Session(KeptConnection):
     """One HTTP(S) connection to the API server, reused for every request of the process.
     ``send`` raises ``ConnectionFailure`` (with ``sent`` False when nothing left this host)."""
 
@@ -239,13 +240,6 @@ class Session:
         self.close()
         self._ctx = None
 
-    def close(self):
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            except OSError:
-                pass
-            self._conn = None
 
 
 class _Stream:
