@@ -460,7 +460,6 @@ class Transport(KeptConnection):
                       if not self.tls else "")})
 
 
-
 # --- the client --------------------------------------------------------------------------------
 class AmtClient:
     """The WS-Management calls of one AMT. ``transport``: anything with ``send(body, headers)`` and

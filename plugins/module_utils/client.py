@@ -241,7 +241,6 @@ class Session(KeptConnection):
         self._ctx = None
 
 
-
 class _Stream:
     """A streamed response body with the connection it came on."""
 
