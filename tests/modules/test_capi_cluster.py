@@ -179,6 +179,15 @@ def test_delete_cluster_first_identity_secret_last(lab):
     assert items(lab, BOOTSTRAP, "talosconfigtemplates", "homelab.harvester/cluster=demo") == []
 
 
+@pytest.fixture
+def short_hold(monkeypatch):
+    """A failure condition ends the wait after 1 s here, not 15: how long it must hold is
+    test_wait.py's; these tests are about which condition ends the wait, with what message."""
+    from ansible_collections.homelab.harvester.plugins.module_utils.capi import status
+    monkeypatch.setattr(status, "STUCK_AFTER", 1.0)
+
+
+@pytest.mark.usefixtures("short_hold")
 def test_bad_identity_fails_with_the_condition_message(lab):
     s = lab.session()
     kubeconfig = yaml.safe_load(lab.kubeconfig.read_text())
@@ -194,6 +203,7 @@ def test_bad_identity_fails_with_the_condition_message(lab):
     assert "timed out" not in result["msg"]
 
 
+@pytest.mark.usefixtures("short_hold")
 def test_exhausted_machine_ip_pool_fails_with_the_condition_message(lab):
     # Harvester's pool already handed out all but four of the range's addresses to other VMs
     taken = [f"10.10.40.{i}" for i in range(100, 112) if i not in (100, 101, 102, 103)]
@@ -205,6 +215,7 @@ def test_exhausted_machine_ip_pool_fails_with_the_condition_message(lab):
     assert "timed out" not in result["msg"]
 
 
+@pytest.mark.usefixtures("short_hold")
 def test_talos_config_patch_outside_the_machine_config_fails_with_the_condition_message(lab):
     typo = {"op": "add", "path": "/machines/kubelet/extraArgs", "value": {"rotate-server-certificates": "true"}}
     args = cluster_args(lab, control_plane={"replicas": 1, "image": "default/talos-1-11", "networks": ["default/cluster"],
