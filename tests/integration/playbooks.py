@@ -91,7 +91,7 @@ def run_steps(twin, tmp_path, module, steps, *, in_process=True, env=None):
     for i, step in enumerate(steps):
         if step.fault:
             body.append({"name": f"arm fault {i}", "check_mode": False, "ansible.builtin.uri": {
-                "url": f"{twin.server}/_twin/faults", "method": "POST", "body_format": "json", "body": step.fault,
+                "url": twin.url("/_twin/faults"), "method": "POST", "body_format": "json", "body": step.fault,
                 "headers": {"Authorization": f"Bearer {twin.token}"}, "ca_path": str(twin.ca_file),
                 "status_code": 201}})
         task = {"name": step.name or f"step {i}", step.module or module: step.args, "register": f"r{i}",

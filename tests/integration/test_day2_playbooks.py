@@ -145,7 +145,7 @@ def test_a_transient_503_on_a_node_action_does_not_end_the_roll(twin, tmp_path):
 def arm_fault_hook(tmp_path, twin, fault):
     """maintenance_tasks that make the API refuse what comes next (armed while the node is in maintenance)."""
     tasks = [{"name": "The API starts refusing", "delegate_to": "localhost", "ansible.builtin.uri": {
-        "url": f"{twin.server}/_twin/faults", "method": "POST", "body_format": "json", "body": fault,
+        "url": twin.url("/_twin/faults"), "method": "POST", "body_format": "json", "body": fault,
         "headers": {"Authorization": f"Bearer {twin.token}"}, "ca_path": str(twin.ca_file), "status_code": 201},
         "when": "inventory_hostname == 'ms02-2'"}]
     path = tmp_path / "fault-tasks.yml"

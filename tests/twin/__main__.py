@@ -3,7 +3,8 @@
 
 Serves a stand-in for a Harvester cluster's Kubernetes API over TLS on 127.0.0.1:PORT
 (PORT 0 picks a free one) and writes FILE once it serves (and the admin password next to it, as
-admin-password, before it; with --bare, amt-endpoints.yml and tinkerbell-kubeconfig too). Runs
+admin-password, before it; with --bare, amt-endpoints.yml, tinkerbell-kubeconfig and hooks-url too:
+the kubeconfig then names the VIP, which listens only while a cluster is installed). Runs
 until SIGINT or SIGTERM. It never connects to any address but 127.0.0.1 (loopback_guard.py).
 """
 from __future__ import annotations
@@ -21,12 +22,14 @@ from aiohttp import web
 
 from . import kubeconfig, lab_inventory, loopback_guard
 from .metal import MetalError, amt_password, nas
+from .metal.vip import VipListener
 from .registry import PROVIDER_GROUPS
 from .server import Twin
 from .steve.login import write_password_file
 from .tls import make_serving_cert
 
 TINKERBELL_KUBECONFIG = "tinkerbell-kubeconfig"
+HOOKS_URL = "hooks-url"  # --bare: where /_twin/* answers while nothing listens at the VIP
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -109,8 +112,14 @@ async def serve(args: argparse.Namespace) -> None:
     site = web.TCPSite(runner, "127.0.0.1", args.port, ssl_context=cert.ssl_context(), backlog=512)
     await site.start()
     port = runner.addresses[0][1]
+    api_port = port
     extra_runners = []
     if twin.metal is not None:
+        # the kubeconfig names the VIP, which listens only while a cluster is installed; the hooks
+        # stay on this port (metal/vip.py)
+        twin.metal.vip = VipListener(twin.app(), cert.ssl_context())
+        api_port = await twin.metal.vip.start()
+        (args.kubeconfig.parent / HOOKS_URL).write_text(f"https://127.0.0.1:{port}\n", encoding="utf-8")
         await twin.metal.start()
         twin.metal.write_files(args.kubeconfig.parent)
         # the Tinkerbell cluster's API: the same store, answering while the Harvester API is down
@@ -127,7 +136,7 @@ async def serve(args: argparse.Namespace) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     write_password_file(args.kubeconfig, password)  # before the kubeconfig: readers wait for that one
-    kubeconfig.write(args.kubeconfig, kubeconfig.render(port, cert.ca_pem, twin.token))
+    kubeconfig.write(args.kubeconfig, kubeconfig.render(api_port, cert.ca_pem, twin.token))
     logging.getLogger("twin").warning(
         "twin serving on https://127.0.0.1:%d (%d kinds, ready in %.2fs); kubeconfig %s",
         port, len(twin.registry.kinds()), time.monotonic() - started, args.kubeconfig)

@@ -50,6 +50,7 @@ class RunningTwin:
     token: str
     ca_file: Path
     workdir: Path
+    hooks: str = ""  # --bare: the base URL of the /_twin/ hooks (see url)
 
     # plain HTTPS -------------------------------------------------------------------------------
     def session(self, token: str | None = None):
@@ -72,7 +73,9 @@ class RunningTwin:
         return s
 
     def url(self, path: str) -> str:
-        return self.server + path
+        """The URL of ``path``: the API's server, or for a ``/_twin/`` hook the twin's own port
+        (the same but with --bare, whose VIP listens only while a cluster is installed)."""
+        return (self.hooks or self.server) + path if path.startswith("/_twin/") else self.server + path
 
     def reset(self) -> None:
         self._hooks().post(self.url("/_twin/reset")).raise_for_status()
@@ -125,7 +128,9 @@ def connect(workdir: Path, process=None) -> RunningTwin:
     cluster = doc["clusters"][0]["cluster"]
     ca_file = workdir / "ca.crt"
     ca_file.write_bytes(base64.b64decode(cluster["certificate-authority-data"]))
-    return RunningTwin(process, kc, cluster["server"], doc["users"][0]["user"]["token"], ca_file, workdir)
+    hooks = workdir / "hooks-url"  # --bare: the hooks answer on the twin's port, not at the VIP
+    return RunningTwin(process, kc, cluster["server"], doc["users"][0]["user"]["token"], ca_file, workdir,
+                       hooks.read_text().strip() if hooks.exists() else "")
 
 
 def start_twin(workdir: Path, crd_dirs=(), extra=(), *, detach: bool = False, timeout: float = START_TIMEOUT) -> RunningTwin:

@@ -1,9 +1,10 @@
 """The bare-metal lab (`python -m tests.twin --bare --lab INVENTORY`): the nodes of the inventory
 before Harvester is on them, each with its Intel AMT, and the install that makes them a cluster.
 
-- At start no node is installed: no Node, LinkMonitor or Longhorn Node, and the Kubernetes API at
-  the VIP does not answer (server.py closes every API connection without an answer; `/_twin/*`
-  hooks keep working). The store holds only the Tinkerbell side's namespaces.
+- At start no node is installed: no Node, LinkMonitor or Longhorn Node, and nothing listens at the
+  VIP, the port the kubeconfig names (vip.py: connection refused). `/_twin/*` hooks answer on the
+  twin's own port (`hooks-url` next to the kubeconfig), where API requests are closed without an
+  answer while the API is down. The store holds only the Tinkerbell side's namespaces.
 - Each node of `harvester_nodes` has an AMT endpoint on its own 127.0.0.1 port (amt.py), plain
   HTTP or, with `--amt-tls`, HTTPS with its own self-signed certificate. Digest user `admin`,
   password `vault_amt_password` of the inventory's group_vars/all (a host's
@@ -30,6 +31,7 @@ listening (connection refused), as an AMT that was never provisioned; true bring
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -92,8 +94,21 @@ class Metal:
         self.runner = Runner(self)
         self.endpoints: dict[str, AmtEndpoint] = {}
         self.certs: dict[str, bytes] = {}
-        self.api_up = False
+        self.vip = None  # vip.VipListener, set by __main__ before the first request
+        self._api_up = False
         self.steps: list[str] = []
+
+    @property
+    def api_up(self) -> bool:
+        return self._api_up
+
+    @api_up.setter
+    def api_up(self, up: bool) -> None:
+        """The API comes up (the create node installed) or goes (reset, restore): the VIP listens
+        or not. Set from the event loop (a request, a machine's install)."""
+        self._api_up = up
+        if self.vip is not None:
+            asyncio.get_running_loop().create_task(self.vip.listen(up))
 
     @staticmethod
     def _machine(i: int, node: dict) -> Machine:
@@ -127,6 +142,8 @@ class Metal:
             m.cancel()
         for endpoint in self.endpoints.values():
             await endpoint.stop()
+        if self.vip is not None:
+            await self.vip.stop()
 
     def write_files(self, folder: Path) -> Path:
         """amt-endpoints.yml (and the certificates) in folder; its path."""
@@ -156,9 +173,12 @@ class Metal:
         self.steps = []
 
     async def sync_listening(self) -> None:
-        """After a reset or restore: each AMT listens exactly when its machine is provisioned."""
+        """After a reset or restore: each AMT listens exactly when its machine is provisioned, and
+        the VIP when the API is up (done here, not only in the background, before the hook answers)."""
         for endpoint in self.endpoints.values():
             await endpoint.set_provisioned(endpoint.machine.amt_provisioned)
+        if self.vip is not None:
+            await self.vip.listen(self._api_up)
 
     def snapshot(self) -> dict:
         return {"machines": {n: m.snapshot() for n, m in self.machines.items()}, "cluster": self.cluster.snapshot(),

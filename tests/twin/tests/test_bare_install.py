@@ -5,6 +5,7 @@ the node joining as the --lab seed describes it; a wrong token or server_url nev
 from __future__ import annotations
 
 import json
+import socket
 from contextlib import contextmanager
 
 import pytest
@@ -62,6 +63,10 @@ def config(nas):
 def test_before_the_create_node_is_installed_the_api_does_not_answer(twin):
     with pytest.raises(requests.ConnectionError):
         twin.session().get(twin.url("/api/v1/nodes"), timeout=5)
+    # nothing listens at the VIP (a reset would mean something took the connection)
+    host, port = twin.server.removeprefix("https://").rsplit(":", 1)
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection((host, int(port)), timeout=5).close()
     state = metal(twin)  # the hooks answer
     assert state["api_up"] is False and all(n["installed"] is None for n in state["nodes"].values())
     # the Tinkerbell cluster's API answers from the start, with the same token and CA
