@@ -44,7 +44,7 @@ def until(read, done, *, timeout, what="the condition", failed=None, describe=No
     ``read()``: the current state (e.g. a GET). ``first``: a state already in hand (the answer
     of the write just made), checked before any read, so a condition that already holds costs
     no request. ``failed(state)``: a message when the state is terminal, which raises
-    ``WaitFailed`` at once. ``describe(state)``: a short text for messages (default ``repr``).
+    ``WaitFailed`` at once (or once it has held ``failed_for`` seconds). ``describe(state)``: a short text for messages (default ``repr``).
     ``progress`` (a ``progress.Progress``) gets what ``stage(state)`` says of every state seen.
     ``failed_for``: seconds the same ``failed`` message must hold before it is terminal, for
     controllers that report an error and then retry (a condition False for one failed attempt).
