@@ -76,8 +76,9 @@ def tink_twin(tink_twin_process):
 # `--dist loadfile` (the Makefile's) their tests go to the workers one by one, not all in a row to
 # one worker as a file's would. test_parity.py alone holds two ansible-playbook runs per module
 # (about 250 s in a row), which made it the last worker's tail; the two bare-metal runs take about
-# 70 s each, with a twin of their own.
-SPREAD_FILES = ("tests/integration/test_parity.py", "tests/integration/test_roles_bootstrap_bare.py")
+# 50 s each, with a twin of their own; the twin's upgrade tests, 26 of 4-6 s (make check's tail).
+SPREAD_FILES = ("tests/integration/test_parity.py", "tests/integration/test_roles_bootstrap_bare.py",
+                "tests/twin/tests/test_upgrade.py")
 
 
 def pytest_xdist_make_scheduler(config, log):
