@@ -98,16 +98,14 @@ demo: venv collection
 	ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/$(COLLECTIONS) PATH=$(BIN):$$PATH TWIN_ARGS="$(DEMO_TWIN_ARGS)" TWIN_NAS=.twin/nas \
 		tools/with_twin.sh tools/demo.sh $(DEMO_ARGS)
 
-# Sequential sub-makes (not prerequisites) so the order holds even under `make -j`, and the
-# first failure stops the run. Each step reports its wall time; the fast checks come first. tests/unit
-# runs once, in pytest (`make units` runs the same files under ansible-test, for who wants that).
-TEST_STEPS := ruff lint docs changelog docs-lint pytest molecule sanity build galaxy-importer
+# Sub-makes in order (not prerequisites) so the order holds even under `make -j`, and the first
+# failure stops the run (tools/test_steps.sh). Each step reports its wall time; the fast checks come
+# first. molecule+sanity run side by side: one mostly waits on ansible-playbook and the twin, the
+# other is CPU-bound. tests/unit runs once, in pytest (`make units` runs the same files under
+# ansible-test, for who wants that).
+TEST_STEPS := ruff lint docs changelog docs-lint pytest molecule+sanity build galaxy-importer
 test: venv collection
-	@for step in $(TEST_STEPS); do \
-		echo "==> make $$step"; start=$$(date +%s); \
-		$(MAKE) $$step || { echo "==> make $$step FAILED"; exit 1; }; \
-		echo "==> make $$step ok ($$(( $$(date +%s) - start )) s)"; \
-	done; echo "==> make test: all steps passed"
+	@MAKE="$(MAKE)" tools/test_steps.sh $(TEST_STEPS)
 
 # --- environment targets -----------------------------------------------------------------
 

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# make test's steps, in order, stopping at the first failure; each reports its wall time.
+#
+#   tools/test_steps.sh STEP...      STEP: a make target, or targets joined by "+" to run side by side
+#
+# A joined step runs its targets at once, each into its own log (printed whole when it ends, in
+# the order given), and fails if any of them fails. make test joins molecule and sanity: one mostly
+# waits on ansible-playbook and the twin, the other is CPU-bound (pylint), so together they take
+# about as long as sanity alone. MAKE: the make to call (the Makefile passes its own).
+set -euo pipefail
+MAKE=${MAKE:-make}
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
+
+for step in "$@"; do
+    echo "==> make $step"
+    start=$(date +%s)
+    IFS=+ read -ra targets <<< "$step"
+    if [ ${#targets[@]} -eq 1 ]; then
+        $MAKE "$step" || { echo "==> make $step FAILED"; exit 1; }
+    else
+        pids=()
+        for t in "${targets[@]}"; do
+            $MAKE "$t" > "$logs/$t.log" 2>&1 &
+            pids+=($!)
+        done
+        failed=()
+        for i in "${!targets[@]}"; do
+            t=${targets[$i]}
+            if wait "${pids[$i]}"; then status=ok; else status=FAILED; failed+=("$t"); fi
+            echo "--> make $t ($status):"
+            cat "$logs/$t.log"
+        done
+        [ ${#failed[@]} -eq 0 ] || { echo "==> make ${failed[*]} FAILED"; exit 1; }
+    fi
+    echo "==> make $step ok ($(( $(date +%s) - start )) s)"
+done
+echo "==> make test: all steps passed"
