@@ -22,7 +22,7 @@ from aiohttp import web
 
 from . import kubeconfig, lab_inventory, loopback_guard
 from .metal import MetalError, amt_password, nas
-from .metal.vip import VipListener
+from .metal.listener import SwitchedListener
 from .registry import PROVIDER_GROUPS
 from .server import Twin
 from .steve.login import write_password_file
@@ -116,9 +116,9 @@ async def serve(args: argparse.Namespace) -> None:
     extra_runners = []
     if twin.metal is not None:
         # the kubeconfig names the VIP, which listens only while a cluster is installed; the hooks
-        # stay on this port (metal/vip.py)
-        twin.metal.vip = VipListener(twin.app(), cert.ssl_context())
-        api_port = await twin.metal.vip.start()
+        # stay on this port (metal/listener.py)
+        twin.metal.vip = SwitchedListener(twin.app(), cert.ssl_context())
+        api_port = await twin.metal.vip.start(listening=False)
         (args.kubeconfig.parent / HOOKS_URL).write_text(f"https://127.0.0.1:{port}\n", encoding="utf-8")
         await twin.metal.start()
         twin.metal.write_files(args.kubeconfig.parent)

@@ -2,7 +2,7 @@
 before Harvester is on them, each with its Intel AMT, and the install that makes them a cluster.
 
 - At start no node is installed: no Node, LinkMonitor or Longhorn Node, and nothing listens at the
-  VIP, the port the kubeconfig names (vip.py: connection refused). `/_twin/*` hooks answer on the
+  VIP, the port the kubeconfig names (listener.py: connection refused). `/_twin/*` hooks answer on the
   twin's own port (`hooks-url` next to the kubeconfig), where API requests are closed without an
   answer while the API is down. The store holds only the Tinkerbell side's namespaces.
 - Each node of `harvester_nodes` has an AMT endpoint on its own 127.0.0.1 port (amt.py), plain
@@ -94,7 +94,7 @@ class Metal:
         self.runner = Runner(self)
         self.endpoints: dict[str, AmtEndpoint] = {}
         self.certs: dict[str, bytes] = {}
-        self.vip = None  # vip.VipListener, set by __main__ before the first request
+        self.vip = None  # listener.SwitchedListener, set by __main__ before the first request
         self._api_up = False
         self.steps: list[str] = []
 

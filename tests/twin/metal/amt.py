@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from . import wsman
+from .listener import SwitchedListener
 from .machine import BOOT_SOURCES, IS_NEXT_SINGLE_USE, IS_NOT_NEXT, READ_ONLY_SETTINGS, Machine
 from .wsman import Instance, Request, epr
 
@@ -70,43 +71,32 @@ class AmtEndpoint:
         self.realm = "Digest:" + hashlib.sha256(machine.name.encode()).hexdigest()[:32].upper()
         self.nonces: list[str] = []
         self.contexts: dict[str, tuple[list[Instance], bool]] = {}
-        self.port = 0
-        self._runner: web.AppRunner | None = None
-        self._site: web.TCPSite | None = None
+        self.listener: SwitchedListener | None = None
 
     @property
     def tls(self) -> bool:
         return self.ssl_context is not None
 
     # ------------------------------------------------------------------ serving
+    @property
+    def port(self) -> int:
+        return self.listener.port if self.listener is not None else 0
+
     async def start(self) -> int:
         app = web.Application(client_max_size=1024 * 1024)
         app.router.add_route("*", "/{tail:.*}", self.handle)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
-        await self._runner.setup()
-        await self._listen()
-        return self.port
-
-    async def _listen(self) -> None:
-        self._site = web.TCPSite(self._runner, "127.0.0.1", self.port, ssl_context=self.ssl_context,
-                                 reuse_address=True)
-        await self._site.start()
-        self.port = self._site._server.sockets[0].getsockname()[1]
+        self.listener = SwitchedListener(app, self.ssl_context, shutdown_timeout=0.5)
+        return await self.listener.start()
 
     async def set_provisioned(self, provisioned: bool) -> None:
         """An unprovisioned AMT does not listen on its ports (connection refused)."""
         self.machine.amt_provisioned = provisioned
-        if self._runner is None:
-            return
-        if provisioned and self._site is None:
-            await self._listen()
-        elif not provisioned and self._site is not None:
-            await self._site.stop()
-            self._site = None
+        if self.listener is not None:
+            await self.listener.listen(provisioned)
 
     async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+        if self.listener is not None:
+            await self.listener.stop()
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         response, what = await self._handle(request)
