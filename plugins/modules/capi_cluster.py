@@ -92,9 +92,6 @@ options:
         description: Harvester VM networks, C(namespace/name); the first one carries the cluster's traffic.
         type: list
         elements: str
-      storage_class:
-        description: Reserved for a data disk class; leave unset.
-        type: str
       config_patches:
         description: Talos machine config patches, RFC 6902 operations C({op, path, value}).
         type: list
@@ -132,9 +129,6 @@ options:
         description: Harvester VM networks, C(namespace/name).
         type: list
         elements: str
-      storage_class:
-        description: Reserved for a data disk class; leave unset.
-        type: str
       config_patches:
         description: Talos machine config patches for this pool (RFC 6902).
         type: list
@@ -430,7 +424,6 @@ MACHINE_OPTIONS = {
     "disk_size": {"type": "str"},
     "image": {"type": "str"},
     "networks": {"type": "list", "elements": "str"},
-    "storage_class": {"type": "str"},
     "config_patches": {"type": "list", "elements": "dict", "default": []},
 }
 POOL_OPTIONS = {

@@ -102,9 +102,6 @@ def machines(value, option, defaults=None):
     if not networks:
         raise ValidationError(f"{option}.networks", "at least one Harvester VM network (namespace/name) is needed")
     out["networks"] = [ref(n, f"{option}.networks[{i}]") for i, n in enumerate(networks)]
-    out["storage_class"] = value.get("storage_class") or defaults.get("storage_class")
-    if out["storage_class"]:
-        validate.name(out["storage_class"], f"{option}.storage_class", max_length=253)
     out["config_patches"] = config_patches(value.get("config_patches"), f"{option}.config_patches")
     return out
 
