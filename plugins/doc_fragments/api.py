@@ -6,6 +6,7 @@
       - homelab.harvester.api                 # connection options, attributes (a module that changes things)
       - homelab.harvester.api.info_module     # connection options, attributes.info_module (only reads)
       - homelab.harvester.api.managed_object  # connection options, attributes, state, wait (one object's lifecycle)
+      - homelab.harvester.api.tinkerbell      # connection options (to Tinkerbell's cluster), attributes
 
 then the option groups it has besides (namespace, labels, description, info_filters, or state or
 wait alone). Each is the named fragments joined (plugin_utils/fragments.py), nothing of its own;
@@ -14,13 +15,16 @@ PARTS says which, for the tests that hold every module's docs to its argument sp
 
 from __future__ import annotations
 
-from ansible_collections.homelab.harvester.plugins.doc_fragments import attributes, connection, state, wait
+# No fragment file may be named as a variant here: ansible-doc looks homelab.harvester.api.tinkerbell
+# up as a fragment of its own (doc_fragments/tinkerbell.py) before it tries api's TINKERBELL.
+from ansible_collections.homelab.harvester.plugins.doc_fragments import attributes, connection, state, tinkerbell_cluster, wait
 from ansible_collections.homelab.harvester.plugins.plugin_utils.fragments import combined
 
 PARTS = {
     "DOCUMENTATION": ("connection", "attributes"),
     "INFO_MODULE": ("connection", "attributes.info_module"),
     "MANAGED_OBJECT": ("connection", "attributes", "state", "wait"),
+    "TINKERBELL": ("connection", "attributes", "tinkerbell_cluster"),
 }
 _TEXTS = {
     "connection": connection.ModuleDocFragment.DOCUMENTATION,
@@ -28,6 +32,7 @@ _TEXTS = {
     "attributes.info_module": attributes.ModuleDocFragment.INFO_MODULE,
     "state": state.ModuleDocFragment.DOCUMENTATION,
     "wait": wait.ModuleDocFragment.DOCUMENTATION,
+    "tinkerbell_cluster": tinkerbell_cluster.ModuleDocFragment.DOCUMENTATION,
 }
 
 
@@ -36,3 +41,4 @@ class ModuleDocFragment:
     DOCUMENTATION: str = combined(*(_TEXTS[p] for p in PARTS["DOCUMENTATION"]))
     INFO_MODULE: str = combined(*(_TEXTS[p] for p in PARTS["INFO_MODULE"]))
     MANAGED_OBJECT: str = combined(*(_TEXTS[p] for p in PARTS["MANAGED_OBJECT"]))
+    TINKERBELL: str = combined(*(_TEXTS[p] for p in PARTS["TINKERBELL"]))

@@ -13,6 +13,7 @@ fragment):
     LABELS_ARGS         homelab.harvester.labels                        labels
     DESCRIPTION_ARGS    homelab.harvester.description                   description (shown in the UI)
     INFO_FILTER_ARGS    homelab.harvester.info_filters                  namespace, label_selector
+    LISTING_ARGS        homelab.harvester.listing                       name, and INFO_FILTER_ARGS
     ==================  ==============================================  ==============================
 
 A module merges the groups it has into its spec (``{**STATE_ARGS, **wait_args(600), ...}``) and
@@ -35,6 +36,8 @@ LABELS_ARGS = {"labels": {"type": "dict"}}
 DESCRIPTION_ARGS = {"description": {"type": "str"}}
 
 INFO_FILTER_ARGS = {"namespace": {"type": "str", "default": "default"}, "label_selector": {"type": "str"}}
+
+LISTING_ARGS = {"name": {"type": "str"}, **INFO_FILTER_ARGS}
 
 
 def wait_args(timeout):

@@ -18,15 +18,7 @@ description:
   - With the labels a role puts on the images it manages, this is how it finds the ones dropped from its list.
 extends_documentation_fragment:
   - homelab.harvester.api.info_module
-  - homelab.harvester.info_filters
-options:
-  name:
-    description:
-      - Name of one image. The result is an empty list when it does not exist.
-    type: str
-  namespace:
-    description:
-      - Namespace of the images. V(null) (or an empty string) lists every namespace.
+  - homelab.harvester.listing
 notes:
   - Always returns C(changed=false).
 seealso:
@@ -101,12 +93,9 @@ images:
 
 from ansible_collections.homelab.harvester.plugins.module_utils import image, listing
 from ansible_collections.homelab.harvester.plugins.module_utils.module import ModuleDefinition, run_module
-from ansible_collections.homelab.harvester.plugins.module_utils.option_groups import INFO_FILTER_ARGS
+from ansible_collections.homelab.harvester.plugins.module_utils.option_groups import LISTING_ARGS
 
-ARGUMENT_SPEC = {
-    "name": {"type": "str"},
-    **INFO_FILTER_ARGS,
-}
+ARGUMENT_SPEC = {**LISTING_ARGS}
 
 
 DEFINITION = ModuleDefinition(ARGUMENT_SPEC, listing.info_run("images", image.check_info, image.list_images))

@@ -18,15 +18,8 @@ description:
   - With the labels a role puts on the networks it manages, this is how it finds the ones dropped from its plan.
 extends_documentation_fragment:
   - homelab.harvester.api.info_module
-  - homelab.harvester.info_filters
+  - homelab.harvester.listing
 options:
-  name:
-    description:
-      - Name of one network. The result is an empty list when it does not exist.
-    type: str
-  namespace:
-    description:
-      - Namespace of the networks. V(null) (or an empty string) lists every namespace.
   cluster_network:
     description:
       - Only networks on this cluster network (bridge C(<cluster_network>-br)).
@@ -106,11 +99,10 @@ networks:
 
 from ansible_collections.homelab.harvester.plugins.module_utils import listing, vm_network
 from ansible_collections.homelab.harvester.plugins.module_utils.module import ModuleDefinition, run_module
-from ansible_collections.homelab.harvester.plugins.module_utils.option_groups import INFO_FILTER_ARGS
+from ansible_collections.homelab.harvester.plugins.module_utils.option_groups import LISTING_ARGS
 
 ARGUMENT_SPEC = {
-    "name": {"type": "str"},
-    **INFO_FILTER_ARGS,
+    **LISTING_ARGS,
     "cluster_network": {"type": "str"},
 }
 

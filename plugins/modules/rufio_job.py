@@ -19,9 +19,8 @@ description:
     retries and never repeats what completed.
   - A failed Job fails the task with the Job's message and each failed Task's own.
   - On an Intel AMT Machine, Rufio (bmclib's AMT provider) does V(on), V(off), V(cycle) and V(boot:pxe) only.
-  - The connection options reach the Tinkerbell cluster (its kubeconfig), not Harvester.
 extends_documentation_fragment:
-  - homelab.harvester.api
+  - homelab.harvester.api.tinkerbell
   - homelab.harvester.state
 attributes:
   diff_mode:

@@ -21,9 +21,8 @@ description:
     C(IntelAMT) first in C(preferredOrder).
   - Each object is created, or patched in the fields this module manages; the Secret's values are compared as
     fingerprints and never returned or shown.
-  - The connection options reach the Tinkerbell cluster (its kubeconfig), not Harvester.
 extends_documentation_fragment:
-  - homelab.harvester.api
+  - homelab.harvester.api.tinkerbell
   - homelab.harvester.state
 attributes:
   diff_mode:

@@ -33,15 +33,19 @@ def combined(*documents):
     return _dump(merged)
 
 
-def variant(document, section, remove=(), change=None):
-    """``document`` with entries of ``section`` removed and the keys of others replaced
-    (``change``: {entry: {key: value}})."""
+def variant(document, section, remove=(), change=None, add=None):
+    """``document`` with entries of ``section`` removed, the keys of others replaced
+    (``change``: {entry: {key: value}}) and new ones put first (``add``: {entry: {key: value}})."""
     doc = yaml.safe_load(document)
     entries = doc[section]
     for name in remove:
         del entries[name]
     for name, keys in (change or {}).items():
         entries[name].update(keys)
+    twice = set(add or {}) & set(entries)
+    if twice:
+        raise ValueError(f"{section} {sorted(twice)} added but already there")
+    doc[section] = {**(add or {}), **entries}
     return _dump(doc)
 
 
