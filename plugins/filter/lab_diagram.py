@@ -13,7 +13,7 @@ Documentation: the sidecar file lab_diagram.yml next to this one.
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 
@@ -21,6 +21,8 @@ from ansible_collections.homelab.harvester.plugins.plugin_utils.lab_plan import 
     HAS_NETADDR,
     MGMT_VLAN_NAME,
     find_vlan,
+    is_list,
+    optional_section,
     parse_cidr,
     parse_ip,
     validate_lab_plan,
@@ -40,10 +42,6 @@ COLOURS = {
     "talos": "#fde9c9",
     "unknown": "#ffffff",
 }
-
-
-def _is_list(value):
-    return isinstance(value, Sequence) and not isinstance(value, (str, bytes))
 
 
 def quote(identifier):
@@ -69,12 +67,9 @@ def wrapped(text):
     return textwrap.wrap(str(text), PURPOSE_WIDTH) if text else []
 
 
+@optional_section("lab_clusters", "a list of cluster entries", is_list)
 def cluster_problems(clusters):
     """Messages for entries of lab_clusters the diagram cannot read (empty when all are fine)."""
-    if clusters is None:
-        return []
-    if not _is_list(clusters):
-        return [f"lab_clusters: must be a list of cluster entries, got {type(clusters).__name__}"]
     problems = []
     for index, cluster in enumerate(clusters):
         where = f"lab_clusters[{index}]"
@@ -87,7 +82,7 @@ def cluster_problems(clusters):
         where = f"{where} ({cluster['name']})"
         pools = [("control_plane", cluster.get("control_plane"))]
         workers = cluster.get("workers")
-        if workers is not None and not _is_list(workers):
+        if workers is not None and not is_list(workers):
             problems.append(f"{where}: workers must be a list of pools")
         elif workers:
             pools += [(f"workers[{i}]", pool) for i, pool in enumerate(workers)]
@@ -95,7 +90,7 @@ def cluster_problems(clusters):
             if pool is not None and not isinstance(pool, Mapping):
                 problems.append(f"{where}: {field} must be a dict")
             elif pool and pool.get("networks") is not None and not (
-                    _is_list(pool["networks"]) and all(isinstance(n, str) and n for n in pool["networks"])):
+                    is_list(pool["networks"]) and all(isinstance(n, str) and n for n in pool["networks"])):
                 problems.append(f"{where}: {field}.networks must be a list of VM networks (namespace/name)")
     return problems
 

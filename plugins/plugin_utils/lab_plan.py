@@ -24,6 +24,7 @@ The shape of the plan (inventory/lab/group_vars/all/lab.yml and host_vars/ms02-N
 
 from __future__ import annotations
 
+import functools
 import re
 import traceback
 from collections.abc import Mapping, Sequence
@@ -76,8 +77,10 @@ def _is_mapping(value):
     return isinstance(value, Mapping)
 
 
-def _is_list(value):
+def is_list(value):
+    """A list-like value, not a string."""
     return isinstance(value, Sequence) and not isinstance(value, (str, bytes))
+
 
 
 def _is_int(value):
@@ -86,6 +89,25 @@ def _is_int(value):
 
 def _type_name(value):
     return type(value).__name__
+
+
+def optional_section(field, expected, is_shape=_is_mapping):
+    """For the check of an optional variable of the plan (lab_nfs, lab_bond, lab_clusters): nothing to
+    say when it is unset, one message when it is not ``expected`` (is_shape false); the check itself
+    runs only on a value of the right shape."""
+
+    def wrap(check):
+        @functools.wraps(check)
+        def checked(value, *args, **kwargs):
+            if value is None:
+                return []
+            if not is_shape(value):
+                return [f"{field}: must be {expected}, got {_type_name(value)}"]
+            return check(value, *args, **kwargs)
+
+        return checked
+
+    return wrap
 
 
 def vlan_label(index, vlan):
@@ -146,7 +168,7 @@ def normalize_mac(value):
 
 def _vlan_entries(vlans):
     """(index, vlan) for every entry of lab_vlans that is a mapping."""
-    if not _is_list(vlans):
+    if not is_list(vlans):
         return []
     return [(index, vlan) for index, vlan in enumerate(vlans) if _is_mapping(vlan)]
 
@@ -155,7 +177,7 @@ def _node_items(nodes):
     """(name, node) for every node, mappings or not; None when nodes is neither a dict nor a list."""
     if _is_mapping(nodes):
         return [(str(name), node) for name, node in nodes.items()]
-    if _is_list(nodes):
+    if is_list(nodes):
         return [(str(node.get("name", f"nodes[{index}]")) if _is_mapping(node) else f"nodes[{index}]", node)
                 for index, node in enumerate(nodes)]
     return None
@@ -205,7 +227,7 @@ def _node_nics(node):
     """(field, nic) for every NIC mapping of a node: bond_nics[i] and oob_nic."""
     nics = []
     bond_nics = node.get("bond_nics")
-    if _is_list(bond_nics):
+    if is_list(bond_nics):
         nics.extend((f"bond_nics[{i}]", nic) for i, nic in enumerate(bond_nics) if _is_mapping(nic))
     if _is_mapping(node.get("oob_nic")):
         nics.append(("oob_nic", node["oob_nic"]))
@@ -217,7 +239,7 @@ def _node_nics(node):
 
 def check_vlans_shape(vlans):
     """lab_vlans is a non-empty list of mappings; purpose is text and vm_network a boolean."""
-    if not _is_list(vlans):
+    if not is_list(vlans):
         return [f"lab_vlans: must be a list of VLAN entries, got {_type_name(vlans)}"]
     if not vlans:
         return ["lab_vlans: is empty"]
@@ -443,7 +465,7 @@ def check_node_nics(nodes):
     for name, node in _node_entries(nodes):
         label = node_label(name)
         bond_nics = node.get("bond_nics")
-        if not _is_list(bond_nics):
+        if not is_list(bond_nics):
             errors.append(f"{label}: bond_nics must be a list of {BOND_NIC_COUNT} NICs, got {_type_name(bond_nics)}")
         else:
             if len(bond_nics) != BOND_NIC_COUNT:
@@ -508,12 +530,9 @@ def check_node_disks(nodes):
 # --------------------------------------------------------------------------------------- services
 
 
+@optional_section("lab_nfs", f"a mapping with server, {', '.join(NFS_EXPORTS)}")
 def check_nfs(nfs):
     """NFS: the server is an IP address or a host name; the exports are absolute paths."""
-    if nfs is None:
-        return []
-    if not _is_mapping(nfs):
-        return [f"lab_nfs: must be a mapping with server, {', '.join(NFS_EXPORTS)}, got {_type_name(nfs)}"]
     errors = []
     server = nfs.get("server")
     if parse_ip(server) is None and not is_hostname(server):
@@ -525,12 +544,9 @@ def check_nfs(nfs):
     return errors
 
 
+@optional_section("lab_bond", "a mapping")
 def check_bond(bond):
     """Bond options the Linux bonding driver accepts; an MTU within Harvester's range."""
-    if bond is None:
-        return []
-    if not _is_mapping(bond):
-        return [f"lab_bond: must be a mapping, got {_type_name(bond)}"]
     errors = []
     mode = bond.get("mode")
     if mode not in BOND_MODES:
@@ -556,7 +572,7 @@ def check_servers(field, servers, allow_hostnames=True):
     """A non-empty list of server addresses (DNS needs IP addresses; NTP takes host names too)."""
     if servers is None:
         return []
-    if not _is_list(servers) or not servers:
+    if not is_list(servers) or not servers:
         return [f"{field}: must be a non-empty list, got {servers!r}"]
     kind = "an IP address or host name" if allow_hostnames else "an IP address"
     return [f"{field}[{index}]: {server!r} is not {kind}"
