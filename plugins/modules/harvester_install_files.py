@@ -141,7 +141,7 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Publish the install files of a three-node lab
+- name: Publish the install files of a one-node cluster, every value written out
   homelab.harvester.harvester_install_files:
     dest: /tmp/pxe
     version: v1.8.2
@@ -162,13 +162,22 @@ EXAMPLES = r"""
         data_disk: /dev/nvme1n1
         bond_nics: [{name: enp2s0f0np0, mac: "58:47:ca:00:01:10"}, {name: enp2s0f1np1, mac: "58:47:ca:00:01:11"}]
         oob_nic: {name: enp5s0, mac: "58:47:ca:00:01:20"}
-      ms02-2:
-        role: join
-        mgmt_ip: 10.10.10.12
-        install_disk: /dev/nvme0n1
-        data_disk: /dev/nvme1n1
-        bond_nics: [{name: enp2s0f0np0, mac: "58:47:ca:00:02:10"}, {name: enp2s0f1np1, mac: "58:47:ca:00:02:11"}]
-        oob_nic: {name: enp5s0, mac: "58:47:ca:00:02:20"}
+
+- name: Publish them for every node of the inventory's harvester_nodes group (inventory/lab), each host's lab_node as above
+  homelab.harvester.harvester_install_files:
+    dest: /srv/pxe/harvester
+    version: "{{ lab_harvester_version }}"
+    http_url: http://10.10.10.20/harvester
+    vip: "{{ lab_vip }}"
+    fqdn: "{{ lab_harvester_fqdn }}"
+    token: "{{ lab_harvester_token }}"
+    os_password: "{{ lab_harvester_os_password }}"
+    dns_servers: "{{ lab_dns_servers }}"
+    ntp_servers: "{{ lab_ntp_servers }}"
+    mgmt: {cidr: 10.10.10.0/24, gateway: 10.10.10.1, vlan_id: 10}
+    bond: "{{ lab_bond }}"
+    nodes: "{{ dict(groups['harvester_nodes'] | zip(groups['harvester_nodes'] | map('extract', hostvars, 'lab_node'))) }}"
+  no_log: true  # the token and password are in the arguments
 """
 
 RETURN = r"""
