@@ -283,16 +283,27 @@ def converge(client, spec, params):
     Uses ``params`` ``namespace`` (namespaced kinds), ``name``, ``state``, ``recreate``, ``wait``,
     ``wait_timeout``. Returns the module result: ``changed``, ``diff`` and, for present,
     ``spec.returned(obj, params)``."""
+    if params.get("state", "present") == "absent":
+        namespace = params.get("namespace") if spec.kind.namespaced else None
+        changed, dummy, dummy2, diff = ensure_absent(client, spec.kind, namespace, params["name"],
+                                                     fields=spec.all_fields, wait=should_wait(client, params),
+                                                     delete_timeout=params.get("wait_timeout") or DELETE_TIMEOUT)
+        return {"changed": changed, "diff": diff}
+    changed, dummy, obj, diff = converge_present(client, spec, params)
+    return dict(spec.returned(obj, params), changed=changed, diff=diff)
+
+
+def converge_present(client, spec, params):
+    """``converge``'s ``state: present`` half, for a flow that writes more than the one object
+    (harvester_storage_class moves the cluster default): ``spec.precheck``, create or patch, the
+    wait. Returns ``(changed, before, after, diff)`` as ``ensure_present`` does, ``after`` the object
+    once the wait is done."""
     namespace = params.get("namespace") if spec.kind.namespaced else None
     name, timeout = params["name"], params.get("wait_timeout") or DELETE_TIMEOUT
-    if params.get("state", "present") == "absent":
-        changed, dummy, dummy2, diff = ensure_absent(client, spec.kind, namespace, name, fields=spec.all_fields,
-                                                     wait=should_wait(client, params), delete_timeout=timeout)
-        return {"changed": changed, "diff": diff}
     spec.precheck(client, params)
-    changed, dummy, obj, diff = ensure_present(client, spec.kind, spec.desired(params), fields=spec.fields(params),
-                                               immutable=spec.immutable(params), recreate=params.get("recreate", False),
-                                               delete_timeout=timeout)
+    changed, before, obj, diff = ensure_present(client, spec.kind, spec.desired(params), fields=spec.fields(params),
+                                                immutable=spec.immutable(params),
+                                                recreate=params.get("recreate", False), delete_timeout=timeout)
     if spec.ready is not None and should_wait(client, params):
         ref = f"{namespace}/{name}" if namespace else name
         obj = until(lambda: client.get(spec.kind.path(namespace, name), missing_ok=True),
@@ -301,7 +312,7 @@ def converge(client, spec, params):
                     failed=lambda o: f"the {spec.noun} was deleted" if o is None else spec.failed(o),
                     describe=lambda o: f"no such {spec.noun}" if o is None else spec.summary(o),
                     progress=client.progress, stage=spec.stage)
-    return dict(spec.returned(obj, params), changed=changed, diff=diff)
+    return changed, before, obj, diff
 
 
 def object_args(wait_timeout):

@@ -1,8 +1,8 @@
 # Copyright: (c) 2026, Homelab platform team
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What a Harvester StorageClass is, and how the cluster default moves between classes.
-Per-kind knowledge plus the one flow that is not ``reconcile``'s: taking the default from
-another class.
+"""What a Harvester StorageClass is (``SPEC``, converged by ``reconcile``), and how the cluster
+default moves between classes: the one step that is not ``reconcile``'s, because it writes other
+classes too.
 
 Facts (k8s pkg/apis/storage/validation; harvester pkg/webhook/resources/storageclass
 validator.go, deploy/charts/harvester/templates/harvester-storageclass.yaml; Longhorn's
@@ -31,9 +31,11 @@ and an empty value is the same as no value.
 from __future__ import annotations
 
 import copy
+import dataclasses
 
 from . import kinds, validate
-from .reconcile import Field, ensure_absent, ensure_present, managed_view, merge_patch, set_path
+from .kind_spec import KindSpec
+from .reconcile import Field, converge, converge_present, managed_view, merge_patch, set_path
 from .retry import on_conflict
 from .validate import ValidationError
 from .vm_network import ANNOTATION_DESCRIPTION, DESCRIPTION
@@ -266,6 +268,16 @@ def _name(obj):
     return obj["metadata"]["name"]
 
 
+def summary(obj):
+    return f"provisioner {obj.get('provisioner')}, default {default_flag(DEFAULT.value(obj))}"
+
+
+# SPEC's desired writes no default annotation: ensure binds each call's flag, which depends on the
+# other classes (and, with recreate, on the live class), so it is read before the class is written.
+SPEC = KindSpec(kind=KIND, noun="storage_class", check=check, desired=desired, fields=fields, all_fields=ALL_FIELDS,
+                immutable=immutable, summary=summary)
+
+
 # --- the flow -----------------------------------------------------------------------------
 def set_default_flag(client, name, value, first=None):
     """Set the default-class annotation of one class (a merge patch carrying the live
@@ -317,15 +329,15 @@ def ensure(client, params):
     when other classes lose their default: ours first)."""
     name = params["name"]
     if params["state"] == "absent":
-        changed, dummy, dummy2, diff = ensure_absent(client, KIND, None, name, fields=ALL_FIELDS)
-        return {"changed": changed, "diff": diff}
+        return converge(client, SPEC, params)
     others = []
     if params.get("default"):
         others = sorted((sc for sc in client.list(KIND.path()) if _name(sc) != name and is_default(sc)), key=_name)
     takes_default = bool(others)
-    wanted = desired(params, _default_to_write(client, params, takes_default))
-    changed, before, obj, dummy = ensure_present(client, KIND, wanted, fields=fields(params, not takes_default),
-                                                 immutable=immutable(params), recreate=params["recreate"])
+    flag = _default_to_write(client, params, takes_default)
+    wanted = desired(params, flag)
+    this_call = dataclasses.replace(SPEC, desired=lambda p: wanted, fields=lambda p: fields(p, not takes_default))
+    changed, before, obj, dummy = converge_present(client, this_call, params)
     diffs = []
     for other in others:
         set_default_flag(client, _name(other), "false", first=other)

@@ -19,6 +19,7 @@ from ansible_collections.homelab.harvester.plugins.module_utils.reconcile import
     Field,
     ImmutableFieldError,
     converge,
+    converge_present,
     ensure_absent,
     ensure_present,
     managed_view,
@@ -277,3 +278,13 @@ def test_converge_absent_answers_changed_and_diff_only():
     result = converge(c, vm_network.SPEC, dict(CONVERGE, state="absent"))
     assert set(result) == {"changed", "diff"} and result["changed"] is True
     assert result["diff"]["after"] == {} and result["diff"]["before"]["spec"]["config"]["vlan"] == 30
+
+
+def test_converge_present_gives_the_object_before_and_after_the_wait(no_sleep):
+    want, dummy = desired(vlan_id=31)
+    before = live_from(desired()[0])
+    c = client(get=[before, live_from(want, rv="8")])
+    changed, was, after, diff = converge_present(c, vm_network.SPEC, dict(CONVERGE, vlan_id=31))
+    assert changed is True and was is before
+    assert vm_network.ready(after) and after["metadata"]["resourceVersion"] == "8"  # the wait's read
+    assert (diff["before"]["spec"]["config"]["vlan"], diff["after"]["spec"]["config"]["vlan"]) == (30, 31)
