@@ -74,9 +74,9 @@ def tink_twin(tink_twin_process):
 # Files whose tests each take many seconds: under `--dist loadfile` (the Makefile's) their tests go
 # to the workers one by one, not all in a row to one worker as a file's would, which made each of
 # them the last worker's tail. test_parity.py: two ansible-playbook runs per module (about 250 s
-# in a row); test_faults.py: four seeded runs (about 240 s; a worker that gets one converges its
-# own lab first, about 20 s); the two bare-metal runs, about 50 s each; the twin's upgrade tests,
-# 26 of 4-6 s (make check's tail). The other files stay whole: their module-scoped twins and
+# in a row); test_faults.py: two seeded runs and two interruptions (about 170 s; a worker that gets
+# one converges its own lab first, about 20 s); the two bare-metal runs, about 50 s each; the twin's
+# upgrade tests, 26 of 4-6 s (make check's tail). The other files stay whole: their module-scoped twins and
 # converges run once.
 SPREAD_FILES = ("tests/integration/test_parity.py", "tests/integration/test_faults.py",
                 "tests/integration/test_roles_bootstrap_bare.py", "tests/twin/tests/test_upgrade.py")

@@ -3,7 +3,8 @@ the VMs) run from the seeded lab with seeded random API faults -- 409, 429 with 
 503, connections reset before and after the write is stored -- converges (failed=0), the next
 fault-free run changes nothing, and the end state is the fault-free one (no duplicate object, no VM
 left stopped). Ctrl-C right after the storage-network write, and right after the first VM network was
-created, then a re-run, reach that same end state. A few seeds here; the whole matrix (20 seeds at
+created, then a re-run, reach that same end state. One seed per rate here (each seed is one more
+sample of the same behaviour, 30-90 s of mostly Retry-After waits); the whole matrix (20 seeds at
 20 % and 40 %, a Ctrl-C after every task) is tools/fault_runs.py and tools/interrupt_runs.py."""
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ def fault_free(converged_lab):
     return site_runs.end_state(twin)
 
 
-@pytest.mark.parametrize("rate, seed", [(0.2, 1), (0.2, 2), (0.4, 1), (0.4, 2)])
+@pytest.mark.parametrize("rate, seed", [(0.2, 1), (0.4, 1)])
 def test_site_converges_under_random_faults_to_the_fault_free_end_state(twin_process, fault_free, tmp_path, rate, seed):
     twin = twin_process
     twin.reset()
