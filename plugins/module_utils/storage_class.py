@@ -334,8 +334,7 @@ def ensure(client, params):
     if params.get("default"):
         others = sorted((sc for sc in client.list(KIND.path()) if _name(sc) != name and is_default(sc)), key=_name)
     takes_default = bool(others)
-    flag = _default_to_write(client, params, takes_default)
-    wanted = desired(params, flag)
+    wanted = desired(params, _default_to_write(client, params, takes_default))
     this_call = dataclasses.replace(SPEC, desired=lambda p: wanted, fields=lambda p: fields(p, not takes_default))
     changed, before, obj, dummy = converge_present(client, this_call, params)
     diffs = []
