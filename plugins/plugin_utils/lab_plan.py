@@ -82,7 +82,6 @@ def is_list(value):
     return isinstance(value, Sequence) and not isinstance(value, (str, bytes))
 
 
-
 def _is_int(value):
     return isinstance(value, int) and not isinstance(value, bool)
 
