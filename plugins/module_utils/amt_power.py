@@ -127,7 +127,7 @@ def _run(module, client):
         after["action"] = state
     result["diff"] = {"before": {"power_state": current.name}, "after": after}
     result["actions"] = actions
-    if module.check_mode:
+    if module.check_mode:  # WS-Management has no dry run: check mode stops at the prediction ("would power on")
         result["power_state"] = target(state)
         return result
     if pxe:

@@ -199,7 +199,9 @@ def _current(path):
 
 def publish(dest, rendered, check_mode=False):
     """Writes each file whose content or mode differs (atomically: a temp file renamed over it);
-    returns ``(changed names, diff)``. The diff shows a secret file by a fingerprint of its content."""
+    returns ``(changed names, diff)``. The diff shows a secret file by a fingerprint of its content.
+    Local files, no API client: check mode is the module's here (nothing is written, the diff says
+    what would be)."""
     changed, before, after = [], {}, {}
     if not check_mode:
         try:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 
+from . import harvester_settings, kinds, longhorn_settings
 from .errors import ApiError, Conflict, HarvesterError
 from .objects import condition
 from .retry import is_webhook_denial, on_conflict
@@ -453,3 +454,58 @@ def longhorn_wait(client, setting_kind, volume_kind, outcomes, timeout, sleep=No
                 raise
             pending[name] = lhs.pending_reason(name, False)
     return pending
+
+
+# ------------------------------------------------------------------- the flows of the two modules
+def harvester_task(module):
+    """harvester_setting's ``run(module)``: the secrets hidden, every value checked and dry-run
+    before any is written (``apply_all``), then a wait for each changed setting Harvester
+    configures (not in check mode: a dry run stores nothing to configure)."""
+    p = module.params
+    for name, value in (p["settings"] or {p["name"]: p["value"]}).items():
+        module.hide(harvester_secrets(name, value))
+    wires = harvester_wires(p)  # every input check, before the client exists
+    client = module.client
+    outcomes = apply_all(client, kinds.HARVESTER_SETTING, None, wires, harvester_settings.same)
+    for outcome in outcomes:
+        if outcome.changed and p["wait"] and not client.dry_run and harvester_waits_for(outcome.name):
+            outcome.after = harvester_wait(client, kinds.HARVESTER_SETTING, outcome, p["wait_timeout"])
+    changed = [o for o in outcomes if o.changed]
+    return {
+        "changed": bool(changed),
+        "changed_settings": [o.name for o in changed],
+        "settings": {o.name: {"value": harvester_settings.mask(o.name, o.after.get("value", "")),
+                              "default": o.after.get("default", ""),
+                              "configured": condition(o.after, "configured").get("status"),
+                              "changed": o.changed} for o in outcomes},
+        "diff": {"before": {o.name: harvester_view(o.name, o.before.get("value") or "") for o in changed},
+                 "after": {o.name: harvester_view(o.name, o.wire) for o in changed}},
+    }
+
+
+def longhorn_task(module):
+    """longhorn_setting's ``run(module)``: every value checked and dry-run before any is written,
+    a warning for each changed setting that has one, then (``wait_applied``, not in check mode) a
+    wait until Longhorn has applied them; what is still pending is warned and returned."""
+    p = module.params
+    wires = longhorn_wires(p)  # every input check, before the client exists
+    client = module.client
+    outcomes = apply_all(client, kinds.LONGHORN_SETTING, LONGHORN_NAMESPACE, wires, longhorn_settings.same)
+    changed = [o for o in outcomes if o.changed]
+    for outcome in changed:
+        for warning in longhorn_settings.warnings(outcome.name):
+            module.warn(warning)
+    pending = {}
+    if changed and p["wait_applied"] and not client.dry_run:
+        pending = longhorn_wait(client, kinds.LONGHORN_SETTING, kinds.LONGHORN_VOLUME, changed, p["wait_timeout"])
+        for name, reason in pending.items():
+            module.warn(f"settings.{name}: changed, {reason}")
+    return {
+        "changed": bool(changed),
+        "changed_settings": [o.name for o in changed],
+        "pending": pending,
+        "settings": {o.name: {"value": o.after.get("value", ""), "applied": applied(o.after), "changed": o.changed}
+                     for o in outcomes},
+        "diff": {"before": {o.name: longhorn_view(o.before.get("value") or "") for o in changed},
+                 "after": {o.name: longhorn_view(o.wire) for o in changed}},
+    }

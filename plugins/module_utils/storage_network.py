@@ -3,7 +3,7 @@
 """Harvester's ``storage-network`` setting with everything a change needs around it, the flow of
 ``harvester_storage_network``:
 
-    result = storage_network.run(client, params, check_mode=module.check_mode)
+    result = storage_network.run(client, params)
 
 Harvester refuses a storage-network change while any VM runs (or a non-system Longhorn volume is
 still attached): "Please stop all VMs before configuring the storage-network setting". With
@@ -201,8 +201,11 @@ def _patch_vm(client, vm_key, vm, vmi, build):
 class Run:
     """One run of the module: what it did (``steps``), to which VMs (``touched``)."""
 
-    def __init__(self, client, params, check_mode, sleep=None, clock=None):
-        self.client, self.params, self.check_mode = client, params, check_mode
+    def __init__(self, client, params, sleep=None, clock=None):
+        # Check mode is the client's (its writes are dry runs). A dry run stores nothing, so this flow
+        # cannot wait for what it wrote and reports instead what it would do: each branch on
+        # dry_run below is one of those predictions or skipped waits.
+        self.client, self.params, self.dry_run = client, params, client.dry_run
         self.sleep = sleep or time.sleep
         self.clock = clock or time.monotonic
         self.timeout = float(params.get("wait_timeout") or 600)
@@ -234,7 +237,7 @@ class Run:
                 self.entry(vm_key, kubevirt.run_strategy(vms[vm_key]))["stopped"] = True
                 written.append(kubevirt.ref(vm_key))
         self.step("stop_vms", vms=written)
-        if not self.check_mode:
+        if not self.dry_run:  # a dry-run stop leaves them running
             self.wait_vms(keys, "stopped")
 
     def wait_vms(self, keys, state):
@@ -264,14 +267,15 @@ class Run:
                                          lambda stored: harvester_settings.same(SETTING, stored, wire))
             except ApiError as e:
                 waiting = any(text in (e.message or "").lower() for text in _WAIT_FOR_WORKLOADS)
-                if not waiting or self.check_mode or self.clock() >= deadline:
+                # a dry run stopped no VM, so no refusal for running VMs would ever clear
+                if not waiting or self.dry_run or self.clock() >= deadline:
                     raise
                 self.sleep(APPLY_INTERVAL)
                 continue
             if outcome.changed:
                 self.wrote = self.applied = True
                 self.step("apply")
-                if not self.check_mode:
+                if not self.dry_run:  # nothing applied to report
                     self.client.progress.report(f"{SETTING}: setting applied")
             return outcome.after
 
@@ -294,7 +298,7 @@ class Run:
         """Start every marked VM with its recorded strategy and unmark it; wait until they run. In
         check mode also the VMs this run would have stopped (only predicted: they run now)."""
         vms = {kubevirt.key(vm): vm for vm in self.client.list(kinds.VIRTUAL_MACHINE.path(None), label_selector=SELECTOR)}
-        predicted = [k for k in self.stopped_here() if k not in vms] if self.check_mode else []
+        predicted = [k for k in self.stopped_here() if k not in vms] if self.dry_run else []  # "would start"
         if not vms and not predicted:
             return
         vmis = {kubevirt.key(vmi): vmi for vmi in self.client.list(kinds.VMI.path(None))} if vms else {}
@@ -311,7 +315,7 @@ class Run:
         for vm_key in predicted:
             self.entry(vm_key, kubevirt.run_strategy(vms.get(vm_key) or {}))["started"] = True
         self.step("start_vms", vms=sorted(started))
-        if starting and not self.check_mode:
+        if starting and not self.dry_run:  # a dry-run start leaves them stopped
             self.wait_vms(starting, "running")
 
     # --- the whole sequence --------------------------------------------------------------------------
@@ -336,14 +340,14 @@ class Run:
             try:
                 if busy:
                     self.stop(vms, vmis, busy)
-                if self.check_mode and busy:
+                if self.dry_run and busy:
                     self.wrote = True
                     self.step("apply")  # Harvester judges the value only once the VMs are stopped
                 else:
                     after = self.apply(wire)
             except HarvesterError as e:
                 self.recover(e, applied=False)
-        if not self.check_mode and (self.applied or marked):
+        if not self.dry_run and (self.applied or marked):  # a dry run configures nothing to wait for
             try:
                 after = self.wait_configured(after)
             except HarvesterError as e:
@@ -353,11 +357,12 @@ class Run:
                 self.start_marked()
             except HarvesterError as e:
                 self.recover(e, applied=True)
-        value = wanted if self.check_mode else (so.json_view(after.get("value") or "") or None)
+        # in check mode the value it would set, and no verdict of Harvester's yet
+        value = wanted if self.dry_run else (so.json_view(after.get("value") or "") or None)
         return {
             "changed": self.wrote,
             "value": value,
-            "configured": None if self.check_mode else configured(after)[0],
+            "configured": None if self.dry_run else configured(after)[0],
             "vms": self.vm_list(),
             "steps": self.steps,
             "diff": {"before": _view(so.json_view(before)), "after": _view(wanted)},
@@ -372,7 +377,7 @@ class Run:
         if not self.wrote and not (applied and waiting):
             raise error
         stopped = [kubevirt.ref(k) for k in self.stopped_here()]
-        if not applied and stopped and not self.check_mode:
+        if not applied and stopped and not self.dry_run:  # a dry run stopped nothing to start again
             try:
                 self.start_marked()
                 tail = f"; the VMs it stopped run again ({', '.join(stopped)})"
@@ -380,7 +385,7 @@ class Run:
                 tail = f"; starting the VMs it stopped failed too ({again}): they stay marked, the next run starts them"
             raise StorageNetworkFailed(f"{SETTING} not applied: {error}{tail}", error, self.vm_list(), self.steps) from None
         tail = (f"; VMs left stopped and marked {SELECTOR} ({', '.join(waiting)}): run again, the next run starts them "
-                "once Harvester reports the setting Completed") if waiting and not self.check_mode else ""
+                "once Harvester reports the setting Completed") if waiting and not self.dry_run else ""
         raise StorageNetworkFailed(f"{SETTING}: {error}{tail}", error, self.vm_list(), self.steps) from None
 
 
@@ -389,13 +394,13 @@ def _view(value):
     return {"value": value} if value else {}
 
 
-def run(client, params, check_mode=False, sleep=None, clock=None):
-    """The module's one call (after ``check``)."""
-    return Run(client, params, check_mode, sleep=sleep, clock=clock).run()
+def run(client, params, sleep=None, clock=None):
+    """The module's one call (after ``check``); check mode is the client's ``dry_run``."""
+    return Run(client, params, sleep=sleep, clock=clock).run()
 
 
 def task(module):
     """harvester_storage_network's ``run(module)``: ``check`` before the client exists (bad input
     makes no request), then ``run``."""
     check(module.params)
-    return run(module.client, module.params, check_mode=module.check_mode)
+    return run(module.client, module.params)

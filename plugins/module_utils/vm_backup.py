@@ -35,7 +35,7 @@ from .objects import condition
 from .reconcile import Field
 from .validate import ValidationError
 from .vm import label_selector
-from .wait import until
+from .wait import should_wait, until
 
 KIND = kinds.VM_BACKUP
 TYPES = ("backup", "snapshot")
@@ -184,10 +184,10 @@ def task(module):
     """harvester_vm_backup's ``run(module)``: ``check`` before the client exists (bad input makes
     no request), then ``run``."""
     check(module.params)
-    return run(module.client, module.params, check_mode=module.check_mode)
+    return run(module.client, module.params)
 
 
-def run(client, params, check_mode=False, sleep=None):
+def run(client, params, sleep=None):
     """Present: create the backup (or patch its labels) and wait until it is ready to use;
     absent: delete it and wait until Harvester has removed its data. Returns the module result."""
     ns, name, timeout = params["namespace"], params["name"], params["wait_timeout"]
@@ -216,19 +216,19 @@ def run(client, params, check_mode=False, sleep=None):
         diff = {"before": reconcile.managed_view(live, managed), "after": reconcile.managed_view(live, managed)}
         if reconcile.differing(body, live, managed):
             changed, dummy, obj, diff = reconcile.ensure_present(client, KIND, body, fields=managed)
-    if params["wait"] and not check_mode:
+    if should_wait(client, params):
         obj = until(lambda: client.get(path, missing_ok=True), is_ready, first=obj, timeout=timeout,
                     what=f"{_ref(params)} to be ready to use", failed=failure, describe=summary, sleep=sleep,
                     progress=client.progress, stage=stage)
     result = {"changed": changed, "backup": obj, "ready_to_use": is_ready(obj), "diff": diff}
     if params.get("keep") is not None:
-        result["expired"] = prune(client, params, obj, check_mode=check_mode, sleep=sleep)
+        result["expired"] = prune(client, params, obj, sleep=sleep)
         result["changed"] = changed or bool(result["expired"])
     return result
 
 
 # --- retention: harvester_vm_backup keep ----------------------------------------------------------
-def counted(client, params, obj, check_mode=False):
+def counted(client, params, obj):
     """The backups a retention rule of this task counts, newest first: those of its VM and type that
     carry every label given (a label given as null is not asked for). In check mode this task's
     backup was not stored, or not waited on: it is counted as the real run would see it after its
@@ -237,7 +237,7 @@ def counted(client, params, obj, check_mode=False):
     wanted = {k: v for k, v in (params.get("labels") or {}).items() if v is not None}
     found = listing(client, {"namespace": params["namespace"], "vm": params["vm"], "type": backup_type(obj)})["backups"]
     entries = [e for e in found if all(e["labels"].get(k) == v for k, v in wanted.items())]
-    if not check_mode:
+    if not client.dry_run:  # check mode: count this task's backup as the real run would (see above)
         return entries
     this = entry(obj)
     if params["wait"] and this["state"] == IN_PROGRESS:
@@ -250,11 +250,11 @@ def counted(client, params, obj, check_mode=False):
     return entries
 
 
-def prune(client, params, obj, check_mode=False, sleep=None):
+def prune(client, params, obj, sleep=None):
     """Delete the backups ``counted`` beyond the ``keep`` newest ready ones (``expired``), waiting
     for each to be gone with ``wait``; in check mode, the same deletes with ``dryRun=All`` (the
     client). Returns the entries deleted (or that would be)."""
-    gone = expired(counted(client, params, obj, check_mode=check_mode), params["keep"])
+    gone = expired(counted(client, params, obj), params["keep"])
     for e in gone:
         reconcile.ensure_absent(client, KIND, e["namespace"], e["name"], wait=params["wait"],
                                 delete_timeout=params["wait_timeout"], sleep=sleep)

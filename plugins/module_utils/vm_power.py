@@ -70,7 +70,7 @@ from .vm import (
     shown,
     targets,
 )
-from .wait import until
+from .wait import should_wait, until
 
 STATES = {"stopped": STOPPED, "running": "Running"}
 
@@ -243,10 +243,10 @@ def task(module):
     """harvester_vm_power's ``run(module)``: ``check`` before the client exists (bad input makes no
     request), then ``run``."""
     check(module.params)
-    return run(module.client, module.params, check_mode=module.check_mode)
+    return run(module.client, module.params)
 
 
-def run(client, params, check_mode=False, sleep=None, clock=None):
+def run(client, params, sleep=None, clock=None):
     """Select, check all, patch what needs it, wait. Returns the module result (``changed``,
     ``vms``, ``diff``)."""
     state, chosen = params["state"], params.get("run_strategy")
@@ -261,7 +261,7 @@ def run(client, params, check_mode=False, sleep=None, clock=None):
             diff["before"][ref(vm_key)] = _view(planned_on)
             diff["after"][ref(vm_key)] = _view(_patched(planned_on, patch))
     final = {}
-    if params.get("wait", True) and not check_mode and selected:
+    if should_wait(client, params) and selected:
         final = _wait(client, selected, state, params.get("wait_timeout") or 300, sleep=sleep, clock=clock)
     vms = [_entry(vm_key, vm, STATES[state] if vm_key in written else None, final.get(vm_key))
            for vm_key, vm, dummy in selected]

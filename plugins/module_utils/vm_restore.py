@@ -29,7 +29,7 @@ from .reconcile import Field
 from .validate import ValidationError
 from .vm_backup import backup_type, condition, error_message, is_ready
 from .vm_backup import summary as backup_summary
-from .wait import until
+from .wait import should_wait, until
 
 KIND = kinds.VM_RESTORE
 POLICIES = ("retain", "delete")
@@ -162,10 +162,10 @@ def task(module):
     """harvester_vm_restore's ``run(module)``: ``check`` before the client exists (bad input makes
     no request), then ``run``."""
     check(module.params)
-    return run(module.client, module.params, check_mode=module.check_mode)
+    return run(module.client, module.params)
 
 
-def run(client, params, check_mode=False, sleep=None):
+def run(client, params, sleep=None):
     """Create the restore (after the checks) or find the same one, then wait until complete."""
     ns, name = params["namespace"], params["name"]
     path = KIND.path(ns, name)
@@ -183,7 +183,7 @@ def run(client, params, check_mode=False, sleep=None):
         check_target(client, params)
         obj, changed = client.create(KIND.path(ns), body), True
         diff = {"before": {}, "after": reconcile.managed_view(body, FIELDS)}
-    if params["wait"] and not check_mode:
+    if should_wait(client, params):
         obj = until(lambda: client.get(path, missing_ok=True), is_complete, first=obj, timeout=params["wait_timeout"],
                     what=f"{_ref(params)} to complete", failed=failure, describe=summary, sleep=sleep,
                     progress=client.progress, stage=stage)

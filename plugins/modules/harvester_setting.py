@@ -145,7 +145,6 @@ diff:
     after: {log-level: debug, overcommit-config: {cpu: 1600, memory: 150, storage: 200}}
 """
 
-from ansible_collections.homelab.harvester.plugins.module_utils import harvester_settings, kinds
 from ansible_collections.homelab.harvester.plugins.module_utils import setting_objects as so
 from ansible_collections.homelab.harvester.plugins.module_utils.module import ModuleDefinition, run_module
 from ansible_collections.homelab.harvester.plugins.module_utils.option_groups import STATE_ARGS, wait_args
@@ -157,33 +156,10 @@ ARGUMENT_SPEC = {
     **STATE_ARGS,
     **wait_args(120),
 }
-KIND = kinds.HARVESTER_SETTING
-
-
-def run(module):
-    p = module.params
-    for name, value in (p["settings"] or {p["name"]: p["value"]}).items():
-        module.hide(so.harvester_secrets(name, value))
-    wires = so.harvester_wires(p)
-    outcomes = so.apply_all(module.client, KIND, None, wires, harvester_settings.same)
-    for outcome in outcomes:
-        if outcome.changed and p["wait"] and not module.check_mode and so.harvester_waits_for(outcome.name):
-            outcome.after = so.harvester_wait(module.client, KIND, outcome, p["wait_timeout"])
-    changed = [o for o in outcomes if o.changed]
-    return {
-        "changed": bool(changed),
-        "changed_settings": [o.name for o in changed],
-        "settings": {o.name: {"value": harvester_settings.mask(o.name, o.after.get("value", "")),
-                              "default": o.after.get("default", ""),
-                              "configured": so.condition(o.after, "configured").get("status"),
-                              "changed": o.changed} for o in outcomes},
-        "diff": {"before": {o.name: so.harvester_view(o.name, o.before.get("value") or "") for o in changed},
-                 "after": {o.name: so.harvester_view(o.name, o.wire) for o in changed}},
-    }
 
 
 DEFINITION = ModuleDefinition(
-    ARGUMENT_SPEC, run,
+    ARGUMENT_SPEC, so.harvester_task,
     mutually_exclusive=[("name", "settings"), ("value", "settings")], required_one_of=[("name", "settings")])
 
 

@@ -134,7 +134,6 @@ diff:
     after: {default-replica-count: {v1: "2", v2: "2"}}
 """
 
-from ansible_collections.homelab.harvester.plugins.module_utils import kinds, longhorn_settings
 from ansible_collections.homelab.harvester.plugins.module_utils import setting_objects as so
 from ansible_collections.homelab.harvester.plugins.module_utils.module import ModuleDefinition, run_module
 
@@ -145,35 +144,10 @@ ARGUMENT_SPEC = {
     "wait_applied": {"type": "bool", "default": True},
     "wait_timeout": {"type": "int", "default": 120},
 }
-KIND = kinds.LONGHORN_SETTING
-
-
-def run(module):
-    p = module.params
-    wires = so.longhorn_wires(p)
-    outcomes = so.apply_all(module.client, KIND, so.LONGHORN_NAMESPACE, wires, longhorn_settings.same)
-    changed = [o for o in outcomes if o.changed]
-    for outcome in changed:
-        for warning in longhorn_settings.warnings(outcome.name):
-            module.warn(warning)
-    pending = {}
-    if changed and p["wait_applied"] and not module.check_mode:
-        pending = so.longhorn_wait(module.client, KIND, kinds.LONGHORN_VOLUME, changed, p["wait_timeout"])
-        for name, reason in pending.items():
-            module.warn(f"settings.{name}: changed, {reason}")
-    return {
-        "changed": bool(changed),
-        "changed_settings": [o.name for o in changed],
-        "pending": pending,
-        "settings": {o.name: {"value": o.after.get("value", ""), "applied": so.applied(o.after), "changed": o.changed}
-                     for o in outcomes},
-        "diff": {"before": {o.name: so.longhorn_view(o.before.get("value") or "") for o in changed},
-                 "after": {o.name: so.longhorn_view(o.wire) for o in changed}},
-    }
 
 
 DEFINITION = ModuleDefinition(
-    ARGUMENT_SPEC, run,
+    ARGUMENT_SPEC, so.longhorn_task,
     mutually_exclusive=[("name", "settings"), ("value", "settings")], required_one_of=[("name", "settings")])
 
 

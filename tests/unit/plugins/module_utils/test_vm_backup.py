@@ -173,7 +173,7 @@ def test_a_backup_is_created_and_waited_for():
 
 def test_a_snapshot_reads_no_setting_and_check_mode_does_not_wait():
     c = fake(dry_run=True)
-    result = vm_backup.run(c, backup_params(type="snapshot"), check_mode=True)
+    result = vm_backup.run(c, backup_params(type="snapshot"))
     assert result["changed"] is True and result["ready_to_use"] is False
     assert c.ops() == ["get", "create"] and c.writes()[0].dry_run is True and c.objects == {}
 
@@ -255,7 +255,7 @@ def test_keep_deletes_the_vms_backups_of_the_set_beyond_the_newest_after_the_new
 
 def test_keep_in_check_mode_counts_the_new_backup_and_names_what_the_real_run_deletes():
     checked = fake(dict(router_backups(), **{SETTING: {"value": NFS}}), dry_run=True)
-    would = vm_backup.run(checked, backup_params(name="router-4", labels=NIGHTLY, keep=2), check_mode=True)
+    would = vm_backup.run(checked, backup_params(name="router-4", labels=NIGHTLY, keep=2))
     real = fake(dict(router_backups(), **{SETTING: {"value": NFS}}), on_create=ready_now)
     done = vm_backup.run(real, backup_params(name="router-4", labels=NIGHTLY, keep=2), sleep=no_sleep)
     assert [e["name"] for e in would["expired"]] == [e["name"] for e in done["expired"]] == ["router-2", "router-1"]
@@ -266,7 +266,7 @@ def test_keep_in_check_mode_counts_the_new_backup_and_names_what_the_real_run_de
 def test_keep_without_wait_does_not_count_the_new_backup_in_either_mode():
     for check_mode in (True, False):
         c = fake(dict(router_backups(), **{SETTING: {"value": NFS}}), dry_run=check_mode)
-        result = vm_backup.run(c, backup_params(name="router-4", labels=NIGHTLY, keep=2, wait=False), check_mode=check_mode)
+        result = vm_backup.run(c, backup_params(name="router-4", labels=NIGHTLY, keep=2, wait=False))
         assert [e["name"] for e in result["expired"]] == ["router-1"], check_mode
 
 

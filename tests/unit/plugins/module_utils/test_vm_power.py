@@ -338,7 +338,7 @@ def test_after_a_conflict_the_patch_and_the_diff_follow_the_fresh_read():
 
 def test_check_mode_predicts_and_does_not_wait():
     c = fake(*lab(), dry_run=True)
-    result = vm_power.run(c, params(), check_mode=True)
+    result = vm_power.run(c, params())
     assert [(e["name"], e["after"], e["changed"]) for e in result["vms"]] == [
         ("builder", "Stopped", False), ("dns", "Stopped", True), ("router", "Stopped", True)]
     assert c.ops() == ["list", "list", "merge_patch", "merge_patch"]

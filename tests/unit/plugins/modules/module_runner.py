@@ -29,8 +29,9 @@ def run(module, args, client=None, check_mode=False, diff=False):
     (kind "exit"|"fail", result, the mocked Client class, whose call says how the client was built)."""
     fake_client = client or Mock(spec=Client)
 
-    def build(*args, **kwargs):  # the real Client keeps the task's progress reporter
+    def build(*args, **kwargs):  # the real Client keeps the task's progress reporter and check mode
         fake_client.progress = kwargs.get("progress")
+        fake_client.dry_run = kwargs.get("dry_run", False)
         return fake_client
 
     client_class = Mock(side_effect=build)
