@@ -119,7 +119,9 @@ class Store:
         self._watchers.discard(w)
 
     def _emit(self, kind: Kind, type_: str, obj: dict, old: dict | None) -> None:
-        ev = Event(self._rv, type_, kind.key, clone(obj), old)
+        self._record(Event(self._rv, type_, kind.key, clone(obj), old))
+
+    def _record(self, ev: Event) -> None:
         self._events.append(ev)
         for w in list(self._watchers):
             w.offer(ev)
@@ -395,11 +397,17 @@ class Store:
         return {"objects": copy.deepcopy(self._objects), "environment": copy.deepcopy(self.environment)}
 
     def restore(self, snapshot: dict) -> None:
-        """The objects and environment of ``snapshot``; the resourceVersion counter keeps counting
-        up (a client never sees it go back), the watch history starts empty as after a reset."""
+        """The objects and environment of ``snapshot``, each one ADDED again with a new
+        resourceVersion, as seeding writes them: the counter keeps counting up (a client never sees
+        it go back) and the watch history holds those ADDED events, so a watch from an object's
+        resourceVersion replays what came after it instead of meeting 410 Gone."""
         self._objects = copy.deepcopy(snapshot["objects"])
         self.environment = copy.deepcopy(snapshot["environment"])
         self._events.clear()
+        for key, bucket in self._objects.items():
+            for obj in bucket.values():
+                obj["metadata"]["resourceVersion"] = self._next_rv()
+                self._record(Event(self._rv, "ADDED", key, clone(obj), None))
 
 
 def _same(a: dict, b: dict) -> bool:
