@@ -1,8 +1,11 @@
 """/_twin/snapshot and /_twin/restore: a test that needs a converged lab restores it instead of
-converging again. Restore brings back every object as it was (and removes what came after), keeps
-resourceVersions going up, clears faults and the request log, and the controllers act on the
-restored objects as on any others."""
+converging again. Restore brings back every object as it was (and removes what came after), adds
+each again with a new resourceVersion (the counter keeps going up), clears faults and the request
+log, and the controllers act on the restored objects as on any others. The twin's reset restores
+the seed the same way."""
 from __future__ import annotations
+
+import json
 
 from .conftest import wait_for
 
@@ -51,3 +54,27 @@ def test_restore_of_an_unknown_snapshot_is_404_and_changes_nothing(twin):
     answer = s.post(twin.url("/_twin/restore"), params={"name": "never-taken"})
     assert answer.status_code == 404 and answer.json() == {"error": "no snapshot 'never-taken'"}
     assert s.get(twin.url(f"{NADS}/stays")).status_code == 200
+
+
+def test_restored_objects_are_added_again_with_new_versions_and_a_watch_from_one_replays(twin):
+    """As seeding writes them: each restored object gets a resourceVersion past everything before
+    the restore, and the watch history holds its ADDED event, so a client watching from a
+    restored object's version (a reflector resuming, kubernetes' watch helpers) gets what came
+    after it, not 410 Gone. tests/twin/tests/test_longhorn.py's volume watches do that after every
+    reset, which restores the seed."""
+    s = twin.session()
+    s.post(twin.url(NADS), json=nad("kept", 30)).raise_for_status()
+    s.post(twin.url("/_twin/snapshot"), params={"name": "two"}).raise_for_status()
+    s.post(twin.url(NADS), json=nad("later", 40)).raise_for_status()
+    rv_then = int(s.get(twin.url(NADS)).json()["metadata"]["resourceVersion"])
+
+    twin.restore("two")
+    kept = s.get(twin.url(f"{NADS}/kept")).json()
+    assert int(kept["metadata"]["resourceVersion"]) > rv_then
+    s.patch(twin.url(f"{NADS}/kept"), data='{"metadata":{"labels":{"seen":"yes"}}}',
+            headers={"Content-Type": "application/merge-patch+json"}).raise_for_status()
+    with s.get(twin.url(NADS), params={"watch": "true", "resourceVersion": kept["metadata"]["resourceVersion"],
+                                       "fieldSelector": "metadata.name=kept"}, stream=True, timeout=10) as r:
+        assert r.status_code == 200
+        first = json.loads(next(line for line in r.iter_lines() if line))
+    assert first["type"] == "MODIFIED" and first["object"]["metadata"]["labels"]["seen"] == "yes"
