@@ -8,7 +8,6 @@ out to watchers. Controllers and webhooks use these same public operations.
 from __future__ import annotations
 
 import asyncio
-import copy
 import json
 import random
 import uuid
@@ -394,15 +393,15 @@ class Store:
 
     def snapshot(self) -> dict:
         """Every object and the environment, copied (``restore`` puts them back)."""
-        return {"objects": copy.deepcopy(self._objects), "environment": copy.deepcopy(self.environment)}
+        return {"objects": clone(self._objects), "environment": clone(self.environment)}
 
     def restore(self, snapshot: dict) -> None:
         """The objects and environment of ``snapshot``, each one ADDED again with a new
         resourceVersion, as seeding writes them: the counter keeps counting up (a client never sees
         it go back) and the watch history holds those ADDED events, so a watch from an object's
         resourceVersion replays what came after it instead of meeting 410 Gone."""
-        self._objects = copy.deepcopy(snapshot["objects"])
-        self.environment = copy.deepcopy(snapshot["environment"])
+        self._objects = clone(snapshot["objects"])
+        self.environment = clone(snapshot["environment"])
         self._events.clear()
         for key, bucket in self._objects.items():
             for obj in bucket.values():
