@@ -4,9 +4,9 @@
 #   tools/test_steps.sh STEP...      STEP: a make target, or targets joined by "+" to run side by side
 #
 # A joined step runs its targets at once, each into its own log (printed whole when it ends, in
-# the order given), and fails if any of them fails. make test joins molecule and sanity: one mostly
-# waits on ansible-playbook and the twin, the other is CPU-bound (pylint), so together they take
-# about as long as sanity alone. MAKE: the make to call (the Makefile passes its own).
+# the order given), and fails if any of them fails. make test joins pytest and sanity: sanity's
+# pylint fills the CPU pytest's waiting workers leave idle (the Makefile's TEST_STEPS says more).
+# MAKE: the make to call (the Makefile passes its own).
 set -euo pipefail
 MAKE=${MAKE:-make}
 logs=$(mktemp -d)
