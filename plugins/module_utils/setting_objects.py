@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Settings as API objects, shared by ``harvester_setting`` and ``longhorn_setting``: what both
 kinds have in common once the per-kind knowledge (``harvester_settings``, ``longhorn_settings``)
-has said what a value means.
+has said what a value means, and each module's flow (``harvester_task``, ``longhorn_task``).
 
 - The settings requested in one task: ``name`` + ``value`` or ``settings`` (name -> value),
   checked before any request (``requested``).
@@ -261,9 +261,8 @@ def harvester_secrets(name, value):
     proxy URL's password), for ``no_log_values``: masked wherever they would appear in output."""
     from urllib.parse import urlsplit
 
-    from . import harvester_settings as hs
-    paths = hs.SECRET_FIELDS.get(name, ())
-    url_paths = hs.SECRET_URL_FIELDS.get(name, ())
+    paths = harvester_settings.SECRET_FIELDS.get(name, ())
+    url_paths = harvester_settings.SECRET_URL_FIELDS.get(name, ())
     if not paths and not url_paths:
         return []
     parsed = value if isinstance(value, dict) else json_view(value)
@@ -288,25 +287,23 @@ def harvester_secrets(name, value):
 def harvester_wires(params):
     """name -> the string to store, for a harvester_setting task; ``InvalidSettings`` / ``ValidationError``
     before any request."""
-    from . import harvester_settings as hs
     absent = params.get("state") == "absent"
     if absent and params.get("value") is not None:
         raise ValidationError("value", "is not used with state=absent (the value is reset to the setting's default)")
     wanted = requested(params, value_required=not absent)
     if absent:
         wanted = {name: None for name in wanted}
-    problems = hs.validate_all(wanted)
+    problems = harvester_settings.validate_all(wanted)
     if problems:
         raise InvalidSettings(problems)
-    return {name: hs.serialise(value) for name, value in wanted.items()}
+    return {name: harvester_settings.serialise(value) for name, value in wanted.items()}
 
 
 def harvester_view(name, value):
     """A value as the diff and the return values show it: JSON parsed, secrets masked."""
-    from . import harvester_settings as hs
-    setting = hs.SETTINGS.get(name)
+    setting = harvester_settings.SETTINGS.get(name)
     shown = json_view(value) if setting is not None and setting.json else value
-    return hs.mask(name, shown)
+    return harvester_settings.mask(name, shown)
 
 
 def harvester_waits_for(name):
@@ -412,12 +409,11 @@ def longhorn_summary(obj):
 def longhorn_wires(params):
     """name -> the string Longhorn's mutator would store, for a longhorn_setting task;
     ``InvalidSettings`` / ``ValidationError`` before any request."""
-    from . import longhorn_settings as lhs
     wanted = requested(params)
-    problems = lhs.validate_all(wanted)
+    problems = longhorn_settings.validate_all(wanted)
     if problems:
         raise InvalidSettings(problems)
-    return {name: lhs.normalise(name, value) for name, value in wanted.items()}
+    return {name: longhorn_settings.normalise(name, value) for name, value in wanted.items()}
 
 
 def longhorn_view(value):
@@ -431,28 +427,27 @@ def longhorn_wait(client, setting_kind, volume_kind, outcomes, timeout, sleep=No
     whose change is accepted but pending (danger zone with volumes attached; data-engine switches
     waiting for idle instance managers), which is not a failure. Other settings not applied within
     ``timeout`` raise ``WaitTimeout``."""
-    from . import longhorn_settings as lhs
     from .errors import WaitTimeout
     from .wait import until
     pending, attached = {}, {}
     for outcome in outcomes:
         name = outcome.name
-        rwx = name in lhs.DANGER_ZONE_RWX
-        if name in lhs.DANGER_ZONE or rwx:
+        rwx = name in longhorn_settings.DANGER_ZONE_RWX
+        if name in longhorn_settings.DANGER_ZONE or rwx:
             if rwx not in attached:
                 attached[rwx] = attached_volumes(client, volume_kind, rwx_only=rwx)
             if attached[rwx]:
                 shown = ", ".join(attached[rwx][:5]) + (", ..." if len(attached[rwx]) > 5 else "")
-                pending[name] = f"{lhs.pending_reason(name, False)}; attached now: {shown}"
+                pending[name] = f"{longhorn_settings.pending_reason(name, False)}; attached now: {shown}"
                 continue
         path = setting_kind.path(LONGHORN_NAMESPACE, name)
         try:
             outcome.after = until(lambda p=path: client.get(p), applied, first=outcome.after, timeout=timeout,
                                   what=f"Longhorn to apply setting {name}", describe=longhorn_summary, sleep=sleep)
         except WaitTimeout:
-            if not lhs.is_pending_not_failed(name, False):
+            if not longhorn_settings.is_pending_not_failed(name, False):
                 raise
-            pending[name] = lhs.pending_reason(name, False)
+            pending[name] = longhorn_settings.pending_reason(name, False)
     return pending
 
 
