@@ -214,9 +214,6 @@ class Twin:
             return web.json_response({"reset": True})
         if path == "/_twin/metal" and self.metal is not None:
             if method == "GET":
-                # what it reports is what listens: an install that brought the API up switches the
-                # VIP on in the background, and a test that saw the step must find the API answering
-                await self.metal.sync_listening()
                 return web.json_response(self.metal.state())
             if method == "PATCH":
                 try:

@@ -361,6 +361,8 @@ class Runner:
             if reason is None:
                 m.joined = True
                 m.reason = ""
+                # the create node brought the API up: the VIP listens before anyone reads that it joined
+                await metal.sync_listening()
                 metal.step(f"{m.name}: installed ({disk.mode}), joined")
                 return
             if reason != said:
