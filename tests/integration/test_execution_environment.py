@@ -77,6 +77,53 @@ def test_what_introspection_reads_is_shipped(tarball):
     assert not any(name.startswith("tests/") for name in names)
 
 
+# What a collection tarball carries at its top: its content, its docs and the files introspection
+# reads. Everything else in the checkout is how this repository is developed and run.
+SHIPPED_TOP = {"MANIFEST.json", "FILES.json", "LICENSE", "README.md", "bindep.txt", "requirements.txt",
+               "changelogs", "docs", "extensions", "meta", "playbooks", "plugins", "roles"}
+
+
+def test_only_collection_content_is_shipped(tarball):
+    """requirements-bench.txt (the `ansible` package, for make bench) and the coverage data make test
+    leaves in the checkout once shipped in the tarball."""
+    with tarfile.open(tarball) as tar:
+        top = {name.split("/", 1)[0] for name in tar.getnames()}
+    assert top <= SHIPPED_TOP, sorted(top - SHIPPED_TOP)
+
+
+def stand_ins(pattern):
+    """Paths a .gitignore line matches: each ``*`` as a name, each ``[abc]`` as each of its
+    letters; a directory pattern gets a file inside it."""
+    directory = pattern.endswith("/")
+    pattern = pattern.strip("/").replace("*", "x")
+    paths = [pattern]
+    while "[" in paths[0]:
+        start, end = paths[0].index("["), paths[0].index("]")
+        paths = [p[:start] + c + p[end + 1:] for p in paths for c in p[start + 1:end]]
+    return [f"{p}/file" if directory else p for p in paths]
+
+
+def test_nothing_git_ignores_is_shipped(tmp_path):
+    """What a run leaves in the checkout (.gitignore: the venv, the twin's files, rendered install
+    configs, caches, coverage data) stays out of the tarball, whichever of them exists when `make
+    build` runs: every .gitignore line, planted in a copy of the collection's metadata, is built."""
+    shutil.copy(ROOT / "galaxy.yml", tmp_path / "galaxy.yml")
+    (tmp_path / "meta").mkdir()
+    shutil.copy(ROOT / "meta" / "runtime.yml", tmp_path / "meta" / "runtime.yml")
+    patterns = [line.strip() for line in (ROOT / ".gitignore").read_text().splitlines()
+                if line.strip() and not line.startswith("#")]
+    planted = [path for pattern in patterns for path in stand_ins(pattern)]
+    assert ".coverage.x" in planted and "x.egg-info/file" in planted  # the stand-ins are what they say
+    for path in planted:
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text("")
+    run(BIN / "ansible-galaxy", "collection", "build", "--output-path", tmp_path / "out", tmp_path, cwd=tmp_path)
+    with tarfile.open(tmp_path / "out" / TARBALL) as tar:
+        shipped = set(tar.getnames())
+    leaked = [path for path in planted if path in shipped]
+    assert leaked == [], leaked
+
+
 # --- ansible-builder itself --------------------------------------------------------------------------
 def test_ansible_builder_create_writes_the_build_context(tmp_path, tarball):
     for name in ("execution-environment.yml", "requirements.txt", "bindep.txt"):
