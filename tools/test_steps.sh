@@ -4,8 +4,8 @@
 #   tools/test_steps.sh STEP...      STEP: a make target, or targets joined by "+" to run side by side
 #
 # A joined step runs its targets at once, each into its own log (printed whole when it ends, in
-# the order given), and fails if any of them fails. make test joins pytest and sanity: sanity's
-# pylint fills the CPU pytest's waiting workers leave idle (the Makefile's TEST_STEPS says more).
+# the order given), and fails if any of them fails. make test runs the single-core linters beside
+# molecule, which mostly waits (the Makefile's TEST_STEPS says more).
 # MAKE: the make to call (the Makefile passes its own).
 set -euo pipefail
 MAKE=${MAKE:-make}
