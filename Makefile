@@ -75,6 +75,12 @@ COVERAGE_FLOOR ?= 90
 COVERAGE_ARGS := --cov=ansible_collections.homelab.harvester.plugins --cov-branch --cov-report=term:skip-covered
 TWIN_ARGS ?=
 export TWIN_ARGS
+# Python caches bytecode here even where the environment asks it not to (PYTHONDONTWRITEBYTECODE, set on
+# the development machines): a test run starts hundreds of Python processes on the same sources (twins,
+# pytest workers, tools), and compiling them every time cost make check about 8 % of its CPU (a
+# cold make check 103 -> 95 s, a warm one 89 s). __pycache__ is gitignored and left out of builds and
+# of the ansible-test copy.
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: help demo test check venv collection build galaxy-importer lint ruff pytest molecule sanity units changelog docs \
 	docs-lint docs-site bench clean distclean ansible-test-copy
