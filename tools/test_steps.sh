@@ -21,7 +21,9 @@ for step in "$@"; do
     else
         pids=()
         for t in "${targets[@]}"; do
-            $MAKE "$t" > "$logs/$t.log" 2>&1 &
+            # each target's own wall time, at the end of its log
+            ( s=$(date +%s); rc=0; $MAKE "$t" || rc=$?; echo "--> make $t took $(( $(date +%s) - s )) s"; exit $rc ) \
+                > "$logs/$t.log" 2>&1 &
             pids+=($!)
         done
         failed=()
