@@ -174,7 +174,7 @@ PEP8_IGNORE = $(shell $(PY) -c 'import ansible_test, pathlib; p = pathlib.Path(a
 ruff: venv
 	$(BIN)/ruff check .
 	$(PY) -m pycodestyle --max-line-length 160 --ignore=$(PEP8_IGNORE) plugins tests/unit tests/integration tests/modules \
-		tests/catalogue tests/docs
+		tests/catalogue tests/docs tests/tools
 
 lint: venv collection
 	ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/$(COLLECTIONS) PATH=$(BIN):$$PATH $(BIN)/ansible-lint --offline --profile production
