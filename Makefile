@@ -68,7 +68,7 @@ PIP_VERSION_PY := import ansible_test._internal.python_requirements as r, inspec
 PYTEST_WORKERS ?= $(shell echo $$(( $$(nproc) * 2 )))
 PYTEST_ARGS ?= -n $(PYTEST_WORKERS) --dist loadfile
 # The fast tier: no ansible-playbook process (tests/integration holds those).
-CHECK_PATHS := tests/unit tests/twin/tests tests/modules
+CHECK_PATHS := tests/unit tests/tools tests/twin/tests tests/modules
 # Line and branch coverage of plugins/, as the in-process tests see it (ansible-playbook runs in other
 # processes are not counted); make test fails under COVERAGE_FLOOR (92.5 % measured on a fresh clone).
 COVERAGE_FLOOR ?= 90
