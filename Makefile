@@ -68,7 +68,7 @@ PIP_VERSION_PY := import ansible_test._internal.python_requirements as r, inspec
 PYTEST_WORKERS ?= $(shell echo $$(( $$(nproc) * 2 )))
 PYTEST_ARGS ?= -n $(PYTEST_WORKERS) --dist loadfile
 # The fast tier: no ansible-playbook process (tests/integration holds those).
-CHECK_PATHS := tests/unit tests/tools tests/twin/tests tests/modules
+CHECK_PATHS := tests/unit tests/devtools tests/twin/tests tests/modules
 # Line and branch coverage of plugins/, as the in-process tests see it (ansible-playbook runs in other
 # processes are not counted); make test fails under COVERAGE_FLOOR (92.5 % measured on a fresh clone).
 COVERAGE_FLOOR ?= 90
@@ -174,7 +174,7 @@ PEP8_IGNORE = $(shell $(PY) -c 'import ansible_test, pathlib; p = pathlib.Path(a
 ruff: venv
 	$(BIN)/ruff check .
 	$(PY) -m pycodestyle --max-line-length 160 --ignore=$(PEP8_IGNORE) plugins tests/unit tests/integration tests/modules \
-		tests/catalogue tests/docs tests/tools
+		tests/catalogue tests/docs tests/devtools
 
 lint: venv collection
 	ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/$(COLLECTIONS) PATH=$(BIN):$$PATH $(BIN)/ansible-lint --offline --profile production
