@@ -42,12 +42,16 @@ def run(*args, cwd, env=None):
     return proc.stdout
 
 
+def build(source, out):
+    """The tarball `make build` would write from ``source`` (its galaxy.yml build_ignore applied)."""
+    run(BIN / "ansible-galaxy", "collection", "build", "--force", "--output-path", out, source, cwd=source)
+    return out / TARBALL
+
+
 @pytest.fixture(scope="module")
 def tarball(tmp_path_factory):
-    """The collection as `make build` writes it (galaxy.yml build_ignore applied)."""
-    out = tmp_path_factory.mktemp("build")
-    run(BIN / "ansible-galaxy", "collection", "build", "--force", "--output-path", out, ROOT, cwd=ROOT)
-    return out / TARBALL
+    """The collection as `make build` writes it."""
+    return build(ROOT, tmp_path_factory.mktemp("build"))
 
 
 # --- the definition agrees with the rest of the repository --------------------------------------
@@ -84,8 +88,8 @@ SHIPPED_TOP = {"MANIFEST.json", "FILES.json", "LICENSE", "README.md", "bindep.tx
 
 
 def test_only_collection_content_is_shipped(tarball):
-    """requirements-bench.txt (the `ansible` package, for make bench) and the coverage data make test
-    leaves in the checkout once shipped in the tarball."""
+    """Nothing else at the top: the tarball once carried requirements-bench.txt (the `ansible`
+    package, for make bench), .coverage (make test's) and .build/ (a lab's rendered install configs)."""
     with tarfile.open(tarball) as tar:
         top = {name.split("/", 1)[0] for name in tar.getnames()}
     assert top <= SHIPPED_TOP, sorted(top - SHIPPED_TOP)
@@ -117,8 +121,7 @@ def test_nothing_git_ignores_is_shipped(tmp_path):
     for path in planted:
         (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / path).write_text("")
-    run(BIN / "ansible-galaxy", "collection", "build", "--output-path", tmp_path / "out", tmp_path, cwd=tmp_path)
-    with tarfile.open(tmp_path / "out" / TARBALL) as tar:
+    with tarfile.open(build(tmp_path, tmp_path / "out")) as tar:
         shipped = set(tar.getnames())
     leaked = [path for path in planted if path in shipped]
     assert leaked == [], leaked
